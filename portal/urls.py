@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("accounts/", include("accounts.auth_urls")),
+    path("account/", include("accounts.urls")),
+    path("usage/", include("usage.urls")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "Billing Portal administration"
+admin.site.site_title = "Billing Portal admin"
+admin.site.index_title = "Customers, invoices and payments"

@@ -1,0 +1,135 @@
+// Billing Portal: the little behaviour the server-rendered pages need on top of htmx.
+// Every feature here has a no-JavaScript fallback in the markup (real links and forms).
+(function () {
+  "use strict";
+
+  document.documentElement.classList.remove("no-js");
+
+  // ---- Sidebar (below 960px it hides behind the menu button) ----
+  document.addEventListener("click", function (event) {
+    const toggle = event.target.closest("[data-menu-toggle]");
+    const shell = document.querySelector("[data-shell]");
+    if (!shell) return;
+    if (toggle) {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      shell.classList.toggle("sidebar-open", open);
+      if (open) shell.querySelector(".sidebar a").focus();
+    } else if (shell.classList.contains("sidebar-open") && !event.target.closest(".sidebar")) {
+      closeSidebar();
+    }
+  });
+
+  function closeSidebar() {
+    const shell = document.querySelector("[data-shell]");
+    const toggle = document.querySelector("[data-menu-toggle]");
+    if (!shell || !shell.classList.contains("sidebar-open")) return false;
+    shell.classList.remove("sidebar-open");
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.focus();
+    return true;
+  }
+
+  // ---- Customer switcher: submit on change (the button stays for no-JS) ----
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
+  });
+  document.querySelectorAll("[data-autosubmit-fallback]").forEach(function (b) { b.hidden = true; });
+
+  // ---- Toasts: server messages on full loads, and from HX-Trigger "messages" after swaps ----
+  const TOAST_MS = 6000;
+
+  function armToast(toast) {
+    if (!toast.classList.contains("toast-error")) {
+      setTimeout(function () { dismissToast(toast); }, TOAST_MS);
+    }
+  }
+
+  function dismissToast(toast) {
+    toast.classList.add("hiding");
+    setTimeout(function () { toast.remove(); }, 200);
+  }
+
+  function showToast(level, text) {
+    const template = document.getElementById("toast-template");
+    const toast = template.content.firstElementChild.cloneNode(true);
+    toast.className = "toast toast-" + level;
+    if (level === "error") toast.setAttribute("role", "alert");
+    toast.querySelector("[data-toast-text]").textContent = text;
+    document.getElementById("toasts").appendChild(toast);
+    armToast(toast);
+  }
+
+  document.querySelectorAll("#toasts [data-toast]").forEach(armToast);
+  document.addEventListener("click", function (event) {
+    const close = event.target.closest("[data-toast-close]");
+    if (close) dismissToast(close.closest("[data-toast]"));
+  });
+  document.body.addEventListener("messages", function (event) {
+    event.detail.items.forEach(function (m) { showToast(m.level, m.text); });
+  });
+  // A failed htmx request would otherwise do nothing visible.
+  document.body.addEventListener("htmx:responseError", function (event) {
+    const status = event.detail.xhr.status;
+    const text = status === 403 ? "You do not have permission to do that."
+      : status === 404 ? "That is no longer here. Reload the page."
+      : "Something went wrong (" + status + "). Please try again.";
+    showToast("error", text);
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    showToast("error", "The portal could not be reached. Check your connection and try again.");
+  });
+
+  // ---- Sheet: a <dialog> that htmx fills. While it is open the address bar shows its URL
+  // (a reload or a shared link opens the same thing as a full page); closing restores the
+  // page's own URL. Body swaps by htmx history replace the dialog, so look it up each time.
+  let underlying = null; // { url, state } of the page beneath an open sheet
+
+  function currentSheet() {
+    return document.getElementById("sheet");
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "sheet-content") return;
+    const sheet = currentSheet();
+    const url = event.detail.pathInfo.requestPath;
+    if (!underlying) underlying = { url: location.href, state: history.state };
+    history.replaceState({ sheet: url }, "", url);
+    if (!sheet.open) sheet.showModal();
+    (sheet.querySelector("[autofocus]") || sheet).focus();
+  });
+
+  document.addEventListener("click", function (event) {
+    const sheet = currentSheet();
+    if (!sheet || !sheet.open) return;
+    // A click on the backdrop lands on the dialog element itself.
+    if (event.target === sheet || event.target.closest("[data-close-sheet]")) sheet.close();
+  });
+
+  // "close" does not bubble: listen in the capture phase (Escape, button, backdrop).
+  document.addEventListener("close", function (event) {
+    if (event.target.id !== "sheet") return;
+    event.target.querySelector("#sheet-content").replaceChildren();
+    if (underlying) {
+      history.replaceState(underlying.state, "", underlying.url);
+      underlying = null;
+    }
+  }, true);
+
+  window.addEventListener("popstate", function (event) {
+    const sheet = currentSheet();
+    if (sheet && sheet.open) {
+      underlying = null; // we are leaving; the entry we left keeps the sheet's URL
+      sheet.close();
+    }
+    if (event.state && event.state.sheet) {
+      htmx.ajax("GET", event.state.sheet, { target: "#sheet-content" });
+    }
+  });
+
+  // ---- Escape closes the innermost open thing (the dialog handles its own) ----
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    if (closeSidebar()) event.preventDefault();
+  });
+})();

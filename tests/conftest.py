@@ -1,0 +1,109 @@
+"""Fixtures every test may use: three personas, and the real services some tests need.
+
+A test that needs PostgreSQL, Redis or Chromium skips on a laptop without them, and fails in
+CI (CI=true), where all three must be there.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from accounts.models import Membership
+from tests.factories import CustomerFactory, MembershipFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def require(available, what: str) -> None:
+    """Skip when `what` is missing on a developer machine; fail in CI, where it must exist."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available.")
+    pytest.skip(f"{what} is not available here.")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests hash hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def postgres():
+    require(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("REDIS_URL", "")
+    require(url, "Redis (set REDIS_URL)")
+    return url
+
+
+# ---- Personas: an owner, a teammate who may only read, an outsider from another customer ----
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(name="Acme Cloud AB")
+
+
+@pytest.fixture
+def owner(customer):
+    return MembershipFactory(customer=customer, role=Membership.Role.OWNER).user
+
+
+@pytest.fixture
+def viewer(customer):
+    return MembershipFactory(customer=customer, role=Membership.Role.VIEWER).user
+
+
+@pytest.fixture
+def outsider(db):
+    return MembershipFactory(customer=CustomerFactory(name="Globex Corporation")).user
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+# ---- Browser: Debian's Chromium driven by Playwright ----
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    chromium = shutil.which("chromium")
+    require(chromium, "Debian's chromium (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": chromium, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture
+def screenshot(page):
+    """Save a full-page PNG under test-artifacts/ to look at after the run."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def save(name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=path, full_page=True, animations="disabled")
+        return path
+
+    return save

@@ -1,0 +1,47 @@
+import factory
+
+from accounts.models import Contact, Customer, Membership, User
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    full_name = factory.Faker("name")
+    password = factory.django.Password(TEST_PASSWORD)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"Customer {n} AB")
+    number = factory.Sequence(lambda n: f"C-{20000 + n}")
+    address_line1 = "Storgatan 1"
+    postal_code = "111 22"
+    city = "Stockholm"
+    country = "SE"
+    vat_id = "SE556000000001"
+    payment_terms_days = 30
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    role = Membership.Role.OWNER
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory)
+    email = factory.Sequence(lambda n: f"contact{n}@example.test")
+    is_billing = True
