@@ -1,6 +1,7 @@
 """Tiny typed readers for the environment. A bad value raises ImproperlyConfigured naming it."""
 
 import os
+from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -36,6 +37,14 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
     return value
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = env_str(name, default)
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a number such as 25.00, not {raw!r}.") from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

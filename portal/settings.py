@@ -13,6 +13,7 @@ from portal.env import (
     database_config,
     env_bool,
     env_choice,
+    env_decimal,
     env_list,
     env_str,
     env_url,
@@ -139,6 +140,24 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "billing@example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAILERS = {"default": mailer_config()}
 
+# The provider that issues the invoices: printed on every invoice, used for VAT and payment.
+SELLER = {
+    "name": env_str("SELLER_NAME", "Nordic Cloud Provider AB"),
+    "address": [
+        line.strip()
+        for line in env_str("SELLER_ADDRESS", "Kungsgatan 10; 111 43 Stockholm; Sweden").split(";")
+        if line.strip()
+    ],
+    "country": env_str("SELLER_COUNTRY", "SE"),
+    "vat_id": env_str("SELLER_VAT_ID", "SE559900112201"),
+    "email": env_str("SELLER_EMAIL", DEFAULT_FROM_EMAIL),
+    "bank": env_str("SELLER_BANK", "SEB"),
+    "iban": env_str("SELLER_IBAN", "SE45 5000 0000 0583 9825 7466"),
+    "bic": env_str("SELLER_BIC", "ESSESESS"),
+}
+# VAT charged to customers in the seller's country; others are reverse-charged (0%).
+VAT_RATE = env_decimal("VAT_RATE", "25.00")
+
 # Celery: with REDIS_URL a worker does the background work; without, tasks run in-process.
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -168,4 +187,6 @@ LOGGING = {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", choices=_LOG_LEVELS),
     },
+    # WeasyPrint narrates every layout step at INFO; its warnings still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

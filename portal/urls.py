@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("accounts.auth_urls")),
     path("account/", include("accounts.urls")),
+    path("invoices/", include("billing.urls")),
     path("usage/", include("usage.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
+from billing import selectors as billing
 
 
 @require_GET
@@ -19,7 +20,13 @@ def home(request):
 @require_GET
 @customer_required
 def dashboard(request):
-    return render(request, "portal/dashboard.html")
+    """The four invoice cards, the latest invoices and what to pay next."""
+    context = {
+        "stats": billing.invoice_stats(request.customer),
+        "latest": billing.latest_invoices(request.customer),
+        "next_due": billing.next_due(request.customer),
+    }
+    return render(request, "portal/dashboard.html", context)
 
 
 @require_GET

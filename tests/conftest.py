@@ -36,6 +36,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def media_in_a_temporary_folder(settings, tmp_path):
+    # Stored PDFs must not land in the checkout.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def postgres():
     require(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
@@ -98,12 +104,13 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def screenshot(page):
-    """Save a full-page PNG under test-artifacts/ to look at after the run."""
+    """Save a PNG under test-artifacts/ to look at after the run: the whole page, or only the
+    viewport where a dialog covers it."""
     ARTIFACTS.mkdir(exist_ok=True)
 
-    def save(name: str) -> Path:
+    def save(name: str, *, full_page: bool = True) -> Path:
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=path, full_page=True, animations="disabled")
+        page.screenshot(path=path, full_page=full_page, animations="disabled")
         return path
 
     return save

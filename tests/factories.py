@@ -45,3 +45,24 @@ class ContactFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     email = factory.Sequence(lambda n: f"contact{n}@example.test")
     is_billing = True
+
+
+def issued_invoice(customer, lines, *, issue_date=None, deliver=False, vat_rate=None):
+    """An invoice made the way production makes them: draft, lines, finalize.
+
+    `lines` are (service, description, quantity, unit, unit_price) tuples of strings/Decimals.
+    """
+    from decimal import Decimal
+
+    from billing import services
+    from billing.services import LineSpec
+
+    draft = services.create_draft(customer=customer, vat_rate=vat_rate)
+    services.add_lines(
+        invoice=draft,
+        lines=[
+            LineSpec(service, description, Decimal(quantity), unit, Decimal(price))
+            for service, description, quantity, unit, price in lines
+        ],
+    )
+    return services.finalize_invoice(invoice=draft, issue_date=issue_date, deliver=deliver)

@@ -19,3 +19,29 @@ def money(amount, currency="EUR"):
     symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
     sign = "−" if value < 0 else ""
     return f"{sign}{symbol}{intcomma(f'{abs(value):.2f}', use_l10n=False)}"
+
+
+def _trimmed(value: Decimal, *, min_places: int) -> str:
+    """Drop trailing zeros beyond `min_places` decimals: 2160.0000 -> 2,160; 0.012500 -> 0.0125."""
+    value = Decimal(value)
+    text = f"{value.normalize():f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.ljust(min_places, "0")
+    grouped = intcomma(whole, use_l10n=False)
+    return f"{grouped}.{fraction}" if fraction else grouped
+
+
+@register.filter
+def quantity(value):
+    """A metered quantity without needless zeros: 2,160 or 12.5."""
+    return "" if value is None else _trimmed(value, min_places=0)
+
+
+@register.filter
+def unit_price(value, currency="EUR"):
+    """A unit price keeps its significant places (up to 6): €0.0125, €4.00."""
+    if value is None:
+        return ""
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    sign = "−" if Decimal(value) < 0 else ""
+    return f"{sign}{symbol}{_trimmed(abs(Decimal(value)), min_places=2)}"

@@ -108,6 +108,7 @@
 
   // "close" does not bubble: listen in the capture phase (Escape, button, backdrop).
   document.addEventListener("close", function (event) {
+    if (event.target.id === "modal") event.target.querySelector("#modal-content").replaceChildren();
     if (event.target.id !== "sheet") return;
     event.target.querySelector("#sheet-content").replaceChildren();
     if (underlying) {
@@ -127,9 +128,114 @@
     }
   });
 
+  // ---- Modal dialog (e.g. the rundown of dues): centred, no URL of its own ----
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "modal-content") return;
+    const modal = document.getElementById("modal");
+    if (!modal.open) modal.showModal();
+    (modal.querySelector("[autofocus]") || modal).focus();
+  });
+  document.addEventListener("click", function (event) {
+    const modal = document.getElementById("modal");
+    if (!modal || !modal.open) return;
+    if (event.target === modal || event.target.closest("[data-close-dialog]")) modal.close();
+  });
+
+  // ---- Row menus (three dots): a button that opens a list of menu items ----
+  function menuItems(menu) {
+    return Array.from(menu.querySelectorAll("[role=menuitem]"));
+  }
+
+  function openMenu(button, focusLast) {
+    closeMenus();
+    const list = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", "true");
+    list.hidden = false;
+    const items = menuItems(list);
+    items[focusLast ? items.length - 1 : 0].focus();
+  }
+
+  function closeMenus(returnFocus) {
+    let closed = false;
+    document.querySelectorAll("[data-menu-button][aria-expanded=true]").forEach(function (button) {
+      button.setAttribute("aria-expanded", "false");
+      document.getElementById(button.getAttribute("aria-controls")).hidden = true;
+      if (returnFocus) button.focus();
+      closed = true;
+    });
+    return closed;
+  }
+
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-menu-button]");
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") closeMenus(true);
+      else openMenu(button, false);
+      return;
+    }
+    if (!event.target.closest("[role=menu]")) closeMenus(false);
+    else if (event.target.closest("[role=menuitem]")) closeMenus(false);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    const button = event.target.closest("[data-menu-button]");
+    if (button && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault();
+      openMenu(button, event.key === "ArrowUp");
+      return;
+    }
+    const menu = event.target.closest("[role=menu]");
+    if (!menu) return;
+    const items = menuItems(menu);
+    const index = items.indexOf(event.target);
+    const moves = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: items.length - 1 };
+    if (event.key in moves) {
+      event.preventDefault();
+      items[(moves[event.key] + items.length) % items.length].focus();
+    } else if (event.key === "Escape" || event.key === "Tab") {
+      if (event.key === "Escape") event.preventDefault();
+      closeMenus(event.key === "Escape");
+    }
+  });
+
+  // ---- Invoice rows: a click anywhere on a row opens it, like its number link ----
+  document.addEventListener("click", function (event) {
+    const row = event.target.closest("tr[data-row-link]");
+    if (!row || event.target.closest("a, button, input, label, [role=menu]")) return;
+    row.querySelector(".invoice-link").click();
+  });
+
+  // ---- Selecting invoices for a ZIP download ----
+  function updateSelection() {
+    const form = document.querySelector("[data-selection]");
+    if (!form) return;
+    const boxes = Array.from(document.querySelectorAll("[data-select-row]"));
+    const chosen = boxes.filter(function (box) { return box.checked; }).length;
+    form.querySelector("[data-selection-count]").textContent = chosen
+      ? chosen + " selected"
+      : "Select invoices to download several at once.";
+    form.querySelector("[data-selection-action]").disabled = chosen === 0;
+    const all = document.querySelector("[data-select-all]");
+    if (all) {
+      all.checked = chosen > 0 && chosen === boxes.length;
+      all.indeterminate = chosen > 0 && chosen < boxes.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-select-all]")) {
+      document.querySelectorAll("[data-select-row]").forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+    if (event.target.matches("[data-select-all], [data-select-row]")) updateSelection();
+  });
+  document.body.addEventListener("htmx:afterSettle", updateSelection);
+  updateSelection();
+
   // ---- Escape closes the innermost open thing (the dialog handles its own) ----
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
-    if (closeSidebar()) event.preventDefault();
+    if (closeMenus(true) || closeSidebar()) event.preventDefault();
   });
 })();

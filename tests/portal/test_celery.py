@@ -1,10 +1,13 @@
 """A real worker against Redis takes a task from the broker and returns its result."""
 
-import celery.contrib.testing.tasks  # noqa: F401  (registers celery.ping)
+import datetime
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 
+from billing.models import Invoice
 from portal.celery import app
+from tests.factories import issued_invoice
 
 
 @pytest.fixture
@@ -24,7 +27,11 @@ def celery_on_redis(redis_url):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_runs_a_task_sent_through_redis(celery_on_redis):
-    with start_worker(celery_on_redis, pool="solo", perform_ping_check=True, shutdown_timeout=10):
-        result = celery_on_redis.send_task("celery.ping")
-        assert result.get(timeout=10) == "pong"
+def test_a_worker_runs_a_task_sent_through_redis(celery_on_redis, customer):
+    late = issued_invoice(
+        customer, [("vm", "vCPU-hours", "1", "h", "10")], issue_date=datetime.date(2025, 1, 1)
+    )
+    with start_worker(celery_on_redis, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        result = celery_on_redis.send_task("billing.tasks.flag_overdue_invoices")
+        assert result.get(timeout=20) == 1
+    assert Invoice.objects.get(pk=late.pk).status == "overdue"

@@ -1,0 +1,268 @@
+"""The billing team's tools: invoices with their lines, payments and timeline, and the
+workflows (finalize, void, credit, PDF, email, bank payment) as actions and forms."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from billing import services, tasks
+from billing.forms import BankPaymentForm, CreditNoteForm
+from billing.models import Invoice, InvoiceEvent, InvoiceLine, Payment
+from billing.pdf import PdfRenderError, PdfUnavailable
+from billing.views import pdf_response
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    fields = ["position", "service", "description", "quantity", "unit", "unit_price", "amount"]
+    readonly_fields = ["amount"]
+
+    def _editable(self, obj):
+        return obj is None or obj.status == Invoice.Status.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["received_at", "amount", "currency", "method", "reference", "recorded_by"]
+
+
+class InvoiceEventInline(ReadOnlyInline):
+    model = InvoiceEvent
+    fields = ["created_at", "kind", "message", "actor"]
+    verbose_name = "timeline entry"
+    verbose_name_plural = "timeline"
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "customer",
+        "kind",
+        "status_badge",
+        "issue_date",
+        "due_date",
+        "total",
+        "outstanding",
+    ]
+    list_filter = ["status", "kind", ("customer", admin.RelatedOnlyFieldListFilter), "issue_date"]
+    date_hierarchy = "issue_date"
+    search_fields = ["number", "customer__name", "customer__number"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+    inlines = [InvoiceLineInline, PaymentInline, InvoiceEventInline]
+    actions = [
+        "finalize_selected",
+        "void_selected",
+        "credit_selected_in_full",
+        "regenerate_pdfs",
+        "resend_emails",
+    ]
+    draft_fields = ["customer", "period_start", "period_end", "vat_rate"]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, invoice):
+        colours = {"paid": "#166534", "unpaid": "#854d0e", "overdue": "#991b1b"}
+        return format_html(
+            '<strong style="color:{}">{}</strong>',
+            colours.get(invoice.status, "#475569"),
+            invoice.get_status_display(),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        every_field = [f.name for f in Invoice._meta.fields if f.name != "id"]
+        if obj is None:
+            return [f for f in every_field if f not in self.draft_fields]
+        if obj.status == Invoice.Status.DRAFT:
+            return [f for f in every_field if f not in self.draft_fields]
+        return every_field
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.draft_fields
+        return super().get_fields(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.refresh_draft_totals(invoice=form.instance)
+
+    def has_delete_permission(self, request, obj=None):
+        # Issued invoices are records the law asks us to keep; only drafts go away.
+        return obj is not None and obj.status == Invoice.Status.DRAFT
+
+    # ---- Actions on the selection ----
+
+    def _each(self, request, queryset, work, done: str):
+        succeeded = 0
+        for invoice in queryset.select_related("customer"):
+            try:
+                work(invoice)
+            except (services.BillingError, PdfUnavailable, PdfRenderError) as exc:
+                self.message_user(request, f"{invoice}: {exc}", messages.ERROR)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, done.format(count=succeeded), messages.SUCCESS)
+
+    @admin.action(description="Finalize (number, PDF, email to Billing contacts)")
+    def finalize_selected(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda invoice: services.finalize_invoice(invoice=invoice, actor=request.user),
+            "{count} invoice(s) finalized.",
+        )
+
+    @admin.action(description="Void (only if nothing was paid or credited)")
+    def void_selected(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda invoice: services.void_invoice(invoice=invoice, actor=request.user),
+            "{count} invoice(s) voided.",
+        )
+
+    @admin.action(description="Issue a credit note for the whole invoice")
+    def credit_selected_in_full(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda invoice: services.issue_credit_note(
+                invoice=invoice, reason="Credited in full", actor=request.user
+            ),
+            "{count} credit note(s) issued.",
+        )
+
+    @admin.action(description="Regenerate PDF")
+    def regenerate_pdfs(self, request, queryset):
+        self._each(
+            request,
+            queryset.exclude(status=Invoice.Status.DRAFT),
+            lambda invoice: tasks.render_invoice_pdf.delay(invoice.pk, force=True),
+            "PDF regeneration queued for {count} invoice(s).",
+        )
+
+    @admin.action(description="Resend email to Billing contacts")
+    def resend_emails(self, request, queryset):
+        self._each(
+            request,
+            queryset.exclude(status=Invoice.Status.DRAFT),
+            lambda invoice: services.email_invoice(
+                invoice=invoice, resend=True, actor=request.user
+            ),
+            "{count} invoice(s) emailed again.",
+        )
+
+    # ---- Forms for one invoice: bank payment, credit note by amount ----
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:pk>/record-payment/",
+                self.admin_site.admin_view(self.record_payment_view),
+                name="billing_invoice_record_payment",
+            ),
+            path(
+                "<int:pk>/credit-note/",
+                self.admin_site.admin_view(self.credit_note_view),
+                name="billing_invoice_credit_note",
+            ),
+            path(
+                "<int:pk>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="billing_invoice_pdf",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _invoice_form(self, request, pk, *, form_class, title, submit, work):
+        invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+        if not self.has_change_permission(request, invoice):
+            raise PermissionDenied
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = work(invoice, form)
+            except services.BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return redirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{title}: {invoice}",
+            "invoice": invoice,
+            "form": form,
+            "submit": submit,
+        }
+        return TemplateResponse(request, "admin/billing/invoice/invoice_form.html", context)
+
+    def pdf_view(self, request, pk):
+        invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return pdf_response(request, invoice)
+
+    def record_payment_view(self, request, pk):
+        def work(invoice, form):
+            services.record_bank_payment(
+                invoice=invoice,
+                amount=form.cleaned_data["amount"],
+                received_at=form.received_at,
+                reference=form.cleaned_data["reference"],
+                actor=request.user,
+            )
+            return f"Bank payment of {form.cleaned_data['amount']} recorded on {invoice}."
+
+        return self._invoice_form(
+            request,
+            pk,
+            form_class=BankPaymentForm,
+            title="Record bank payment",
+            submit="Record payment",
+            work=work,
+        )
+
+    def credit_note_view(self, request, pk):
+        def work(invoice, form):
+            note = services.issue_credit_note(
+                invoice=invoice,
+                net_amount=form.cleaned_data["net_amount"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+            return f"Credit note {note} issued for {invoice}."
+
+        return self._invoice_form(
+            request,
+            pk,
+            form_class=CreditNoteForm,
+            title="Issue credit note",
+            submit="Issue credit note",
+            work=work,
+        )

@@ -1,0 +1,38 @@
+"""Forms staff fill in the admin for money movements on one invoice."""
+
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+
+class BankPaymentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    received_on = forms.DateField(
+        initial=lambda: timezone.now().date(), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reference = forms.CharField(max_length=140, required=False, help_text="The bank's reference.")
+
+    def clean_received_on(self):
+        received_on = self.cleaned_data["received_on"]
+        if received_on > timezone.now().date():
+            raise forms.ValidationError("A payment cannot be received in the future.")
+        return received_on
+
+    @property
+    def received_at(self) -> datetime.datetime:
+        """Bank transfers carry a date, not a time: noon UTC of that day."""
+        day = self.cleaned_data["received_on"]
+        return datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+
+
+class CreditNoteForm(forms.Form):
+    net_amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Net of VAT. Leave empty to credit the whole invoice, line by line.",
+    )
+    reason = forms.CharField(max_length=300, help_text="Printed on the credit note.")

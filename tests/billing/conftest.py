@@ -1,0 +1,52 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from billing.models import Invoice
+from tests.factories import ContactFactory, issued_invoice
+
+# One invoice's lines, with amounts worked out by hand (quantity × unit price, half-up):
+#   2160 × 0.0125 = 27.0000            -> 27.00
+#   8640.5 × 0.0042 = 36.2901          -> 36.29
+#   1200 × 0.085 = 102.0000            -> 102.00
+#   333.333 × 0.015 = 4.999995         -> 5.00
+# subtotal 170.29; VAT 25% = 42.5725   -> 42.57; total 212.86
+LINES = [
+    ("k8s-prod", "vCPU-hours", "2160", "vCPU-h", "0.012500"),
+    ("k8s-prod", "Memory", "8640.5", "GB-h", "0.004200"),
+    ("db-primary", "Block storage", "1200", "GB-month", "0.085000"),
+    ("db-primary", "Bandwidth (egress)", "333.333", "GB", "0.015000"),
+]
+SUBTOTAL, VAT, TOTAL = Decimal("170.29"), Decimal("42.57"), Decimal("212.86")
+
+
+@pytest.fixture
+def billing_contact(customer):
+    return ContactFactory(customer=customer, email="ap@acme.example", is_billing=True)
+
+
+@pytest.fixture
+def invoice(customer):
+    return issued_invoice(
+        customer, LINES, issue_date=datetime.date(2026, 10, 1), vat_rate=Decimal("25.00")
+    )
+
+
+@pytest.fixture
+def make_invoice(customer):
+    """Invoices for the owner's customer: make_invoice(total_per_line="100.00", issue_date=...)."""
+
+    def make(amount="100.00", *, issue_date=datetime.date(2026, 10, 1), for_customer=None):
+        return issued_invoice(
+            for_customer or customer,
+            [("compute", "vCPU-hours", "1", "vCPU-h", amount)],
+            issue_date=issue_date,
+            vat_rate=Decimal("0.00"),
+        )
+
+    return make
+
+
+def status_of(invoice) -> str:
+    return Invoice.objects.values_list("status", flat=True).get(pk=invoice.pk)

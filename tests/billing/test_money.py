@@ -1,0 +1,84 @@
+"""Money to the cent: lines rounded half-up once, VAT rounded once on the sum of the lines."""
+
+from decimal import Decimal
+
+import pytest
+
+from billing import services
+from billing.money import line_amount, round_money, vat_amount
+from tests.billing.conftest import LINES, SUBTOTAL, TOTAL, VAT
+from tests.factories import issued_invoice
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0.125", "0.13"),  # half-up, not banker's rounding (which gives 0.12)
+        ("0.135", "0.14"),
+        ("0.124999", "0.12"),
+        ("-0.125", "-0.13"),  # credits round away from zero too
+        ("2.675", "2.68"),  # a float would say 2.67
+        ("1000000.005", "1000000.01"),
+    ],
+)
+def test_round_money_is_half_up(value, expected):
+    assert round_money(Decimal(value)) == Decimal(expected)
+
+
+def test_line_amount_multiplies_six_place_prices_then_rounds_once():
+    assert line_amount(Decimal("8640.5"), Decimal("0.004200")) == Decimal("36.29")
+    assert line_amount(Decimal("333.333"), Decimal("0.015000")) == Decimal("5.00")
+    assert line_amount(Decimal("3"), Decimal("0.001666")) == Decimal("0.00")  # 0.004998
+
+
+def test_vat_is_rounded_once_on_the_subtotal():
+    # Rounding VAT per line would give 6.75 + 9.07 = 15.82; on the sum it is 15.83.
+    assert vat_amount(Decimal("27.00") + Decimal("36.29"), Decimal("25")) == Decimal("15.82")
+    assert vat_amount(Decimal("63.31"), Decimal("25")) == Decimal("15.83")  # 15.8275
+
+
+def test_an_issued_invoice_has_the_hand_computed_totals(customer):
+    invoice = issued_invoice(customer, LINES, vat_rate=Decimal("25.00"))
+    amounts = list(invoice.lines.values_list("amount", flat=True))
+    assert amounts == [Decimal("27.00"), Decimal("36.29"), Decimal("102.00"), Decimal("5.00")]
+    assert (invoice.subtotal, invoice.vat_amount, invoice.total) == (SUBTOTAL, VAT, TOTAL)
+    assert invoice.outstanding == TOTAL
+
+
+def test_domestic_customers_pay_the_sellers_vat_and_others_none(customer, settings):
+    settings.SELLER = {**settings.SELLER, "country": "SE"}
+    settings.VAT_RATE = Decimal("25.00")
+    customer.country = "SE"
+    domestic = issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")])
+    customer.country = "DE"
+    foreign = issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")])
+    assert (domestic.vat_amount, domestic.total) == (Decimal("2.50"), Decimal("12.50"))
+    assert (foreign.vat_amount, foreign.total) == (Decimal("0.00"), Decimal("10.00"))
+
+
+def test_a_full_credit_note_reverses_every_line(invoice):
+    note = services.issue_credit_note(invoice=invoice, reason="Billing error", deliver=False)
+    assert note.total == -TOTAL
+    assert (note.subtotal, note.vat_amount) == (-SUBTOTAL, -VAT)
+    assert sorted(note.lines.values_list("amount", flat=True)) == sorted(
+        -amount for amount in invoice.lines.values_list("amount", flat=True)
+    )
+    invoice.refresh_from_db()
+    assert invoice.outstanding == Decimal("0.00")
+    assert invoice.status == "paid"
+
+
+def test_a_partial_credit_adds_vat_at_the_invoices_rate(invoice):
+    # 40.00 net + 25% VAT = 50.00 credited; 212.86 - 50.00 = 162.86 still owed.
+    note = services.issue_credit_note(
+        invoice=invoice, reason="SLA credit", net_amount=Decimal("40"), deliver=False
+    )
+    assert (note.subtotal, note.vat_amount, note.total) == (
+        Decimal("-40.00"),
+        Decimal("-10.00"),
+        Decimal("-50.00"),
+    )
+    invoice.refresh_from_db()
+    assert invoice.amount_credited == Decimal("50.00")
+    assert invoice.outstanding == Decimal("162.86")
+    assert invoice.status == "unpaid"
