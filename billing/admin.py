@@ -10,7 +10,16 @@ from django.utils.html import format_html
 
 from billing import services, tasks
 from billing.forms import BankPaymentForm, CreditNoteForm
-from billing.models import Invoice, InvoiceEvent, InvoiceLine, Payment
+from billing.models import (
+    CheckoutItem,
+    CheckoutSession,
+    CustomerCredit,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    Payment,
+    StripeEvent,
+)
 from billing.pdf import PdfRenderError, PdfUnavailable
 from billing.views import pdf_response
 
@@ -47,7 +56,31 @@ class ReadOnlyInline(admin.TabularInline):
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ["received_at", "amount", "currency", "method", "reference", "recorded_by"]
+    fields = [
+        "received_at",
+        "kind",
+        "amount",
+        "currency",
+        "method",
+        "reference",
+        "stripe_payment_intent",
+        "recorded_by",
+    ]
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """Invoices whose online payment did not match what was owed: money to look at by hand."""
+
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Needs attention")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(checkouts__status=CheckoutSession.Status.NEEDS_REVIEW).distinct()
+        return queryset
 
 
 class InvoiceEventInline(ReadOnlyInline):
@@ -69,7 +102,13 @@ class InvoiceAdmin(admin.ModelAdmin):
         "total",
         "outstanding",
     ]
-    list_filter = ["status", "kind", ("customer", admin.RelatedOnlyFieldListFilter), "issue_date"]
+    list_filter = [
+        NeedsAttentionFilter,
+        "status",
+        "kind",
+        ("customer", admin.RelatedOnlyFieldListFilter),
+        "issue_date",
+    ]
     date_hierarchy = "issue_date"
     search_fields = ["number", "customer__name", "customer__number"]
     list_select_related = ["customer"]
@@ -266,3 +305,46 @@ class InvoiceAdmin(admin.ModelAdmin):
             submit="Issue credit note",
             work=work,
         )
+
+
+class CheckoutItemInline(ReadOnlyInline):
+    model = CheckoutItem
+    fields = ["invoice", "amount"]
+
+
+@admin.register(CheckoutSession)
+class CheckoutSessionAdmin(admin.ModelAdmin):
+    list_display = ["stripe_id", "customer", "status", "amount_total", "currency", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["stripe_id", "customer__name", "items__invoice__number"]
+    list_select_related = ["customer"]
+    inlines = [CheckoutItemInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["stripe_id", "type", "needs_attention", "outcome", "received_at"]
+    list_filter = ["needs_attention", "type", "received_at"]
+    search_fields = ["stripe_id", "payment_intent", "outcome"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CustomerCredit)
+class CustomerCreditAdmin(admin.ModelAdmin):
+    list_display = ["customer", "amount", "currency", "reason", "created_at"]
+    search_fields = ["customer__name", "customer__number", "reason"]
+    list_select_related = ["customer"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -8,14 +8,12 @@ from django.urls import reverse
 from billing.models import Invoice
 
 
-def _message(*, template: str, subject: str, invoice: Invoice, to: list[str]):
-    context = {
-        "invoice": invoice,
-        "customer": invoice.customer,
-        "seller": settings.SELLER,
-        "invoice_url": settings.SITE_URL.rstrip("/")
-        + reverse("invoice_detail", args=[invoice.number]),
-    }
+def _absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _message(*, template: str, subject: str, to: list[str], context: dict):
+    context = {"seller": settings.SELLER, **context}
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"billing/email/{template}.txt", context),
@@ -34,8 +32,8 @@ def invoice_issued(invoice: Invoice, to: list[str], pdf: bytes) -> EmailMultiAlt
     message = _message(
         template="invoice_issued",
         subject=f"{document} {invoice.number} from {settings.SELLER['name']}",
-        invoice=invoice,
         to=to,
+        context=_invoice_context(invoice),
     )
     message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return message
@@ -45,6 +43,28 @@ def overdue_reminder(invoice: Invoice, to: list[str]) -> EmailMultiAlternatives:
     return _message(
         template="overdue_reminder",
         subject=f"Reminder: invoice {invoice.number} is overdue",
-        invoice=invoice,
         to=to,
+        context=_invoice_context(invoice),
     )
+
+
+def payment_receipt(checkout, payments, to: list[str]) -> EmailMultiAlternatives:
+    return _message(
+        template="payment_receipt",
+        subject=f"Payment received: {checkout.amount_total} {checkout.currency}, thank you",
+        to=to,
+        context={
+            "checkout": checkout,
+            "customer": checkout.customer,
+            "payments": payments,
+            "invoices_url": _absolute(reverse("invoice_list")),
+        },
+    )
+
+
+def _invoice_context(invoice: Invoice) -> dict:
+    return {
+        "invoice": invoice,
+        "customer": invoice.customer,
+        "invoice_url": _absolute(reverse("invoice_detail", args=[invoice.number])),
+    }

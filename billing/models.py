@@ -75,12 +75,13 @@ class Invoice(models.Model):
 
     OPEN_STATUSES = (Status.UNPAID, Status.OVERDUE)
     # The lifecycle. Finalizing leaves DRAFT; paying, crediting, overdue flagging and voiding
-    # move on from there. A credit note is settled (PAID) the moment it is issued.
+    # move on from there. A credit note is settled (PAID) the moment it is issued. A refund
+    # reopens a paid invoice.
     TRANSITIONS = {
         Status.DRAFT: {Status.UNPAID, Status.PAID, Status.VOID},
         Status.UNPAID: {Status.OVERDUE, Status.PAID, Status.VOID},
         Status.OVERDUE: {Status.PAID, Status.VOID},
-        Status.PAID: set(),
+        Status.PAID: {Status.UNPAID, Status.OVERDUE},
         Status.VOID: set(),
     }
 
@@ -129,7 +130,11 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-issue_date", "-id"]
         indexes = [
-            models.Index(fields=["customer", "status"], name="invoice_customer_status"),
+            # Holds every column the cards and tab counts read: they never touch the table.
+            models.Index(
+                fields=["customer", "status", "total", "amount_paid", "amount_credited"],
+                name="invoice_customer_money",
+            ),
             models.Index(
                 F("customer"),
                 F("issue_date").desc(),
@@ -205,6 +210,15 @@ class Invoice(models.Model):
             return True
         return False
 
+    def reopen_if_owed(self, *, today: datetime.date) -> bool:
+        """After a refund: a paid invoice that is owed again is unpaid, or overdue if past due."""
+        if self.status == self.Status.PAID and self.amount_paid + self.amount_credited < self.total:
+            past_due = self.due_date is not None and self.due_date < today
+            self.transition_to(self.Status.OVERDUE if past_due else self.Status.UNPAID)
+            self.paid_at = None
+            return True
+        return False
+
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
@@ -236,17 +250,109 @@ class InvoiceLine(models.Model):
         return super().delete(*args, **kwargs)
 
 
+class CheckoutSession(models.Model):
+    """One attempt to pay one or more invoices on Stripe's hosted Checkout page."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PROCESSING = "processing", "Payment processing"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="checkouts")
+    invoices = models.ManyToManyField(Invoice, through="CheckoutItem", related_name="checkouts")
+    stripe_id = models.CharField("Stripe session id", max_length=255, unique=True)
+    url = models.URLField(max_length=2000)
+    status = models.CharField(max_length=12, choices=Status, default=Status.OPEN)
+    amount_total = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    attempt = models.PositiveIntegerField(help_text="Counts the attempts for the same invoices.")
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.stripe_id
+
+    def is_reusable(self, *, now: datetime.datetime) -> bool:
+        """Still open on Stripe's side for long enough to finish paying there."""
+        return self.status == self.Status.OPEN and self.expires_at > now + datetime.timedelta(
+            minutes=5
+        )
+
+
+class CheckoutItem(models.Model):
+    """How much of a checkout pays which invoice (the outstanding amount when it started)."""
+
+    checkout = models.ForeignKey(CheckoutSession, on_delete=models.CASCADE, related_name="items")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="checkout_items")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["invoice__issue_date", "invoice_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkout", "invoice"], name="one_item_per_invoice")
+        ]
+
+    def __str__(self):
+        return f"{self.amount} for {self.invoice}"
+
+
+class StripeEvent(models.Model):
+    """Every Stripe webhook event we acted on, stored by its id before acting: a redelivery
+    finds its id taken and changes nothing."""
+
+    stripe_id = models.CharField("Stripe event id", max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    payment_intent = models.CharField(max_length=255, blank=True, db_index=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=500, blank=True)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.type} {self.stripe_id}"
+
+
 class Payment(models.Model):
-    """One movement of money for an invoice. Append-only: corrections are new rows."""
+    """One movement of money for an invoice, in or out. Append-only: a refund is a new row.
+    The invoice's amount_paid is the sum of its payments less its refunds."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
 
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CARD = "card", "Card (Stripe)"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=8, choices=Kind, default=Kind.PAYMENT)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
     method = models.CharField(max_length=20, choices=Method)
     reference = models.CharField(max_length=140, blank=True, help_text="e.g. the bank reference.")
+    checkout = models.ForeignKey(
+        CheckoutSession, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    stripe_payment_intent = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_event = models.ForeignKey(
+        StripeEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
     received_at = models.DateTimeField()
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
@@ -256,11 +362,39 @@ class Payment(models.Model):
     class Meta:
         ordering = ["received_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # However many events report it, a Stripe payment pays an invoice once.
+            models.UniqueConstraint(
+                fields=["stripe_payment_intent", "invoice"],
+                condition=Q(kind="payment") & ~Q(stripe_payment_intent=""),
+                name="one_payment_per_intent_and_invoice",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.amount} {self.currency} for {self.invoice}"
+        return f"{self.get_kind_display()} of {self.amount} {self.currency} for {self.invoice}"
+
+
+class CustomerCredit(models.Model):
+    """Money of the customer's that we hold: an overpayment, to refund or set off later."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credits")
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=300)
+    checkout = models.ForeignKey(
+        CheckoutSession, on_delete=models.PROTECT, null=True, blank=True, related_name="credits"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_amount_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} for {self.customer}"
 
 
 class InvoiceEvent(models.Model):
@@ -273,7 +407,12 @@ class InvoiceEvent(models.Model):
         NOT_EMAILED = "not_emailed", "Not emailed"
         MARKED_OVERDUE = "marked_overdue", "Marked overdue"
         REMINDER_SENT = "reminder_sent", "Reminder sent"
+        CHECKOUT_STARTED = "checkout_started", "Online payment started"
+        PAYMENT_PROCESSING = "payment_processing", "Payment processing"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
         PAYMENT_RECEIVED = "payment_received", "Payment received"
+        PAYMENT_MISMATCH = "payment_mismatch", "Payment needs review"
+        REFUNDED = "refunded", "Refunded"
         CREDITED = "credited", "Credit note issued"
         PAID = "paid", "Paid"
         VOIDED = "voided", "Voided"

@@ -46,7 +46,9 @@ def _locked(invoice: Invoice) -> Invoice:
     return Invoice.objects.select_for_update().get(pk=invoice.pk)
 
 
-def _record(invoice: Invoice, kind: str, message: str = "", actor=None, at=None) -> InvoiceEvent:
+def record_event(
+    invoice: Invoice, kind: str, message: str = "", actor=None, at=None
+) -> InvoiceEvent:
     return InvoiceEvent.objects.create(
         invoice=invoice, kind=kind, message=message, actor=actor, created_at=at or timezone.now()
     )
@@ -160,7 +162,7 @@ def finalize_invoice(
         invoice.due_date = issue_date + datetime.timedelta(days=invoice.customer.payment_terms_days)
         invoice.transition_to(Invoice.Status.UNPAID)
     invoice.save()
-    _record(invoice, InvoiceEvent.Kind.FINALIZED, f"Issued as {invoice.number}.", actor)
+    record_event(invoice, InvoiceEvent.Kind.FINALIZED, f"Issued as {invoice.number}.", actor)
     if deliver:
         _deliver_after_commit(invoice.pk)
     return invoice
@@ -188,7 +190,7 @@ def void_invoice(*, invoice: Invoice, actor=None, reason: str = "") -> Invoice:
     except InvalidTransition as exc:
         raise BillingError(str(exc)) from None
     invoice.save(update_fields=["status"])
-    _record(invoice, InvoiceEvent.Kind.VOIDED, reason or "Voided.", actor)
+    record_event(invoice, InvoiceEvent.Kind.VOIDED, reason or "Voided.", actor)
     return invoice
 
 
@@ -252,10 +254,10 @@ def issue_credit_note(
     if credit > owed_before:
         refund = credit - owed_before
         message += f" {refund} {invoice.currency} of it exceeds what was owed: refund it."
-    _record(invoice, InvoiceEvent.Kind.CREDITED, message, actor)
+    record_event(invoice, InvoiceEvent.Kind.CREDITED, message, actor)
     if invoice.settle_if_covered(at=timezone.now()):
         invoice.save(update_fields=["status", "paid_at"])
-        _record(invoice, InvoiceEvent.Kind.PAID, "Settled by credit note.", actor)
+        record_event(invoice, InvoiceEvent.Kind.PAID, "Settled by credit note.", actor)
     return note
 
 
@@ -280,28 +282,49 @@ def record_bank_payment(
             f"{amount} {invoice.currency} is more than the {invoice.outstanding} "
             f"{invoice.currency} outstanding on {invoice}."
         )
-    payment = Payment.objects.create(
+    message = f"Bank transfer of {amount} {invoice.currency} received"
+    message += f" (reference {reference})." if reference else "."
+    return apply_payment(
         invoice=invoice,
         amount=amount,
-        currency=invoice.currency,
         method=Payment.Method.BANK_TRANSFER,
+        received_at=received_at,
+        message=message,
+        actor=actor,
         reference=reference,
+    )
+
+
+def apply_payment(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    method: str,
+    received_at: datetime.datetime,
+    message: str,
+    actor=None,
+    **details,
+) -> Payment:
+    """Book money received on an invoice the caller has locked, and settle it once covered.
+
+    `details` are the Payment's references (bank reference, Stripe ids, checkout).
+    """
+    payment = Payment.objects.create(
+        invoice=invoice,
+        kind=Payment.Kind.PAYMENT,
+        amount=amount,
+        currency=invoice.currency,
+        method=method,
         received_at=received_at,
         recorded_by=actor,
+        **details,
     )
     Invoice.objects.filter(pk=invoice.pk).update(amount_paid=F("amount_paid") + amount)
     invoice.refresh_from_db()
-    _record(
-        invoice,
-        InvoiceEvent.Kind.PAYMENT_RECEIVED,
-        f"Bank transfer of {amount} {invoice.currency} received"
-        + (f" (reference {reference})." if reference else "."),
-        actor,
-        at=received_at,
-    )
+    record_event(invoice, InvoiceEvent.Kind.PAYMENT_RECEIVED, message, actor, at=received_at)
     if invoice.settle_if_covered(at=received_at):
         invoice.save(update_fields=["status", "paid_at"])
-        _record(invoice, InvoiceEvent.Kind.PAID, "Paid in full.", actor, at=received_at)
+        record_event(invoice, InvoiceEvent.Kind.PAID, "Paid in full.", actor, at=received_at)
     return payment
 
 
@@ -327,7 +350,7 @@ def store_invoice_pdf(*, invoice: Invoice, force: bool = False, actor=None) -> I
         invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(data), save=False)
         invoice.pdf_rendered_at = timezone.now()
         invoice.save(update_fields=["pdf", "pdf_rendered_at"])
-        _record(invoice, InvoiceEvent.Kind.PDF_RENDERED, "PDF created.", actor)
+        record_event(invoice, InvoiceEvent.Kind.PDF_RENDERED, "PDF created.", actor)
     return invoice
 
 
@@ -346,7 +369,7 @@ def flag_overdue_invoices(*, today: datetime.date) -> list[int]:
             ).update(status=Invoice.Status.OVERDUE, overdue_at=now)
             if claimed:
                 invoice = Invoice.objects.get(pk=invoice_id)
-                _record(
+                record_event(
                     invoice,
                     InvoiceEvent.Kind.MARKED_OVERDUE,
                     f"Not paid by its due date, {date_format(invoice.due_date, 'j M Y')}.",
@@ -363,7 +386,9 @@ def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list
     """
     recipients = billing_emails(invoice.customer)
     if not recipients:
-        _record(invoice, InvoiceEvent.Kind.NOT_EMAILED, "No contact has the Billing role.", actor)
+        record_event(
+            invoice, InvoiceEvent.Kind.NOT_EMAILED, "No contact has the Billing role.", actor
+        )
         return []
     invoice = store_invoice_pdf(invoice=invoice)
     with transaction.atomic():
@@ -374,7 +399,7 @@ def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list
             return []
         with invoice.pdf.open("rb") as pdf:
             emails.invoice_issued(invoice, recipients, pdf.read()).send()
-        _record(invoice, InvoiceEvent.Kind.EMAILED, f"Sent to {', '.join(recipients)}.", actor)
+        record_event(invoice, InvoiceEvent.Kind.EMAILED, f"Sent to {', '.join(recipients)}.", actor)
     return recipients
 
 
@@ -388,7 +413,7 @@ def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
         if not claimed or not recipients:
             return []
         emails.overdue_reminder(invoice, recipients).send()
-        _record(
+        record_event(
             invoice, InvoiceEvent.Kind.REMINDER_SENT, f"Reminder sent to {', '.join(recipients)}."
         )
     return recipients

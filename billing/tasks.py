@@ -5,8 +5,8 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from billing import services
-from billing.models import Invoice
+from billing import payments, services
+from billing.models import CheckoutSession, Invoice
 from billing.pdf import PdfRenderError
 
 RETRY = {"retry_backoff": 30, "retry_backoff_max": 1800, "retry_jitter": True, "max_retries": 6}
@@ -38,3 +38,9 @@ def flag_overdue_invoices() -> int:
     for invoice_id in flagged:
         send_overdue_reminder.delay(invoice_id)
     return len(flagged)
+
+
+@shared_task(autoretry_for=(SMTPException, ConnectionError), **RETRY)
+def send_payment_receipt(checkout_id: int) -> list[str]:
+    checkout = CheckoutSession.objects.select_related("customer").get(pk=checkout_id)
+    return payments.email_payment_receipt(checkout=checkout)

@@ -5,6 +5,7 @@ from billing import views
 urlpatterns = [
     path("", views.invoice_list, name="invoice_list"),
     path("zip/", views.invoice_zip, name="invoice_zip"),
+    path("pay/", views.pay_selected, name="pay_selected"),
     path("<str:number>/", views.invoice_detail, name="invoice_detail"),
     path("<str:number>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("<str:number>/pay/", views.invoice_pay, name="invoice_pay"),

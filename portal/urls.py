@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from billing.webhooks import stripe_webhook
 from portal import views
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("invoices/", include("billing.urls")),
     path("usage/", include("usage.urls")),
+    path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),
 ]
 

@@ -13,6 +13,7 @@ from django.db import connection
 
 from accounts.models import Membership
 from tests.factories import CustomerFactory, MembershipFactory
+from tests.stripe_standin import WEBHOOK_SECRET, StripeStandIn
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -81,6 +82,19 @@ def outsider(db):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
+
+
+# ---- Stripe: a local stand-in for its API; nothing leaves the machine ----
+
+
+@pytest.fixture
+def stripe_standin(settings):
+    standin = StripeStandIn().start()
+    settings.STRIPE_SECRET_KEY = "sk_test_standin"
+    settings.STRIPE_API_BASE = standin.url
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    yield standin
+    standin.stop()
 
 
 # ---- Browser: Debian's Chromium driven by Playwright ----

@@ -4,6 +4,10 @@ from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from portal.icons import ICON_PATHS
 
 register = template.Library()
 
@@ -45,3 +49,16 @@ def unit_price(value, currency="EUR"):
     symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
     sign = "−" if Decimal(value) < 0 else ""
     return f"{sign}{symbol}{_trimmed(abs(Decimal(value)), min_places=2)}"
+
+
+@register.simple_tag
+def icon(name: str, css_class: str = "") -> str:
+    """{% icon "invoices" %} or {% icon "search" "search-icon" %}: an inline SVG."""
+    classes = f"icon {css_class}".strip()
+    return format_html(
+        '<svg class="{}" viewBox="0 0 24 24" width="20" height="20" fill="none" '
+        'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '
+        'aria-hidden="true" focusable="false">{}</svg>',
+        classes,
+        mark_safe(ICON_PATHS[name]),
+    )

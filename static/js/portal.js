@@ -213,8 +213,10 @@
     const chosen = boxes.filter(function (box) { return box.checked; }).length;
     form.querySelector("[data-selection-count]").textContent = chosen
       ? chosen + " selected"
-      : "Select invoices to download several at once.";
-    form.querySelector("[data-selection-action]").disabled = chosen === 0;
+      : "Select invoices to download or pay several at once.";
+    form.querySelectorAll("[data-selection-action]").forEach(function (button) {
+      button.disabled = chosen === 0;
+    });
     const all = document.querySelector("[data-select-all]");
     if (all) {
       all.checked = chosen > 0 && chosen === boxes.length;
@@ -232,6 +234,23 @@
   });
   document.body.addEventListener("htmx:afterSettle", updateSelection);
   updateSelection();
+
+  // ---- A payment form submits once, however often it is clicked ----
+  document.addEventListener("submit", function (event) {
+    const button = event.target.querySelector("[data-disable-on-submit]");
+    if (!button) return;
+    if (button.dataset.submitted) event.preventDefault();
+    button.dataset.submitted = "true";
+    button.setAttribute("aria-disabled", "true");
+  });
+  // Coming back from Stripe with the Back button restores the page as it was left.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("[data-disable-on-submit]").forEach(function (button) {
+      delete button.dataset.submitted;
+      button.removeAttribute("aria-disabled");
+    });
+  });
 
   // ---- Escape closes the innermost open thing (the dialog handles its own) ----
   document.addEventListener("keydown", function (event) {

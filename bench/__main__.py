@@ -1,0 +1,86 @@
+"""`make bench`: every benchmark against a throwaway database (PostgreSQL when DATABASE_URL is
+set, else SQLite); one Markdown table on stdout and the same rows in bench/results.json.
+
+A missed goal is a row with ok false, and the run still exits 0. A page that answers anything
+but 200 stops the run instead: its timing would mean nothing.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import django
+
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    # Imported after setup: they import models.
+    from django.test.utils import override_settings
+
+    from bench import invoices, payments, pdf
+    from portal.celery import app as celery_app
+
+    # Benchmarks measure the web process: background work runs in it, never on a worker.
+    celery_app.conf.task_always_eager = True
+    # The table is the output; per-request and per-task log lines would bury it.
+    logging.disable(logging.INFO)
+    with (
+        throwaway_database(),
+        tempfile.TemporaryDirectory() as media,
+        override_settings(MEDIA_ROOT=media),
+    ):
+        rows = [*invoices.run(), *pdf.run(), *payments.run()]
+    print(table(rows))
+    RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+@contextlib.contextmanager
+def throwaway_database():
+    """A fresh, migrated database from Django's test machinery; the developer's is untouched."""
+    from django.db import connection
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    if connection.vendor != "sqlite":
+        # Not test_portal, which a `make test` running at the same time may be using.
+        connection.settings_dict["TEST"]["NAME"] = f"bench_{connection.settings_dict['NAME']}"
+    # Production settings, not the developer's: DEBUG off (no query log, no template debug).
+    setup_test_environment(debug=False)
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| what | figure | unit | baseline | ratio | goal |",
+        "| --- | ---: | --- | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        mark = "✓" if r["ok"] else "✗"
+        lines.append(
+            f"| {r['name']} | {figure(r['value'])} | {r['unit']} | {figure(r['baseline'])} "
+            f"| {figure(r['ratio'])} | {r['goal']} {mark} |"
+        )
+    return "\n".join(lines)
+
+
+def figure(number) -> str:
+    if number is None:
+        return "—"
+    if isinstance(number, float):
+        return f"{number:.2f}"
+    return str(number)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The Invoices page and its HTMX tab switch for a customer with 10,000 invoices, against the
+same requests for a customer with 10: neither time nor queries may grow with the history."""
+
+import datetime
+import random
+from collections import Counter
+from decimal import Decimal
+
+from django.conf import settings
+
+from bench.measure import (
+    analyze,
+    make_customer,
+    median,
+    owner_client,
+    p95,
+    query_count,
+    row,
+    timed_gets,
+)
+from billing.models import Invoice, InvoiceSequence
+from billing.money import vat_amount
+from billing.services import utc_today
+
+BIG, SMALL = 10_000, 10
+SAMPLES, WARMUP = 50, 5
+# The big customer has been billed since 2019; the small one monthly for the last ten months.
+FIRST_ISSUE = datetime.date(2019, 1, 1)
+SMALL_HISTORY = datetime.timedelta(days=300)
+HTMX = {"HX-Request": "true"}
+
+
+def run() -> list[dict]:
+    today = utc_today()
+    big = owner_client(customer_with_history("C-90001", "Big Cloud AB", BIG, FIRST_ISSUE, today))
+    small = owner_client(
+        customer_with_history("C-90002", "Small Cloud AB", SMALL, today - SMALL_HISTORY, today)
+    )
+    analyze()
+    return [
+        *compare(big, small, "/invoices/", "Invoices page"),
+        *compare(big, small, "/invoices/?status=unpaid", "Unpaid tab (HTMX)", HTMX),
+    ]
+
+
+def compare(big, small, path: str, what: str, headers: dict | None = None) -> list[dict]:
+    """Median, p95 and queries of one request for the big customer; the small one's as baseline."""
+    what = f"{what}, {BIG:,} vs {SMALL} invoices"
+    big_ms, small_ms = timed_gets(
+        [big, small], path, samples=SAMPLES, warmup=WARMUP, headers=headers
+    )
+    small_queries = query_count(small, path, headers)
+    big_queries = query_count(big, path, headers)
+    return [
+        row(
+            f"{what}: median",
+            median(big_ms),
+            "ms",
+            baseline=median(small_ms),
+            goal="< 30 ms",
+            ok=median(big_ms) < 30,
+        ),
+        row(
+            f"{what}: p95",
+            p95(big_ms),
+            "ms",
+            baseline=p95(small_ms),
+            goal="< 60 ms",
+            ok=p95(big_ms) < 60,
+        ),
+        row(
+            f"{what}: queries",
+            big_queries,
+            "queries",
+            baseline=small_queries,
+            goal="= baseline",
+            ok=big_queries == small_queries,
+        ),
+    ]
+
+
+def customer_with_history(
+    number: str, name: str, count: int, first_issue: datetime.date, today: datetime.date
+):
+    """A customer with `count` invoices issued evenly from `first_issue` until today, numbered
+    in issue order. Those not yet due are unpaid; of the rest one in 40 went overdue and the
+    others are paid. No lines: the list page never reads them."""
+    customer = make_customer(number, name)
+    terms = datetime.timedelta(days=customer.payment_terms_days)
+    span = (today - first_issue).days
+    issue_dates = [
+        first_issue + datetime.timedelta(days=span * (n + 1) // count) for n in range(count)
+    ]
+    per_year = Counter(date.year for date in issue_dates)
+    numbers = {year: iter(take_numbers(year, n)) for year, n in sorted(per_year.items())}
+    amounts = random.Random(number)
+    invoices = []
+    for n, issue_date in enumerate(issue_dates):
+        subtotal = Decimal(amounts.randrange(5_000, 500_000)) / 100
+        invoice = Invoice(
+            customer=customer,
+            number=f"INV-{issue_date.year}-{next(numbers[issue_date.year]):04d}",
+            status=Invoice.Status.PAID,
+            issue_date=issue_date,
+            due_date=issue_date + terms,
+            finalized_at=noon(issue_date),
+            subtotal=subtotal,
+            vat_rate=settings.VAT_RATE,
+            vat_amount=vat_amount(subtotal, settings.VAT_RATE),
+        )
+        invoice.total = invoice.subtotal + invoice.vat_amount
+        if invoice.due_date >= today:
+            invoice.status = Invoice.Status.UNPAID
+        elif n % 40 == 0:
+            invoice.status = Invoice.Status.OVERDUE
+            invoice.overdue_at = noon(invoice.due_date + datetime.timedelta(days=1))
+        else:
+            invoice.amount_paid = invoice.total
+            invoice.paid_at = noon(invoice.due_date - datetime.timedelta(days=3))
+        invoices.append(invoice)
+    Invoice.objects.bulk_create(invoices, batch_size=1000)
+    return customer
+
+
+def take_numbers(year: int, count: int) -> range:
+    """Reserve `count` numbers of `year` as finalizing does, so that an invoice finalized later
+    in the run continues the sequence rather than colliding with these."""
+    sequence, _ = InvoiceSequence.objects.get_or_create(year=year)
+    first = sequence.last_number + 1
+    sequence.last_number += count
+    sequence.save(update_fields=["last_number"])
+    return range(first, first + count)
+
+
+def noon(date: datetime.date) -> datetime.datetime:
+    return datetime.datetime(date.year, date.month, date.day, 12, tzinfo=datetime.UTC)

@@ -1,0 +1,162 @@
+"""A local HTTP server that answers the few Stripe API calls the portal makes, and records them.
+
+The stripe library is pointed at it through STRIPE_API_BASE, so no test call leaves the
+machine. It also serves the "hosted Checkout page" the portal redirects to, and signs webhook
+events the way Stripe does (HMAC-SHA256 over "timestamp.payload" with the endpoint secret).
+"""
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+WEBHOOK_SECRET = "whsec_test_standin"
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict
+    form: dict
+
+
+@dataclass
+class StripeStandIn:
+    requests: list[RecordedRequest] = field(default_factory=list)
+    fail_with: int | None = None  # answer every API call with this status, e.g. 500
+    _responses_by_key: dict = field(default_factory=dict)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def start(self) -> "StripeStandIn":
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                standin.requests.append(
+                    RecordedRequest("POST", self.path, dict(self.headers), form)
+                )
+                status, body = standin.answer(self.path, self.headers, form)
+                self._send(status, "application/json", json.dumps(body))
+
+            def do_GET(self):
+                if self.path.startswith("/checkout/"):
+                    page = "<!doctype html><title>Stripe Checkout (stand-in)</title>"
+                    page += f"<h1>Stand-in checkout</h1><p>{self.path}</p>"
+                    self._send(200, "text/html", page)
+                else:
+                    self._send(404, "application/json", '{"error": {"message": "not here"}}')
+
+            def _send(self, status, content_type, text):
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, path: str, headers, form: dict) -> tuple[int, dict]:
+        if self.fail_with:
+            return self.fail_with, {"error": {"type": "api_error", "message": "Stand-in outage"}}
+        key = headers.get("Idempotency-Key")
+        if key in self._responses_by_key:  # as Stripe does: the same key, the same answer
+            return 200, self._responses_by_key[key]
+        n = next(self._ids)
+        if path == "/v1/customers":
+            body = {"id": f"cus_test_{n}", "object": "customer", "name": form.get("name")}
+        elif path == "/v1/checkout/sessions":
+            amounts = [int(v) for k, v in form.items() if k.endswith("[unit_amount]")]
+            body = {
+                "id": f"cs_test_{n}",
+                "object": "checkout.session",
+                "url": f"{self.url}/checkout/cs_test_{n}",
+                "status": "open",
+                "payment_status": "unpaid",
+                "amount_total": sum(amounts),
+                "currency": form.get("line_items[0][price_data][currency]"),
+                "expires_at": int(form["expires_at"]),
+            }
+        else:
+            return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
+        self._responses_by_key[key] = body
+        return 200, body
+
+    def calls(self, path: str) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.path == path]
+
+
+def signed(event: dict | str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None):
+    """(body, Stripe-Signature header) for an event, signed as Stripe signs them."""
+    body = event if isinstance(event, str) else json.dumps(event)
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signature = hmac.new(
+        secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256
+    ).hexdigest()
+    return body, f"t={timestamp},v1={signature}"
+
+
+def checkout_event(
+    event_id: str,
+    event_type: str,
+    *,
+    session_id: str,
+    amount_total: int,
+    currency: str = "eur",
+    payment_status: str = "paid",
+    payment_intent: str = "pi_test_1",
+) -> dict:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "data": {
+            "object": {
+                "id": session_id,
+                "object": "checkout.session",
+                "amount_total": amount_total,
+                "currency": currency,
+                "payment_status": payment_status,
+                "payment_intent": payment_intent,
+                "status": "complete",
+            }
+        },
+    }
+
+
+def refund_event(event_id: str, *, payment_intent: str, amount_refunded: int) -> dict:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "id": "ch_test_1",
+                "object": "charge",
+                "payment_intent": payment_intent,
+                "amount_refunded": amount_refunded,
+                "currency": "eur",
+            }
+        },
+    }
