@@ -21,6 +21,7 @@ from django_htmx.http import trigger_client_event
 
 from accounts.access import customer_required
 from billing import payments, selectors, services, stripe_gateway
+from billing.models import Invoice
 from billing.money import ZERO
 from billing.pdf import PdfRenderError, PdfUnavailable
 from billing.services import utc_today
@@ -92,6 +93,11 @@ def invoice_detail(request, number):
     processing = payments.payment_in_progress(invoice, returned_from_checkout=returned == "success")
     context = {"invoice": invoice, "processing": processing}
     if request.htmx and request.htmx.target == "invoice-status":
+        if not processing:
+            if invoice.status == Invoice.Status.PAID:
+                messages.success(request, f"Payment received: {invoice.number} is paid. Thank you!")
+            else:
+                messages.error(request, "The payment did not go through. Nothing was charged.")
         response = render(request, "billing/invoice_detail.html#invoice-status", context)
         if not processing:
             trigger_client_event(response, "invoice-settled")  # the panel reloads itself

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import Membership
+from portal.celery import app as celery_app
 from tests.factories import CustomerFactory, MembershipFactory
 from tests.stripe_standin import WEBHOOK_SECRET, StripeStandIn
 
@@ -35,6 +36,16 @@ def require(available, what: str) -> None:
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests hash hundreds of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    """Tests check what tasks do, in-process even when REDIS_URL is set (as in CI);
+    tests/portal/test_celery.py sends one through Redis to a real worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

@@ -388,6 +388,7 @@ def test_after_paying_the_invoice_shows_processing_until_the_webhook(
     body = settled.content.decode()
     assert "Paid</span>" in body and "every 3s" not in body
     assert "invoice-settled" in settled["HX-Trigger"]
+    assert f"Payment received: {invoice.number} is paid." in settled["HX-Trigger"]
 
 
 def test_without_returning_from_checkout_an_open_session_is_not_processing(
