@@ -120,6 +120,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         "credit_selected_in_full",
         "regenerate_pdfs",
         "resend_emails",
+        "record_bank_payment",
     ]
     draft_fields = ["customer", "period_start", "period_end", "vat_rate"]
 
@@ -215,6 +216,13 @@ class InvoiceAdmin(admin.ModelAdmin):
             ),
             "{count} invoice(s) emailed again.",
         )
+
+    @admin.action(description="Record bank payment (one invoice)")
+    def record_bank_payment(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one invoice.", messages.WARNING)
+            return None
+        return redirect("admin:billing_invoice_record_payment", queryset.get().pk)
 
     # ---- Forms for one invoice: bank payment, credit note by amount ----
 

@@ -53,8 +53,8 @@ def start_checkout(
     user,
     success_url: str,
     cancel_url: str,
-) -> tuple[CheckoutSession, bool]:
-    """A Stripe Checkout Session for the outstanding amounts of `invoices`; (session, reused).
+) -> CheckoutSession:
+    """A Stripe Checkout Session for the outstanding amounts of `invoices`.
 
     While an earlier session for exactly these invoices and amounts is still open, it is
     returned instead of opening another.
@@ -81,7 +81,7 @@ def start_checkout(
 
     reusable = _open_checkout_for(customer, amounts, now=now)
     if reusable:
-        return reusable, True
+        return reusable
 
     if not customer.stripe_customer_id:
         emails = billing_emails(customer)
@@ -136,7 +136,7 @@ def start_checkout(
             f"Online payment of {_money(amounts[invoice.pk], currency)} started.",
             user,
         )
-    return checkout, False
+    return checkout
 
 
 def _batch_key(numbers: list[str]) -> str:

@@ -28,16 +28,13 @@ from billing.services import utc_today
 from billing.tasks import render_invoice_pdf
 
 PAGE_SIZE = 25
+MAX_ZIP_INVOICES = 100
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
     """303: the browser GETs the Checkout page, whatever method brought it here."""
 
     status_code = 303
-    allowed_schemes = ["https", "http"]
-
-
-MAX_ZIP_INVOICES = 100
 
 
 def _fragment(request, template: str, partial: str) -> str:
@@ -135,7 +132,7 @@ def _start_payment(request, invoices, *, back: str):
     if not request.membership.can_manage_billing:
         raise PermissionDenied("Your role on this account can read, not pay, invoices.")
     try:
-        checkout, _reused = payments.start_checkout(
+        checkout = payments.start_checkout(
             customer=request.customer,
             invoices=invoices,
             user=request.user,

@@ -75,6 +75,16 @@ def test_record_bank_payment_form(staff, invoice):
     )
 
 
+def test_record_bank_payment_action_opens_the_form_for_one_invoice(staff, invoice, make_invoice):
+    response = staff.post(
+        ADMIN, {"action": "record_bank_payment", "_selected_action": [invoice.pk]}
+    )
+    assert response["Location"] == f"{ADMIN}{invoice.pk}/record-payment/"
+    other = make_invoice()
+    page = act(staff, "record_bank_payment", invoice, other).content.decode()
+    assert "Select exactly one invoice." in page
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
