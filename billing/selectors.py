@@ -3,8 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Customer
@@ -46,33 +45,35 @@ class InvoiceStats:
 
 
 def invoice_stats(customer: Customer) -> InvoiceStats:
-    """The four cards and the tab counts, in one query that reads only the index
-    `invoice_customer_money` (an index-only scan, however long the history)."""
-    money = DecimalField(max_digits=12, decimal_places=2)
-    owed = Greatest(
-        ExpressionWrapper(F("total") - F("amount_paid") - F("amount_credited"), output_field=money),
-        Value(ZERO, output_field=money),
-    )
-    open_ = Q(status__in=Invoice.OPEN_STATUSES)
-    row = (
+    """The four cards and the tab counts, from one GROUP BY status that the covering index
+    `invoice_customer_money` can answer without reading the table.
+
+    An open invoice always owes the rest of its total (payments and credits that cover it
+    settle it), so its outstanding amount is total - paid - credited, summed per status.
+    """
+    rows = (
         Invoice.objects.for_customer(customer)
         .issued()
-        .aggregate(
-            outstanding=Coalesce(Sum(owed, filter=open_), Value(ZERO, output_field=money)),
-            total_paid=Coalesce(Sum("amount_paid"), Value(ZERO, output_field=money)),
-            overdue=Count("status", filter=Q(status=Invoice.Status.OVERDUE)),
-            total=Count("status"),
-            unpaid=Count("status", filter=open_),
-            paid=Count("status", filter=Q(status=Invoice.Status.PAID)),
+        .values("status")
+        .annotate(
+            count=Count("status"),
+            total=Sum("total"),
+            paid=Sum("amount_paid"),
+            credited=Sum("amount_credited"),
         )
+        .order_by()
     )
-    # SQLite sums decimals as floats; cents are what the cards show.
+    by_status = {row["status"]: row for row in rows}
+    open_rows = [by_status[s] for s in Invoice.OPEN_STATUSES if s in by_status]
     return InvoiceStats(
-        **row
-        | {
-            "outstanding": round_money(row["outstanding"]),
-            "total_paid": round_money(row["total_paid"]),
-        }
+        outstanding=round_money(
+            sum((r["total"] - r["paid"] - r["credited"] for r in open_rows), ZERO)
+        ),
+        total_paid=round_money(sum((r["paid"] for r in by_status.values()), ZERO)),
+        overdue=by_status.get(Invoice.Status.OVERDUE, {}).get("count", 0),
+        total=sum(r["count"] for r in by_status.values()),
+        unpaid=sum(r["count"] for r in open_rows),
+        paid=by_status.get(Invoice.Status.PAID, {}).get("count", 0),
     )
 
 
