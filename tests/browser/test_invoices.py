@@ -121,6 +121,8 @@ def test_the_invoices_page_on_a_phone(page, live_server, demo, log_in, screensho
     rows(page).first.locator(".invoice-link").click()
     expect(page.get_by_role("dialog")).to_be_visible()
     screenshot("invoice-sheet-390", full_page=False)
+    page.get_by_role("dialog").locator(".lines-table").first.scroll_into_view_if_needed()
+    screenshot("invoice-sheet-390-lines", full_page=False)
 
 
 def test_the_dashboard(page, live_server, demo, log_in, screenshot):
