@@ -196,24 +196,30 @@ def handle_stripe_event(event: dict) -> str:
     return outcome
 
 
-def _checkout_for(session: dict) -> CheckoutSession | None:
-    return (
-        CheckoutSession.objects.select_for_update()
-        .filter(stripe_id=session.get("id", ""))
-        .select_related("customer")
-        .first()
-    )
-
-
 def _needs_attention(event: StripeEvent, why: str) -> str:
     event.needs_attention = True
     return why
 
 
-def _on_checkout_completed(event: StripeEvent, session: dict) -> str:
-    checkout = _checkout_for(session)
-    if checkout is None:
-        return _needs_attention(event, f"Unknown Checkout Session {session.get('id')}.")
+def _about_checkout(handler):
+    """Handlers of checkout.session.* events get our Checkout Session, locked. A session we
+    did not open is flagged for staff rather than acted on."""
+
+    def handle(event: StripeEvent, session: dict) -> str:
+        checkout = (
+            CheckoutSession.objects.select_for_update()
+            .filter(stripe_id=session.get("id", ""))
+            .select_related("customer")
+            .first()
+        )
+        if checkout is None:
+            return _needs_attention(event, f"Unknown Checkout Session {session.get('id')}.")
+        return handler(event, checkout, session)
+
+    return handle
+
+
+def _on_checkout_completed(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str:
     if session.get("payment_status") == "paid":
         return _settle(event, checkout, session)
     # Delayed methods (SEPA debit, bank redirects) complete now and pay days later.
@@ -230,17 +236,7 @@ def _on_checkout_completed(event: StripeEvent, session: dict) -> str:
     return "processing"
 
 
-def _on_async_payment_succeeded(event: StripeEvent, session: dict) -> str:
-    checkout = _checkout_for(session)
-    if checkout is None:
-        return _needs_attention(event, f"Unknown Checkout Session {session.get('id')}.")
-    return _settle(event, checkout, session)
-
-
-def _on_async_payment_failed(event: StripeEvent, session: dict) -> str:
-    checkout = _checkout_for(session)
-    if checkout is None:
-        return _needs_attention(event, f"Unknown Checkout Session {session.get('id')}.")
+def _on_async_payment_failed(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str:
     if checkout.status not in {CheckoutSession.Status.OPEN, CheckoutSession.Status.PROCESSING}:
         return f"checkout already {checkout.status}"
     checkout.status = CheckoutSession.Status.FAILED
@@ -250,9 +246,8 @@ def _on_async_payment_failed(event: StripeEvent, session: dict) -> str:
     return "failed"
 
 
-def _on_checkout_expired(event: StripeEvent, session: dict) -> str:
-    checkout = _checkout_for(session)
-    if checkout is None or checkout.status != CheckoutSession.Status.OPEN:
+def _on_checkout_expired(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str:
+    if checkout.status != CheckoutSession.Status.OPEN:
         return "nothing to expire"
     checkout.status = CheckoutSession.Status.EXPIRED
     checkout.save(update_fields=["status"])
@@ -399,10 +394,10 @@ def _apply_deferred_refunds(payment_intent: str) -> None:
 
 
 _HANDLERS = {
-    "checkout.session.completed": _on_checkout_completed,
-    "checkout.session.async_payment_succeeded": _on_async_payment_succeeded,
-    "checkout.session.async_payment_failed": _on_async_payment_failed,
-    "checkout.session.expired": _on_checkout_expired,
+    "checkout.session.completed": _about_checkout(_on_checkout_completed),
+    "checkout.session.async_payment_succeeded": _about_checkout(_settle),
+    "checkout.session.async_payment_failed": _about_checkout(_on_async_payment_failed),
+    "checkout.session.expired": _about_checkout(_on_checkout_expired),
     "charge.refunded": _on_charge_refunded,
 }
 
