@@ -127,6 +127,23 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": chromium, "args": CHROMIUM_FLAGS}
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Users who ask for reduced motion get no slide or fade (the CSS honours it); tests ask too,
+    # so that what they measure is the page at rest, not a frame of an animation.
+    return {**browser_context_args, "reduced_motion": "reduce"}
+
+
+def wait_until_settled(page) -> None:
+    """Wait until every finite animation and transition on the page has finished: axe and
+    screenshots must see the colours a user reads, not a frame of a fade."""
+    page.evaluate(
+        """() => Promise.all(document.getAnimations()
+            .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+            .map(a => a.finished.catch(() => null)))"""
+    )
+
+
 @pytest.fixture
 def screenshot(page):
     """Save a PNG under test-artifacts/ to look at after the run: the whole page, or only the
@@ -134,6 +151,7 @@ def screenshot(page):
     ARTIFACTS.mkdir(exist_ok=True)
 
     def save(name: str, *, full_page: bool = True) -> Path:
+        wait_until_settled(page)
         path = ARTIFACTS / f"{name}.png"
         page.screenshot(path=path, full_page=full_page, animations="disabled")
         return path

@@ -6,11 +6,13 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from billing.models import Invoice
+from tests.conftest import wait_until_settled
 
 pytestmark = pytest.mark.browser
 
 
 def violations(page) -> list[str]:
+    wait_until_settled(page)
     result = Axe().run(page)
     return [
         f"{v['id']}: {v['help']} at {[node['target'] for node in v['nodes'][:3]]}"

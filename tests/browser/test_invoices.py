@@ -59,6 +59,8 @@ def test_the_sheet_opens_and_closes_with_the_keyboard(invoices_page, live_server
     expect(sheet).to_be_visible()
     expect(page).to_have_url(f"{live_server.url}/invoices/{number}/")
     expect(sheet.get_by_role("button", name="Close")).to_be_focused()
+    # The browser asks for reduced motion (tests/conftest.py): the sheet appears without sliding.
+    assert page.evaluate("document.getAnimations().length") == 0
     expect(sheet).to_contain_text("Timeline")
     expect(sheet).to_contain_text("Overdue")
     screenshot("invoice-sheet-1280", full_page=False)
