@@ -65,7 +65,7 @@ def test_a_full_credit_note_reverses_every_line(invoice):
     )
     invoice.refresh_from_db()
     assert invoice.outstanding == Decimal("0.00")
-    assert invoice.status == "paid"
+    assert invoice.status == "credited"  # settled by the credit note; nothing was paid
 
 
 def test_a_partial_credit_adds_vat_at_the_invoices_rate(invoice):

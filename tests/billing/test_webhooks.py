@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 
 from billing import services
-from billing.models import CheckoutSession, CustomerCredit, Invoice, Payment, StripeEvent
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, StripeEvent
 from billing.selectors import invoice_stats
 from tests.billing.conftest import LINES, TOTAL
 from tests.factories import ContactFactory, issued_invoice
@@ -220,7 +220,7 @@ def test_a_mismatched_amount_is_flagged_not_paid(client, admin_client, checkout,
     assert Payment.objects.count() == 0
     event = StripeEvent.objects.get()
     assert event.needs_attention
-    assert "Stripe reports 1.00 EUR for a payment of 212.86 EUR" in event.outcome
+    assert "Stripe reports €1.00 for a payment of €212.86" in event.outcome
     assert CheckoutSession.objects.get().status == "needs_review"
     flagged = admin_client.get("/admin/billing/invoice/?attention=yes").content.decode()
     assert invoice.number in flagged
@@ -238,9 +238,9 @@ def test_money_beyond_what_is_owed_becomes_customer_credit(client, checkout, inv
         invoice=invoice, amount=Decimal("12.86"), received_at=datetime.datetime.now(datetime.UTC)
     )
     outcome = deliver(client, completed(checkout)).json()["outcome"]
-    assert outcome == "paid; 12.86 EUR kept as customer credit"
+    assert outcome == "paid; €12.86 kept as customer credit"
     assert state(invoice) == ("paid", TOTAL, Decimal("0.00"))
-    credit = CustomerCredit.objects.get()
+    credit = CreditEntry.objects.get()
     assert (credit.amount, credit.customer) == (Decimal("12.86"), invoice.customer)
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Contact, Customer, Membership, Phone, User
 from billing import services
@@ -165,7 +166,7 @@ def seed_invoices(customers: list[Customer], today: datetime.date) -> int:
                 continue
             created += 1
             _seed_month(customer, period_start, period_end, issue_date=next_month, today=today)
-    services.flag_overdue_invoices(today=today)
+    services.flag_overdue_invoices(now=timezone.now())
     return created
 
 
