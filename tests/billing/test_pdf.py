@@ -1,22 +1,15 @@
 """Invoice PDFs: what they say, how long ones paginate, and how they are stored and served."""
 
 import datetime
-import io
 import subprocess
+import threading
 from decimal import Decimal
-
-import pytest
-from pypdf import PdfReader
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from billing import delivery, pdf, services, tasks
 from billing.models import Invoice
-from tests.billing.conftest import LINES
+from tests.billing.conftest import LINES, pdf_text
 from tests.factories import issued_invoice
-
-
-def pdf_text(data: bytes) -> list[str]:
-    """The text of each page, as an accountant's tools would read it."""
-    return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
 
 
 def test_the_pdf_holds_the_number_every_line_and_the_total(invoice, customer, settings):
@@ -151,10 +144,38 @@ def test_the_render_task_retries_with_backoff(invoice):
     assert tasks.render_invoice_pdf.max_retries == 6
 
 
-@pytest.mark.django_db
-def test_no_network_or_file_fetch_from_invoice_html(tmp_path):
-    secret = tmp_path / "secret.txt"
-    secret.write_text("TOP SECRET")
-    html = f'<p>Hi</p><img src="file://{secret}"><img src="http://127.0.0.1:1/x.png">'
-    text = "".join(pdf_text(pdf.html_to_pdf(html)))
-    assert "Hi" in text and "TOP SECRET" not in text
+def test_the_renderer_reads_no_file_and_calls_no_server(tmp_path):
+    """Invoice HTML carries customer-supplied text: the renderer must not be a way to read the
+    server's files or reach its network. Unrestricted, the stylesheet below would print its
+    secret on the page and the server would count requests."""
+    stylesheet = tmp_path / "leak.css"
+    stylesheet.write_text('p::after { content: " LEAKED-FROM-DISK"; }')
+    requests = []
+
+    class Counting(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b'p::before { content: "LEAKED-FROM-NETWORK "; }')
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    html = (
+        f'<link rel="stylesheet" href="file://{stylesheet}">'
+        f'<link rel="stylesheet" href="http://127.0.0.1:{port}/style.css">'
+        f'<img src="http://127.0.0.1:{port}/logo.png"><p>Hi</p>'
+    )
+    try:
+        text = "".join(pdf_text(pdf.html_to_pdf(html)))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Hi" in text
+    assert "LEAKED" not in text
+    assert requests == []

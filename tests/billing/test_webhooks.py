@@ -13,12 +13,9 @@ from django.test import Client
 from billing import services
 from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, StripeEvent
 from billing.selectors import invoice_stats
-from tests.billing.conftest import LINES, TOTAL
+from tests.billing.conftest import CENTS, LINES, TOTAL, WEBHOOK, completed, deliver, state
 from tests.factories import ContactFactory, issued_invoice
 from tests.stripe_standin import checkout_event, refund_event, signed
-
-WEBHOOK = "/stripe/webhook/"
-CENTS = 21286  # TOTAL in cents
 
 
 @pytest.fixture
@@ -31,28 +28,6 @@ def invoice(customer):
 def checkout(owner_client, invoice, billing_contact, stripe_standin):
     owner_client.post(f"/invoices/{invoice.number}/pay/")
     return CheckoutSession.objects.get()
-
-
-def deliver(client, event, **sign):
-    body, signature = signed(event, **sign)
-    return client.post(
-        WEBHOOK, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
-    )
-
-
-def completed(checkout, event_id="evt_1", **fields):
-    return checkout_event(
-        event_id,
-        "checkout.session.completed",
-        session_id=checkout.stripe_id,
-        amount_total=fields.pop("amount_total", CENTS),
-        **fields,
-    )
-
-
-def state(invoice):
-    invoice = Invoice.objects.get(pk=invoice.pk)
-    return invoice.status, invoice.amount_paid, invoice.outstanding
 
 
 def test_a_paid_checkout_marks_the_invoice_paid(client, checkout, invoice):
