@@ -86,18 +86,22 @@ class ContactForm(forms.ModelForm):
 
 
 class PhoneForm(forms.ModelForm):
+    # Typed with spaces and punctuation; stored shorter, in E.164.
+    number = forms.CharField(
+        max_length=40,
+        label="Phone number",
+        help_text="With the country code, e.g. +46 8 123 456 00.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+
     class Meta:
         model = Phone
         fields = ["label", "number"]
-        labels = {"number": "Phone number"}
-        help_texts = {"number": "With the country code, e.g. +46 8 123 456 00."}
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
         self.customer = customer
         self.instance.customer = customer
-        self.fields["number"].max_length = 40
-        self.fields["number"].widget.attrs.update(autocomplete="tel", type="tel", maxlength=40)
 
     def clean_number(self):
         number = normalize_phone(self.cleaned_data["number"], self.customer.country)

@@ -102,9 +102,7 @@ def test_the_guides_move_of_billing_to_a_new_confirmed_address(
     assert billing == {"ops@acme.example"}
 
 
-def test_the_last_confirmed_billing_address_keeps_its_role(
-    owner_client, billing_contact, ops
-):
+def test_the_last_confirmed_billing_address_keeps_its_role(owner_client, billing_contact, ops):
     billing_contact.is_dpo = True
     billing_contact.save()
     ops.is_billing = True
