@@ -1,7 +1,7 @@
 import factory
 from django.utils import timezone
 
-from accounts.models import Contact, Customer, Membership, Phone, User
+from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -47,6 +47,15 @@ class ContactFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"contact{n}@example.test")
     is_billing = True
     confirmed_at = factory.LazyFunction(timezone.now)
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    customer = factory.SubFactory(CustomerFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.test")
+    role = Membership.Role.VIEWER
 
 
 class PhoneFactory(factory.django.DjangoModelFactory):
