@@ -19,7 +19,6 @@ ONLY_ADDRESS = (
     "Your only email address receives everything, so it keeps every role. "
     "Add another address to share the roles out."
 )
-LAST_ROLE = "An address needs at least one role. To stop all mail to it, remove it instead."
 RESEND_PAUSE = datetime.timedelta(minutes=1)
 
 CUSTOMER_INFO_FIELDS = [
@@ -143,9 +142,9 @@ def contact_toggle_role(*, contact: Contact, role: str, actor: User) -> Contact:
     if not Contact.objects.filter(customer_id=contact.customer_id).exclude(pk=contact.pk).exists():
         raise ValidationError(ONLY_ADDRESS)
     before = audit.snapshot(contact, [field])
+    # Unticking an address's last role is allowed: the guide's move of Billing from an address
+    # that had only Billing goes through it. Such an address receives nothing; the table says so.
     setattr(contact, field, not getattr(contact, field))
-    if not contact.roles:
-        raise ValidationError(LAST_ROLE)
     contact.save(update_fields=[field])
     _keep_confirmed_billing(contact.customer_id, had_it=had_billing)
     audit.record(

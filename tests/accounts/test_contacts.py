@@ -125,10 +125,12 @@ def test_the_only_address_holds_every_role_whatever_is_clicked(owner_client, cus
     assert roles(only) == (True, True, True)
 
 
-def test_an_address_keeps_at_least_one_role(owner_client, billing_contact, ops):
+def test_unticking_the_last_role_leaves_an_address_that_receives_nothing(
+    owner_client, billing_contact, ops
+):
     response = toggle(owner_client, ops, "tech", follow=True)
-    assert "An address needs at least one role" in response.content.decode()
-    assert roles(ops) == (False, True, False)
+    assert roles(ops) == (False, False, False)
+    assert "No role: receives nothing." in response.content.decode()
 
 
 @pytest.mark.parametrize("role", ["owner", "is_billing", "BILLING", "billing;drop"])
