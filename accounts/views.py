@@ -55,7 +55,7 @@ def _tab_context(request, tab: str) -> dict:
             "invitations": selectors.open_invitations(customer),
             "invite_form": InvitationForm(customer=customer),
         }
-    page = Paginator(selectors.activity_of(customer).select_related("actor"), ACTIVITY_PER_PAGE)
+    page = Paginator(selectors.activity_of(customer), ACTIVITY_PER_PAGE)
     return {"activity": page.get_page(request.GET.get("page"))}
 
 
