@@ -3,6 +3,7 @@ roles and remove members; an account always keeps an owner."""
 
 import re
 import time
+from datetime import timedelta
 from unittest import mock
 from urllib.parse import quote
 
@@ -240,3 +241,17 @@ def test_login_with_the_invited_login_comes_back_to_the_invitation(guest, owner_
         {"username": "new.person@example.test", "password": TEST_PASSWORD, "next": path},
     )
     assert response["Location"] == path
+
+
+def test_the_team_tab_marks_expired_invitations_and_costs_few_queries(
+    owner_client, customer, django_assert_max_num_queries
+):
+    for n in range(10):
+        MembershipFactory(customer=customer, role=Membership.Role.VIEWER)
+        Invitation.objects.create(customer=customer, email=f"i{n}@example.test")
+    old = Invitation.objects.create(customer=customer, email="old@example.test")
+    Invitation.objects.filter(pk=old.pk).update(created_at=old.created_at - timedelta(days=8))
+    with django_assert_max_num_queries(6):
+        page = owner_client.get("/account/?tab=team", **HTMX).content.decode()
+    assert page.count("valid until") == 10
+    assert page.count("expired") == 1
