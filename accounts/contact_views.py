@@ -114,13 +114,10 @@ def contact_resend(request, pk):
 def contact_confirm(request, token):
     """The link in a confirmation email. GET asks (mail scanners open links, they must not
     confirm); POST confirms. No login needed: the signed link is the proof."""
-    if request.method == "GET":
-        try:
-            contact_id, email = links.read_confirmation(token)
-        except links.LinkRefused as refused:
-            return link_refused(request, refused)
-        return render(request, "accounts/contact_confirm.html", {"email": email})
     try:
+        if request.method == "GET":
+            contact = services.contact_awaiting(token)
+            return render(request, "accounts/contact_confirm.html", {"email": contact.email})
         contact = services.contact_confirm(token=token)
     except links.LinkRefused as refused:
         return link_refused(request, refused)

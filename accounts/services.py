@@ -214,17 +214,25 @@ def contact_resend_confirmation(*, contact: Contact, actor: User) -> Contact:
     return contact
 
 
-@transaction.atomic
-def contact_confirm(*, token: str) -> Contact:
-    """Confirm the address a link was mailed to. Raises links.LinkRefused when the link is
-    tampered with, expired, already used, or for an address that has changed or gone."""
+def contact_awaiting(token: str) -> Contact:
+    """The still pending address a confirmation link stands for. Raises links.LinkRefused when
+    the link is tampered with, expired, already used, or for an address changed or gone."""
     contact_id, email = links.read_confirmation(token)
-    contact = Contact.objects.filter(pk=contact_id).first()
+    contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
     if contact is None or contact.email != email:
         raise links.LinkRefused(links.Refusal.OUTDATED)
+    if contact.is_confirmed:
+        raise links.LinkRefused(links.Refusal.USED)
+    return contact
+
+
+@transaction.atomic
+def contact_confirm(*, token: str) -> Contact:
+    """Confirm the address a link was mailed to (links.LinkRefused as contact_awaiting)."""
+    contact = contact_awaiting(token)
     lock_customer(contact.customer_id)
     # Two clicks at once: only the first, under the lock, finds the address unconfirmed.
-    claimed = Contact.objects.filter(pk=contact_id, email=email, confirmed_at=None).update(
+    claimed = Contact.objects.filter(pk=contact.pk, email=contact.email, confirmed_at=None).update(
         confirmed_at=timezone.now()
     )
     if not claimed:
@@ -233,7 +241,7 @@ def contact_confirm(*, token: str) -> Contact:
         customer=contact.customer,
         actor=None,
         action=AuditEntry.Action.CONTACT_CONFIRMED,
-        subject=email,
+        subject=contact.email,
     )
     contact.refresh_from_db()
     return contact
