@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry
 from accounts.selectors import billing_emails
-from billing import services as billing_services
+from billing import delivery
 from tests.factories import ContactFactory, issued_invoice
 
 HOURS = 3600
@@ -156,7 +156,7 @@ def test_an_unconfirmed_address_gets_no_invoice(customer, billing_contact):
     invoice = issued_invoice(customer, [("web", "vCPU-hours", "10", "vCPU-h", "0.5")])
     mail.outbox.clear()
 
-    sent_to = billing_services.email_invoice(invoice=invoice)
+    sent_to = delivery.email_invoice(invoice=invoice)
 
     assert sent_to == ["ap@acme.example"]
     assert [m.to for m in mail.outbox] == [["ap@acme.example"]]
