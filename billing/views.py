@@ -113,6 +113,7 @@ def invoice_detail(request, number):
             trigger_client_event(response, "invoice-settled")  # the panel reloads itself
         return response
     context |= {
+        "balance": selectors.invoice_balance(invoice),
         "groups": selectors.invoice_line_groups(invoice),
         "events": invoice.events.all(),
         "credit_notes": invoice.credit_notes.issued(),
@@ -127,6 +128,7 @@ def _render_pay(request, invoices):
         "invoice": single,
         "invoices": invoices,
         "groups": selectors.invoice_line_groups(single) if single else [],
+        "balance": selectors.invoice_balance(single) if single else None,
         "total": sum((invoice.outstanding for invoice in invoices), ZERO),
         "payable": selectors.payable(invoices),
         "credit": selectors.credit_balance(request.customer),

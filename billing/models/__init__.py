@@ -14,6 +14,7 @@ from billing.models.invoices import (
     InvoiceEvent,
     InvoiceLine,
     InvoiceSequence,
+    customer_details,
     invoice_pdf_path,
 )
 from billing.models.payments import CreditEntry, Payment
@@ -31,5 +32,6 @@ __all__ = [
     "InvoiceSequence",
     "Payment",
     "StripeEvent",
+    "customer_details",
     "invoice_pdf_path",  # named by migration 0001
 ]

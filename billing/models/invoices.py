@@ -49,6 +49,19 @@ class InvoiceSequence(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
+def customer_details(customer: Customer) -> dict:
+    """Who an invoice is billed to, as it prints them. Kept on the invoice when it is issued,
+    so that later changes to the customer's details never alter an issued invoice."""
+    return {
+        "name": customer.name,
+        "number": customer.number,
+        "address": customer.postal_lines,
+        "country": customer.country,
+        "vat_id": customer.vat_id,
+        "reference": customer.invoice_reference,
+    }
+
+
 def invoice_pdf_path(invoice: "Invoice", filename: str) -> str:
     return f"invoices/{invoice.customer.number}/{filename}"
 
@@ -116,6 +129,9 @@ class Invoice(models.Model):
         help_text="For a credit note: the invoice it corrects.",
     )
     reason = models.CharField(max_length=300, blank=True, help_text="Why a credit note exists.")
+    bill_to = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="The customer's details when issued."
+    )
 
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
@@ -227,6 +243,11 @@ class Invoice(models.Model):
         return self.status in self.SETTLED_STATUSES
 
     @property
+    def billed_to(self) -> dict:
+        """The details printed under "Bill to": as issued, or the customer's own for a draft."""
+        return self.bill_to or customer_details(self.customer)
+
+    @property
     def owed(self) -> Decimal:
         """The total less everything that reduced it; what `outstanding` shows while open."""
         return self.total - self.amount_paid - self.amount_credited - self.credit_applied
@@ -258,6 +279,11 @@ class Invoice(models.Model):
         return (
             f"{date_format(self.period_start, 'j M Y')} – {date_format(self.period_end, 'j M Y')}"
         )
+
+    @property
+    def paid_on(self) -> datetime.date | None:
+        """The customer's date when the money that settled it arrived."""
+        return self.local_date(self.paid_at) if self.paid_at else None
 
     def local_date(self, at: datetime.datetime) -> datetime.date:
         """`at` as a date in the customer's time zone, where due and overdue are decided."""

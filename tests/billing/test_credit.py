@@ -84,7 +84,7 @@ def test_an_invoice_covered_by_credit_is_paid_and_its_pdf_says_credit_applied(cu
     covered = one_line(customer, "50.00")
     assert (covered.status, covered.paid_at) == ("paid", covered.finalized_at)
     text = "".join(pdf_text(render_invoice_pdf(covered)))
-    assert "Credit applied €50.00" in text
+    assert "Credit applied −€50.00" in text and "Amount due €0.00" in text
     assert "Paid in full" in text and "Please pay" not in text
 
 
