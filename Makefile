@@ -48,6 +48,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
