@@ -111,7 +111,7 @@ def next_due(customer: Customer) -> Invoice | None:
 
 def payable(invoices: list[Invoice]) -> bool:
     """Every one of them still owes something (what Pay Now and Pay selected require)."""
-    return bool(invoices) and all(invoice.outstanding > 0 for invoice in invoices)
+    return bool(invoices) and all(invoice.is_payable for invoice in invoices)
 
 
 class PaymentOutcome:

@@ -235,6 +235,11 @@ class Invoice(models.Model):
         return self.status in self.OPEN_STATUSES
 
     @property
+    def is_payable(self) -> bool:
+        """Something is owed on it: what Pay Now, Pay selected and Stripe Checkout require."""
+        return self.outstanding > 0
+
+    @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OVERDUE
 
