@@ -85,13 +85,14 @@ def test_pay_now_shows_the_rundown_of_dues(invoices_page, screenshot):
     expect(dialog).to_be_hidden()
 
 
-def test_download_a_pdf_from_the_row_menu(invoices_page):
+def test_download_a_pdf_from_the_row_menu(invoices_page, screenshot):
     page = invoices_page
     first_row = rows(page).first
     number = first_row.locator(".invoice-link").inner_text()
     first_row.get_by_role("button", name=f"Actions for {number}").click()
     menu = page.get_by_role("menu", name=f"Actions for {number}")
     expect(menu.get_by_role("menuitem", name="View PDF")).to_be_focused()
+    screenshot("invoice-row-menu-1280", full_page=False)
     page.keyboard.press("ArrowDown")
     expect(menu.get_by_role("menuitem", name="Download PDF")).to_be_focused()
     with page.expect_download() as download:
