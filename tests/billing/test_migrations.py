@@ -1,0 +1,85 @@
+"""Existing books move to the credit ledger and the new statuses without losing a cent."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("billing", "0002_payments"), ("accounts", "0002_account_settings")]
+AFTER = [("billing", "0004_invoice_bill_to")]
+NOW = datetime.datetime(2026, 10, 1, 12, tzinfo=datetime.UTC)
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.fixture
+def back_to_latest(transactional_db):
+    yield
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_credit_statuses_pdfs_refunds_and_waiting_events_carry_over(back_to_latest):
+    old = migrate(BEFORE)
+    Customer = old.get_model("accounts", "Customer")
+    Invoice, Payment = old.get_model("billing", "Invoice"), old.get_model("billing", "Payment")
+    CheckoutSession = old.get_model("billing", "CheckoutSession")
+    acme = Customer.objects.create(
+        name="Acme", number="C-1", country="SE", address_line1="Storgatan 1", city="Stockholm"
+    )
+
+    def invoice(number, **fields):
+        return Invoice.objects.create(
+            customer=acme, number=number, currency="EUR", issue_date=NOW.date(), **fields
+        )
+
+    paid = invoice("INV-2026-0001", status="paid", total=100, amount_paid=90, pdf="x.pdf")
+    credited = invoice("INV-2026-0002", status="paid", total=50, amount_credited=50)
+    invoice(
+        "INV-2026-0003", kind="credit_note", status="paid", total=-50, credited_invoice=credited
+    )
+    checkout = CheckoutSession.objects.create(
+        customer=acme, stripe_id="cs_1", url="https://x", amount_total=112, currency="EUR",
+        attempt=0, idempotency_key="k", expires_at=NOW,
+    )  # fmt: skip
+    payment = Payment.objects.create(
+        invoice=paid, amount=100, currency="EUR", method="card", checkout=checkout,
+        stripe_payment_intent="pi_1", received_at=NOW,
+    )  # fmt: skip
+    Payment.objects.create(
+        invoice=paid, kind="refund", amount=10, currency="EUR", method="card",
+        stripe_payment_intent="pi_1", received_at=NOW,
+    )  # fmt: skip
+    old.get_model("billing", "CustomerCredit").objects.create(
+        customer=acme, amount=Decimal("12.00"), currency="EUR", reason="Overpaid", checkout=checkout
+    )
+    old.get_model("billing", "StripeEvent").objects.create(
+        stripe_id="evt_1", type="charge.refunded", payload={}, payment_intent="pi_9",
+        outcome="deferred: the payment is not recorded yet",
+    )  # fmt: skip
+
+    new = migrate(AFTER)
+    Invoice, Payment = new.get_model("billing", "Invoice"), new.get_model("billing", "Payment")
+    entry = new.get_model("billing", "CreditEntry").objects.get()
+    assert (entry.kind, entry.amount, entry.payment_intent, entry.note) == (
+        "overpayment", Decimal("12.00"), "pi_1", "Overpaid",
+    )  # fmt: skip
+    statuses = dict(Invoice.objects.values_list("number", "status"))
+    assert statuses == {
+        "INV-2026-0001": "paid",
+        "INV-2026-0002": "credited",  # covered by its credit note, nothing paid
+        "INV-2026-0003": "credited",  # the credit note itself
+    }
+    assert Invoice.objects.get(number="INV-2026-0001").pdf_revision is None  # rendered again
+    assert Payment.objects.get(kind="refund").source_id == payment.pk
+    assert new.get_model("billing", "StripeEvent").objects.get().deferred
+    assert Invoice.objects.get(number="INV-2026-0001").bill_to["address"] == [
+        "Storgatan 1",
+        "Stockholm",
+    ]
