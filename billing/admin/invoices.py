@@ -156,7 +156,31 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Issued invoices are records the law asks us to keep; only drafts go away.
-        return obj is not None and obj.status == Invoice.Status.DRAFT
+        is_draft = obj is not None and obj.status == Invoice.Status.DRAFT
+        return is_draft and super().has_delete_permission(request, obj)
+
+    # The workflows' permissions (Invoice.Meta.permissions), for the actions and the forms.
+    def has_finalize_permission(self, request, obj=None):
+        return request.user.has_perm("billing.finalize_invoice")
+
+    def has_void_permission(self, request, obj=None):
+        return request.user.has_perm("billing.void_invoice")
+
+    def has_credit_permission(self, request, obj=None):
+        return request.user.has_perm("billing.credit_invoice")
+
+    def has_record_payment_permission(self, request, obj=None):
+        return request.user.has_perm("billing.record_payment")
+
+    def has_send_permission(self, request, obj=None):
+        return request.user.has_perm("billing.send_invoice")
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context |= {
+            "can_record_payment": self.has_record_payment_permission(request),
+            "can_credit": self.has_credit_permission(request),
+        }
+        return super().render_change_form(request, context, *args, **kwargs)
 
     # ---- Actions on the selection ----
 
@@ -172,7 +196,9 @@ class InvoiceAdmin(admin.ModelAdmin):
         if succeeded:
             self.message_user(request, done.format(count=succeeded), messages.SUCCESS)
 
-    @admin.action(description="Finalize (number, PDF, email to Billing contacts)")
+    @admin.action(
+        description="Finalize (number, PDF, email to Billing contacts)", permissions=["finalize"]
+    )
     def finalize_selected(self, request, queryset):
         self._each(
             request,
@@ -181,7 +207,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "{count} invoice(s) finalized.",
         )
 
-    @admin.action(description="Void (only if nothing was paid or credited)")
+    @admin.action(description="Void (only if nothing was paid or credited)", permissions=["void"])
     def void_selected(self, request, queryset):
         self._each(
             request,
@@ -190,7 +216,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "{count} invoice(s) voided.",
         )
 
-    @admin.action(description="Issue a credit note for the whole invoice")
+    @admin.action(description="Issue a credit note for the whole invoice", permissions=["credit"])
     def credit_selected_in_full(self, request, queryset):
         self._each(
             request,
@@ -201,7 +227,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "{count} credit note(s) issued.",
         )
 
-    @admin.action(description="Regenerate PDF")
+    @admin.action(description="Regenerate PDF", permissions=["send"])
     def regenerate_pdfs(self, request, queryset):
         self._each(
             request,
@@ -210,7 +236,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "PDF regeneration queued for {count} invoice(s).",
         )
 
-    @admin.action(description="Resend email to Billing contacts")
+    @admin.action(description="Resend email to Billing contacts", permissions=["send"])
     def resend_emails(self, request, queryset):
         self._each(
             request,
@@ -221,7 +247,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "{count} invoice(s) emailed again.",
         )
 
-    @admin.action(description="Record bank payment (one invoice)")
+    @admin.action(description="Record bank payment (one invoice)", permissions=["record_payment"])
     def record_bank_payment(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one invoice.", messages.WARNING)
@@ -250,9 +276,9 @@ class InvoiceAdmin(admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
-    def _invoice_form(self, request, pk, *, form_class, title, submit, work):
+    def _invoice_form(self, request, pk, *, allowed, form_class, title, submit, work):
         invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
-        if not self.has_change_permission(request, invoice):
+        if not allowed(request, invoice):
             raise PermissionDenied
         form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -293,6 +319,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         return self._invoice_form(
             request,
             pk,
+            allowed=self.has_record_payment_permission,
             form_class=BankPaymentForm,
             title="Record bank payment",
             submit="Record payment",
@@ -312,6 +339,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         return self._invoice_form(
             request,
             pk,
+            allowed=self.has_credit_permission,
             form_class=CreditNoteForm,
             title="Issue credit note",
             submit="Issue credit note",

@@ -49,7 +49,12 @@ class CreditEntryAdmin(RecordAdmin):
     list_select_related = ["customer"]
     actions = ["refund_credit"]
 
-    @admin.action(description="Refund credit to the customer (one customer)")
+    def has_refund_permission(self, request, obj=None):
+        return request.user.has_perm("billing.refund_credit")
+
+    @admin.action(
+        description="Refund credit to the customer (one customer)", permissions=["refund"]
+    )
     def refund_credit(self, request, queryset):
         customers = set(queryset.values_list("customer", flat=True))
         if len(customers) != 1:
@@ -69,7 +74,7 @@ class CreditEntryAdmin(RecordAdmin):
 
     def refund_view(self, request, customer_pk):
         customer = get_object_or_404(Customer, pk=customer_pk)
-        if not self.has_view_permission(request):
+        if not self.has_refund_permission(request):
             raise PermissionDenied
         balance = credit_balance(customer)
         form = CreditRefundForm(request.POST or None, initial={"amount": balance})

@@ -177,6 +177,15 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-issue_date", "-id"]
+        # The workflows staff run from the admin, each its own permission: "change" would let
+        # anyone who may fix a draft's typo also void invoices and record money.
+        permissions = [
+            ("finalize_invoice", "Can finalize invoices"),
+            ("void_invoice", "Can void invoices"),
+            ("credit_invoice", "Can issue credit notes"),
+            ("record_payment", "Can record bank payments"),
+            ("send_invoice", "Can resend invoice emails and regenerate PDFs"),
+        ]
         indexes = [
             # Holds every column the cards and tab counts read: they never touch the table.
             models.Index(

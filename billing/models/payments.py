@@ -149,6 +149,7 @@ class CreditEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "credit entries"
+        permissions = [("refund_credit", "Can refund customer credit")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="credit_entry_amount_positive")
         ]
