@@ -156,6 +156,7 @@ def finalize_invoice(
         invoice.transition_to(Invoice.Status.UNPAID)
         ledger.apply_credit(invoice=invoice, at=now, actor=actor)
         ledger.update_status(invoice, at=now, actor=actor)
+    invoice.deliver = deliver
     ledger.save_invoice(invoice)
     if deliver:
         jobs.after_commit(jobs.RENDER_PDF, invoice.pk)

@@ -2,6 +2,7 @@
 idempotent, so a retry or a second delivery of the same task changes nothing. Services enqueue
 these by name through billing/jobs.py; the periodic ones run from portal/celery.py."""
 
+import datetime
 from smtplib import SMTPException
 
 from celery import shared_task
@@ -60,6 +61,29 @@ def render_stale_pdfs() -> int:
     for invoice_id in ids:
         render_invoice_pdf.delay(invoice_id)
     return len(ids)
+
+
+# Work younger than this is still in the hands of the task enqueued when it committed.
+SWEEP_GRACE = datetime.timedelta(minutes=10)
+
+
+@shared_task
+def send_unsent_emails() -> int:
+    """Queue every invoice email and payment receipt whose task never ran (the broker was down
+    when its transaction committed, or the task was lost). Sending is claimed, so a task that
+    is merely late does not send twice."""
+    before = timezone.now() - SWEEP_GRACE
+    invoices = Invoice.objects.filter(deliver=True, emailed_at=None, finalized_at__lt=before)
+    invoice_ids = list(invoices.values_list("pk", flat=True))
+    for invoice_id in invoice_ids:
+        send_invoice_email.delay(invoice_id)
+    receipts = CheckoutSession.objects.filter(
+        status=CheckoutSession.Status.PAID, receipt_sent_at=None, settled_at__lt=before
+    )
+    checkout_ids = list(receipts.values_list("pk", flat=True))
+    for checkout_id in checkout_ids:
+        send_payment_receipt.delay(checkout_id)
+    return len(invoice_ids) + len(checkout_ids)
 
 
 @shared_task

@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.render_stale_pdfs",
         "schedule": crontab(minute="*/15"),
     },
+    # Every 10 minutes: send invoice emails and receipts whose task never ran (broker down).
+    "send-unsent-emails": {
+        "task": "billing.tasks.send_unsent_emails",
+        "schedule": crontab(minute="*/10"),
+    },
     # Every 10 minutes: book refunds that Stripe reported before the payment they refund.
     "retry-deferred-refunds": {
         "task": "billing.tasks.retry_deferred_refunds",

@@ -159,6 +159,9 @@ class Invoice(models.Model):
         null=True, blank=True, help_text="When the money that settled it was received."
     )
     overdue_at = models.DateTimeField(null=True, blank=True)
+    deliver = models.BooleanField(
+        default=False, help_text="Issued to be emailed (imported invoices are not)."
+    )
     emailed_at = models.DateTimeField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
     undelivered_at = models.DateTimeField(

@@ -5,14 +5,17 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.utils import timezone
 
 from billing import delivery, ledger, services, tasks
 from billing.models import Invoice
 from tests.billing.conftest import pdf_text
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, issued_invoice
 
 SEP_14 = datetime.datetime(2026, 9, 14, 12, tzinfo=datetime.UTC)
+SELLER = settings.SELLER["name"]
 
 
 def stored_text(invoice) -> str:
@@ -185,3 +188,28 @@ def test_without_a_billing_address_the_reminder_waits_flagged_for_staff(
     late.refresh_from_db()
     assert [m.to for m in mail.outbox] == [["ap@acme.example"]]
     assert late.reminder_sent_at is not None and late.undelivered_at is None
+
+
+# ---- Work whose task never ran ----
+
+
+def test_an_invoice_email_lost_with_the_broker_is_sent_by_the_sweep(
+    customer, billing_contact, monkeypatch
+):
+    # Finalized for delivery, but the jobs after commit never reached a worker.
+    invoice = issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")], deliver=True)
+    assert tasks.send_unsent_emails() == 0  # too young: its own task may still be on the way
+    later = timezone.now() + datetime.timedelta(minutes=11)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert tasks.send_unsent_emails() == 1
+    assert [m.subject for m in mail.outbox] == [f"Invoice {invoice.number} from {SELLER}"]
+    assert Invoice.objects.get(pk=invoice.pk).pdf  # the PDF went with it
+    assert tasks.send_unsent_emails() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_imported_invoices_are_not_swept_into_emails(customer, billing_contact, monkeypatch):
+    issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")], deliver=False)
+    later = timezone.now() + datetime.timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert tasks.send_unsent_emails() == 0 and mail.outbox == []
