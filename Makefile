@@ -25,6 +25,10 @@ endef
 
 .PHONY: run test setup lint format worker beat bench clean
 
+# The settings default to production (DEBUG off, a strong SECRET_KEY required). The local
+# demo, its worker and the in-process benchmarks run with DEBUG on unless told otherwise.
+run worker beat bench: export DEBUG ?= true
+
 $(STAMP): pyproject.toml
 	@python=$$($(find_python)) || { echo "Python 3.12 or newer is needed: install it, or run 'make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)'."; exit 1; }; \
 	echo "Setting up $(VENV) with $$python"; \

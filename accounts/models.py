@@ -187,3 +187,22 @@ class Phone(models.Model):
 
     def __str__(self):
         return f"{self.label}: {self.number}" if self.label else self.number
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password reset link, kept for the throttle's window. `email` is what
+    was typed, lower-cased, and may belong to no user: unknown addresses count the same."""
+
+    email = models.EmailField()
+    ip_address = models.GenericIPAddressField(null=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "requested_at"]),
+            models.Index(fields=["ip_address", "requested_at"]),
+            models.Index(fields=["requested_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.email} from {self.ip_address} at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -1,7 +1,9 @@
 """Account settings: Customer Info, Contact (who receives invoices) and Settings tabs,
-and the customer switcher. One page; with HTMX the same view returns the panel for the sheet."""
+and the customer switcher. One page; with HTMX the same view returns the panel for the sheet.
+Also the password reset form, throttled."""
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +15,7 @@ from accounts.access import SESSION_CUSTOMER_KEY, billing_manager_required, cust
 from accounts.forms import ContactForm
 from accounts.models import Contact
 from accounts.selectors import contacts_for
+from accounts.throttle import client_ip
 
 TABS = {"customer": "Customer Info", "contact": "Contact", "settings": "Settings"}
 
@@ -110,3 +113,23 @@ def switch_customer(request):
     request.session[SESSION_CUSTOMER_KEY] = customer_id
     messages.success(request, f"Now showing {membership.customer.name}.")
     return redirect("dashboard")
+
+
+TOO_MANY_RESETS = (
+    "Too many reset links were asked for this address or from your network. "
+    "Please try again in an hour."
+)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form (which says the same whether or not the address has an account),
+    refused with 429 after too many requests for one address or from one client."""
+
+    def form_valid(self, form):
+        allowed = services.password_reset_request(
+            email=form.cleaned_data["email"], ip_address=client_ip(self.request)
+        )
+        if not allowed:
+            form.add_error(None, TOO_MANY_RESETS)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
