@@ -95,13 +95,21 @@ def test_before_the_lock_a_wrong_password_and_an_unknown_account_read_the_same(c
 def test_the_lock_expires_after_the_cool_off(client, owner):
     with time_machine.travel(START, tick=False) as clock:
         fail(client, owner.email, LIMIT)
-        clock.shift(datetime.timedelta(minutes=14))
-        assert attempt(client, owner.email, TEST_PASSWORD).status_code == 429
-        # A refused attempt during the lock starts the cool-off again.
         clock.shift(datetime.timedelta(minutes=15, seconds=1))
         response = attempt(client, owner.email, TEST_PASSWORD)
         assert response.status_code == 302
         assert logged_in(client)
+
+
+def test_a_try_during_the_lock_starts_the_cool_off_again(client, owner):
+    with time_machine.travel(START, tick=False) as clock:
+        fail(client, owner.email, LIMIT)
+        clock.shift(datetime.timedelta(minutes=14))
+        assert attempt(client, owner.email, TEST_PASSWORD).status_code == 429
+        clock.shift(datetime.timedelta(minutes=2))  # 16 minutes after the last failure
+        assert attempt(client, owner.email, TEST_PASSWORD).status_code == 429
+        clock.shift(datetime.timedelta(minutes=15, seconds=1))
+        assert attempt(client, owner.email, TEST_PASSWORD).status_code == 302
 
 
 def test_the_lock_follows_the_settings(client, owner, settings):
