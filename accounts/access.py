@@ -4,7 +4,8 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.db.models import Model
+from django.shortcuts import get_object_or_404, render
 
 # The session key holding the customer a user with several customers chose to act for.
 SESSION_CUSTOMER_KEY = "customer_id"
@@ -34,3 +35,21 @@ def billing_manager_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def owner_required(view):
+    """Owners only: the customer's details and settings, its team, its activity. 403 else."""
+
+    @wraps(view)
+    @customer_required
+    def wrapper(request, *args, **kwargs):
+        if not request.membership.is_owner:
+            raise PermissionDenied("Only an owner of this account can change this.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def customers_own(request, model: type[Model], pk: int) -> Model:
+    """The request customer's row of `model`, or 404: another customer's rows do not exist here."""
+    return get_object_or_404(model, pk=pk, customer=request.customer)

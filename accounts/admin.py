@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.html import format_html_join
 
-from accounts.models import Contact, Customer, Membership, Phone, User
+from accounts import audit
+from accounts.models import AuditEntry, Contact, Customer, Invitation, Membership, Phone, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -74,7 +76,19 @@ class CustomerAdmin(admin.ModelAdmin):
         ),
         (
             "Billing",
-            {"fields": ["currency", "payment_terms_days", "timezone", "stripe_customer_id"]},
+            {
+                "fields": [
+                    "currency",
+                    "payment_terms_days",
+                    "timezone",
+                    "stripe_customer_id",
+                    "invoice_reference",
+                ]
+            },
+        ),
+        (
+            "Invoice delivery",
+            {"fields": ["invoice_delivery", "send_payment_receipts", "invoice_language"]},
         ),
         (None, {"fields": ["created_at"]}),
     ]
@@ -82,7 +96,42 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["email", "name", "customer", "is_billing", "is_tech", "is_dpo"]
-    list_filter = ["is_billing", "is_tech", "is_dpo"]
+    list_display = ["email", "name", "customer", "is_billing", "is_tech", "is_dpo", "confirmed_at"]
+    list_filter = ["is_billing", "is_tech", "is_dpo", ("confirmed_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name", "customer__name", "customer__number"]
     autocomplete_fields = ["customer"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "customer", "role", "invited_by", "created_at", "accepted_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "customer__name", "customer__number"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["invited_by", "created_at", "accepted_at", "accepted_by"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The Account pane's audit trail, read-only: a record nobody may rewrite, staff included."""
+
+    list_display = ["at", "customer", "action", "subject", "actor_email"]
+    list_filter = ["action", "at"]
+    search_fields = ["subject", "actor_email", "customer__name", "customer__number"]
+    date_hierarchy = "at"
+    list_select_related = ["customer"]
+    fields = ["at", "customer", "actor_email", "action", "subject", "what_changed"]
+    readonly_fields = fields
+
+    @admin.display(description="what changed")
+    def what_changed(self, entry):
+        return format_html_join("", "<div>{}: {} → {}</div>", audit.changes(entry)) or "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,10 +1,10 @@
 """Login, logout, password change and reset: Django's auth views with our templates; the
-reset form is throttled (accounts.views), logins through django-axes (see settings)."""
+reset form is throttled (accounts.auth_views), logins through django-axes (see settings)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.views import PasswordResetView
+from accounts.auth_views import PasswordResetView
 
 urlpatterns = [
     path(

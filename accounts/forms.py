@@ -1,10 +1,61 @@
 from django import forms
+from django.contrib.auth.forms import SetPasswordMixin
+from django_countries import countries
 
-from accounts.models import Contact
+from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
+from accounts.validation import normalize_phone, normalize_vat_id
+
+
+class CustomerInfoForm(forms.ModelForm):
+    """What an owner may change of the details printed on invoices."""
+
+    country = forms.ChoiceField(choices=countries)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "address_line1",
+            "address_line2",
+            "postal_code",
+            "city",
+            "country",
+            "vat_id",
+            "invoice_reference",
+        ]
+        help_texts = {
+            "vat_id": "With or without the country prefix, e.g. SE556677889901.",
+            "country": "",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["address_line1"].widget.attrs["autocomplete"] = "address-line1"
+        self.fields["address_line2"].widget.attrs["autocomplete"] = "address-line2"
+        self.fields["postal_code"].widget.attrs["autocomplete"] = "postal-code"
+        self.fields["city"].widget.attrs["autocomplete"] = "address-level2"
+        self.fields["country"].widget.attrs["autocomplete"] = "country"
+
+    def clean(self):
+        cleaned = super().clean()
+        if "country" in cleaned and "vat_id" in cleaned:
+            try:
+                cleaned["vat_id"] = normalize_vat_id(cleaned["vat_id"], cleaned["country"])
+            except forms.ValidationError as error:
+                self.add_error("vat_id", error)
+        return cleaned
+
+
+class CustomerSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ["invoice_delivery", "send_payment_receipts", "invoice_language"]
+        widgets = {"invoice_delivery": forms.RadioSelect}
+        labels = {"send_payment_receipts": "Email a receipt when a payment arrives"}
+        help_texts = {"send_payment_receipts": "", "invoice_delivery": ""}
 
 
 class ContactForm(forms.ModelForm):
-    """An invoice email address and its roles, for one customer."""
+    """An email address and its roles, for one customer."""
 
     class Meta:
         model = Contact
@@ -19,9 +70,83 @@ class ContactForm(forms.ModelForm):
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
-        taken = Contact.objects.filter(customer=self.customer, email__iexact=email)
-        if self.instance.pk:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
+        if self._others().filter(email__iexact=email).exists():
             raise forms.ValidationError("This email address is already a contact.")
         return email
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self._others().exists():
+            # The customer's only address receives everything, whatever was ticked.
+            cleaned.update(dict.fromkeys(Contact.ROLES.values(), True))
+        return cleaned
+
+    def _others(self):
+        return Contact.objects.filter(customer=self.customer).exclude(pk=self.instance.pk)
+
+
+class PhoneForm(forms.ModelForm):
+    # Typed with spaces and punctuation; stored shorter, in E.164.
+    number = forms.CharField(
+        max_length=40,
+        label="Phone number",
+        help_text="With the country code, e.g. +46 8 123 456 00.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+
+    class Meta:
+        model = Phone
+        fields = ["label", "number"]
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.customer = customer
+        self.instance.customer = customer
+
+    def clean_number(self):
+        number = normalize_phone(self.cleaned_data["number"], self.customer.country)
+        taken = Phone.objects.filter(customer=self.customer, number=number)
+        if taken.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This number is already on the list.")
+        return number
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "role"]
+        labels = {"email": "Email address"}
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.customer = customer
+        self.fields["email"].widget.attrs["autocomplete"] = "off"
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role)
+
+
+class JoinForm(SetPasswordMixin, forms.Form):
+    """An invited person without a login chooses their name and password."""
+
+    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def __init__(self, *args, email, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+        self.fields["full_name"].widget.attrs["autocomplete"] = "name"
+
+    def clean(self):
+        self.validate_passwords()
+        return super().clean()
+
+    def _post_clean(self):
+        super()._post_clean()
+        # The password validators compare it with the person's name and address.
+        user = User(email=self.email, full_name=self.cleaned_data.get("full_name", ""))
+        self.validate_password_for_user(user)

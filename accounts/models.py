@@ -1,13 +1,20 @@
-"""Who may log in (User), the billing accounts they act for (Customer, through Membership),
-and where a customer wants its mail to go (Contact, Phone)."""
+"""Who may log in (User), the billing accounts they act for (Customer, through Membership, or
+on the way there, Invitation), where a customer wants its mail to go (Contact, Phone), and what
+was changed on the Account pane (AuditEntry)."""
 
+import datetime
 import zoneinfo
 
+import phonenumbers
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+# How long the links we mail stay valid: a contact's confirmation, a team invitation.
+CONFIRMATION_VALIDITY = datetime.timedelta(hours=72)
+INVITATION_VALIDITY = datetime.timedelta(days=7)
 
 
 class UserManager(BaseUserManager):
@@ -80,6 +87,14 @@ class Customer(models.Model):
     class Currency(models.TextChoices):
         EUR = "EUR", "Euro"
 
+    class Delivery(models.TextChoices):
+        ATTACHMENT = "attachment", "PDF attached to the email"
+        LINK = "link", "A link to the portal only"
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SWEDISH = "sv", "Swedish"
+
     name = models.CharField(max_length=200)
     number = models.CharField(
         "customer number", max_length=20, unique=True, help_text="Shown on invoices, e.g. C-10001."
@@ -90,6 +105,11 @@ class Customer(models.Model):
     city = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, help_text="ISO 3166 code, e.g. SE.")
     vat_id = models.CharField("VAT id", max_length=30, blank=True)
+    invoice_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Your purchase-order number or reference, printed on your invoices.",
+    )
     currency = models.CharField(max_length=3, choices=Currency, default=Currency.EUR)
     payment_terms_days = models.PositiveSmallIntegerField(
         "payment terms (days)", default=30, help_text="Days from issue date to due date."
@@ -102,6 +122,22 @@ class Customer(models.Model):
         help_text="Dates in the portal are shown in this zone, e.g. Europe/Stockholm.",
     )
     stripe_customer_id = models.CharField("Stripe customer id", max_length=255, blank=True)
+    invoice_delivery = models.CharField(
+        max_length=10,
+        choices=Delivery,
+        default=Delivery.ATTACHMENT,
+        help_text="How invoices arrive.",
+    )
+    send_payment_receipts = models.BooleanField(
+        "payment receipts", default=True, help_text="Email a receipt when a payment arrives."
+    )
+    invoice_language = models.CharField(
+        "language of invoices",
+        max_length=2,
+        choices=Language,
+        default=Language.ENGLISH,
+        help_text="The language of invoice emails and PDFs.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,9 +181,26 @@ class Membership(models.Model):
         """Owners and billing members pay invoices and choose who receives them; viewers read."""
         return self.role in {self.Role.OWNER, self.Role.BILLING}
 
+    @property
+    def is_owner(self) -> bool:
+        """Owners also edit the customer's details and settings, and manage the team."""
+        return self.role == self.Role.OWNER
+
+
+class ContactQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.exclude(confirmed_at=None)
+
 
 class Contact(models.Model):
-    """An email address of the customer's, with the kinds of mail it should receive."""
+    """An email address of the customer's, with the kinds of mail it should receive.
+
+    A new or changed address is *pending* until someone opens the confirmation link mailed to
+    it; a pending address receives nothing.
+    """
+
+    ROLES = {"billing": "is_billing", "tech": "is_tech", "dpo": "is_dpo"}
+    ROLE_LABELS = {"billing": "Billing", "tech": "Tech", "dpo": "DPO"}
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
     email = models.EmailField()
@@ -155,6 +208,10 @@ class Contact(models.Model):
     is_billing = models.BooleanField("Billing", default=False, help_text="Receives invoices.")
     is_tech = models.BooleanField("Tech", default=False, help_text="Receives technical notices.")
     is_dpo = models.BooleanField("DPO", default=False, help_text="Data protection officer.")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         ordering = ["email"]
@@ -173,20 +230,134 @@ class Contact(models.Model):
     def clean(self):
         super().clean()
         self.email = self.email.strip().lower()
-        if not (self.is_billing or self.is_tech or self.is_dpo):
+        if not self.roles:
             raise ValidationError("Give the contact at least one role: Billing, Tech or DPO.")
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @property
+    def roles(self) -> list[str]:
+        """The roles the address holds, by their URL names: ["billing", "dpo"]."""
+        return [role for role, field in self.ROLES.items() if getattr(self, field)]
+
+    def give_every_role(self) -> None:
+        for field in self.ROLES.values():
+            setattr(self, field, True)
 
 
 class Phone(models.Model):
+    """A phone number of the customer's, stored in E.164 (+46812345600)."""
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
-    number = models.CharField(max_length=40)
+    number = models.CharField(max_length=20, help_text="In E.164, e.g. +46812345600.")
     label = models.CharField(max_length=60, blank=True, help_text="e.g. Office, On call.")
 
     class Meta:
         ordering = ["label", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "number"],
+                name="phone_number_unique_per_customer",
+                violation_error_message="This number is already on the list.",
+            )
+        ]
 
     def __str__(self):
         return f"{self.label}: {self.number}" if self.label else self.number
+
+    @property
+    def display(self) -> str:
+        """The number as people read it: +46 8 123 456 00."""
+        try:
+            parsed = phonenumbers.parse(self.number)
+        except phonenumbers.NumberParseException:
+            return self.number
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+class Invitation(models.Model):
+    """An owner's invitation to join a customer with a role: accepted at most once, through a
+    link signed when it was sent and valid for INVITATION_VALIDITY."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role, default=Membership.Role.VIEWER)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                "customer",
+                condition=models.Q(accepted_at=None),
+                name="one_open_invitation_per_email",
+                violation_error_message="This address already has an open invitation.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.email} invited to {self.customer.name} as {self.get_role_display()}"
+
+    @property
+    def expires_at(self):
+        return self.created_at + INVITATION_VALIDITY
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+
+class AuditEntry(models.Model):
+    """One change made on the Account pane: who, when, what it was before and after.
+
+    `before` and `after` hold only the fields that changed (by field name), or the whole
+    thing for something added (`before` empty) or removed (`after` empty).
+    """
+
+    class Action(models.TextChoices):
+        CUSTOMER_CHANGED = "customer_changed", "Customer info changed"
+        SETTINGS_CHANGED = "settings_changed", "Settings changed"
+        CONTACT_ADDED = "contact_added", "Email address added"
+        CONTACT_CHANGED = "contact_changed", "Email address changed"
+        CONTACT_REMOVED = "contact_removed", "Email address removed"
+        CONTACT_CONFIRMED = "contact_confirmed", "Email address confirmed"
+        CONFIRMATION_SENT = "confirmation_sent", "Confirmation email sent"
+        PHONE_ADDED = "phone_added", "Phone added"
+        PHONE_CHANGED = "phone_changed", "Phone changed"
+        PHONE_REMOVED = "phone_removed", "Phone removed"
+        MEMBER_INVITED = "member_invited", "Member invited"
+        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
+        MEMBER_JOINED = "member_joined", "Invitation accepted"
+        MEMBER_ROLE_CHANGED = "member_role_changed", "Member's role changed"
+        MEMBER_REMOVED = "member_removed", "Member removed"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept as text too: the entry must still say who after the login is deleted.
+    actor_email = models.EmailField(blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=30, choices=Action)
+    subject = models.CharField(max_length=254, blank=True, help_text="What was changed.")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["customer", "-at"], name="audit_customer_recent")]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.subject}"
 
 
 class PasswordResetRequest(models.Model):

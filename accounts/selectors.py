@@ -1,6 +1,8 @@
-"""Reads about users, customers and contacts that pages and other apps need."""
+"""Reads about users, customers, contacts and the team that pages and other apps need."""
 
-from accounts.models import Contact, Customer, Membership
+from django.db.models import QuerySet
+
+from accounts.models import AuditEntry, Contact, Customer, Invitation, Membership, Phone
 
 
 def memberships_of(user) -> list[Membership]:
@@ -8,10 +10,36 @@ def memberships_of(user) -> list[Membership]:
     return list(Membership.objects.filter(user=user).select_related("customer"))
 
 
-def contacts_for(customer: Customer):
+def contacts_for(customer: Customer) -> QuerySet[Contact]:
     return Contact.objects.filter(customer=customer).order_by("email")
 
 
+def phones_for(customer: Customer) -> QuerySet[Phone]:
+    return Phone.objects.filter(customer=customer)
+
+
 def billing_emails(customer: Customer) -> list[str]:
-    """Where invoices and reminders for this customer go."""
-    return list(contacts_for(customer).filter(is_billing=True).values_list("email", flat=True))
+    """Where invoices, payment reminders and receipts for this customer go: its confirmed
+    addresses with the Billing role. A pending address receives nothing."""
+    confirmed = contacts_for(customer).confirmed().filter(is_billing=True)
+    return list(confirmed.values_list("email", flat=True))
+
+
+def dpo_contacts(customer: Customer) -> QuerySet[Contact]:
+    """Who handles data-protection requests: the addresses with the DPO role."""
+    return contacts_for(customer).filter(is_dpo=True)
+
+
+def team_of(customer: Customer) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(customer=customer).select_related("user").order_by("user__email")
+    )
+
+
+def open_invitations(customer: Customer) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(customer=customer, accepted_at=None).order_by("email")
+
+
+def activity_of(customer: Customer) -> QuerySet[AuditEntry]:
+    """The customer's audit trail, newest first."""
+    return AuditEntry.objects.filter(customer=customer).order_by("-at", "-pk")

@@ -1,5 +1,6 @@
-"""Changes to a customer's contacts, each in one transaction with the customer locked; and the
-password reset throttle."""
+"""Changes on the Account pane: the customer's details and settings, its email addresses and
+phones. Each runs in one transaction with the customer's row locked, and records what it
+changed in the audit trail. The team (memberships, invitations) is in accounts/team.py."""
 
 import datetime
 
@@ -7,67 +8,285 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Contact, Customer, PasswordResetRequest
-
-# Reset links asked for within the window, per typed address and per client address. A person
-# who mistypes needs a few; a client asking for more is probing addresses or flooding inboxes.
-RESET_WINDOW = datetime.timedelta(hours=1)
-RESETS_PER_ADDRESS = 3
-RESETS_PER_CLIENT = 10
+from accounts import audit, emails, links
+from accounts.models import AuditEntry, Contact, Customer, Phone, User
 
 LAST_BILLING_CONTACT = (
-    "Invoices need somewhere to go: keep at least one contact with the Billing role. "
-    "Give another address the Billing role first."
+    "Invoices need somewhere to go: keep at least one confirmed address with the Billing role. "
+    "Give the role to another address and confirm it first."
 )
+ONLY_ADDRESS = (
+    "Your only email address receives everything, so it keeps every role. "
+    "Add another address to share the roles out."
+)
+RESEND_PAUSE = datetime.timedelta(minutes=1)
+
+CUSTOMER_INFO_FIELDS = [
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "city",
+    "country",
+    "vat_id",
+    "invoice_reference",
+]
+SETTINGS_FIELDS = ["invoice_delivery", "send_payment_receipts", "invoice_language"]
+CONTACT_FIELDS = ["email", "name", "is_billing", "is_tech", "is_dpo"]
+PHONE_FIELDS = ["label", "number"]
 
 
-def _lock_customer_with_billing_state(customer_id: int) -> bool:
-    # Two members may each take the Billing role off a different address at the same moment;
-    # locking the customer row makes the second one see the first one's change.
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
-    return customer.contacts.filter(is_billing=True).exists()
+def lock_customer(customer_id: int) -> Customer:
+    """Lock the customer's row. Every change to its contacts and team takes this one lock, so
+    two members changing roles at once see each other's change rather than both passing a
+    check that only one of them may pass (the last Billing address, the last owner)."""
+    return Customer.objects.select_for_update().get(pk=customer_id)
 
 
-def _ensure_billing_contact_remains(customer_id: int) -> None:
-    if not Contact.objects.filter(customer_id=customer_id, is_billing=True).exists():
+def _has_confirmed_billing(customer_id: int) -> bool:
+    return Contact.objects.confirmed().filter(customer_id=customer_id, is_billing=True).exists()
+
+
+def _keep_confirmed_billing(customer_id: int, *, had_it: bool) -> None:
+    if had_it and not _has_confirmed_billing(customer_id):
         raise ValidationError(LAST_BILLING_CONTACT)
 
 
+def _send_confirmation_after_commit(contact: Contact) -> None:
+    from accounts import tasks  # tasks import services: import here to keep one direction
+
+    contact_id = contact.pk
+    transaction.on_commit(lambda: tasks.send_contact_confirmation.delay(contact_id))
+
+
+# ---- Customer Info and Settings (owners) ----
+
+
+def _customer_save(*, customer: Customer, fields: list[str], actor: User, action) -> Customer:
+    stored = lock_customer(customer.pk)
+    customer.save(update_fields=fields)
+    audit.record(
+        customer=customer,
+        actor=actor,
+        action=action,
+        subject=customer.name,
+        before=audit.snapshot(stored, fields),
+        after=audit.snapshot(customer, fields),
+    )
+    return customer
+
+
 @transaction.atomic
-def contact_save(*, contact: Contact) -> Contact:
-    """Create or update a contact. Once a customer has a Billing contact, it keeps one."""
-    had_billing = _lock_customer_with_billing_state(contact.customer_id)
+def customer_info_save(*, customer: Customer, actor: User) -> Customer:
+    """Store the edited address, country, VAT id and invoice reference. Invoices issued from now
+    on carry them; issued invoices keep the details they were issued with."""
+    return _customer_save(
+        customer=customer,
+        fields=CUSTOMER_INFO_FIELDS,
+        actor=actor,
+        action=AuditEntry.Action.CUSTOMER_CHANGED,
+    )
+
+
+@transaction.atomic
+def customer_settings_save(*, customer: Customer, actor: User) -> Customer:
+    """Store how invoices are delivered, whether receipts are sent, and their language."""
+    return _customer_save(
+        customer=customer,
+        fields=SETTINGS_FIELDS,
+        actor=actor,
+        action=AuditEntry.Action.SETTINGS_CHANGED,
+    )
+
+
+# ---- Email addresses ----
+
+
+@transaction.atomic
+def contact_save(*, contact: Contact, actor: User) -> Contact:
+    """Create or update an address. A new or changed address is pending until confirmed (a
+    confirmation is mailed after commit); the customer's only address holds every role; once
+    the customer has a confirmed Billing address, it keeps one."""
+    had_billing = _has_confirmed_billing(lock_customer(contact.customer_id).pk)
+    stored = Contact.objects.filter(pk=contact.pk).first() if contact.pk else None
+    is_new_address = stored is None or stored.email != contact.email
+    if is_new_address:
+        contact.confirmed_at = None
+        contact.confirmation_sent_at = timezone.now()
+    if not Contact.objects.filter(customer_id=contact.customer_id).exclude(pk=contact.pk).exists():
+        contact.give_every_role()
     try:
         with transaction.atomic():
             contact.save()
     except IntegrityError:
         raise ValidationError({"email": "This email address is already a contact."}) from None
-    if had_billing:
-        _ensure_billing_contact_remains(contact.customer_id)
+    _keep_confirmed_billing(contact.customer_id, had_it=had_billing)
+    audit.record(
+        customer=contact.customer,
+        actor=actor,
+        action=AuditEntry.Action.CONTACT_CHANGED if stored else AuditEntry.Action.CONTACT_ADDED,
+        subject=contact.email,
+        before=audit.snapshot(stored, CONTACT_FIELDS) if stored else {},
+        after=audit.snapshot(contact, CONTACT_FIELDS),
+    )
+    if is_new_address:
+        _send_confirmation_after_commit(contact)
     return contact
 
 
 @transaction.atomic
-def contact_delete(*, contact: Contact) -> None:
-    """Remove a contact, unless it is the customer's last Billing contact."""
-    had_billing = _lock_customer_with_billing_state(contact.customer_id)
-    contact.delete()
-    if had_billing:
-        _ensure_billing_contact_remains(contact.customer_id)
+def contact_toggle_role(*, contact: Contact, role: str, actor: User) -> Contact:
+    """Give the address the role, or take it away: at once, under the same rules as editing."""
+    field = Contact.ROLES[role]
+    had_billing = _has_confirmed_billing(lock_customer(contact.customer_id).pk)
+    contact = Contact.objects.get(pk=contact.pk)  # as stored now, after any change we waited on
+    if not Contact.objects.filter(customer_id=contact.customer_id).exclude(pk=contact.pk).exists():
+        raise ValidationError(ONLY_ADDRESS)
+    before = audit.snapshot(contact, [field])
+    # Unticking an address's last role is allowed: the guide's move of Billing from an address
+    # that had only Billing goes through it. Such an address receives nothing; the table says so.
+    setattr(contact, field, not getattr(contact, field))
+    contact.save(update_fields=[field])
+    _keep_confirmed_billing(contact.customer_id, had_it=had_billing)
+    audit.record(
+        customer=contact.customer,
+        actor=actor,
+        action=AuditEntry.Action.CONTACT_CHANGED,
+        subject=contact.email,
+        before=before,
+        after=audit.snapshot(contact, [field]),
+    )
+    return contact
 
 
 @transaction.atomic
-def password_reset_request(*, email: str, ip_address: str | None) -> bool:
-    """Record a request for a reset link to `email` and say whether to send it: False, and
-    nothing recorded, when that address or that client asked too often within RESET_WINDOW.
-    Addresses without an account count alike, so the answer tells nobody who has one."""
+def contact_delete(*, contact: Contact, actor: User) -> None:
+    """Remove an address, unless it is the last confirmed Billing address. The one address
+    left, if one is, takes every role."""
+    had_billing = _has_confirmed_billing(lock_customer(contact.customer_id).pk)
+    before = audit.snapshot(contact, CONTACT_FIELDS)
+    contact.delete()
+    _keep_confirmed_billing(contact.customer_id, had_it=had_billing)
+    audit.record(
+        customer=contact.customer,
+        actor=actor,
+        action=AuditEntry.Action.CONTACT_REMOVED,
+        subject=contact.email,
+        before=before,
+    )
+    remaining = list(Contact.objects.filter(customer_id=contact.customer_id))
+    if len(remaining) == 1 and len(remaining[0].roles) < len(Contact.ROLES):
+        (last,) = remaining
+        before = audit.snapshot(last, CONTACT_FIELDS)
+        last.give_every_role()
+        last.save(update_fields=list(Contact.ROLES.values()))
+        audit.record(
+            customer=last.customer,
+            actor=actor,
+            action=AuditEntry.Action.CONTACT_CHANGED,
+            subject=last.email,
+            before=before,
+            after=audit.snapshot(last, CONTACT_FIELDS),
+        )
+
+
+@transaction.atomic
+def contact_resend_confirmation(*, contact: Contact, actor: User) -> Contact:
+    """Mail a pending address a fresh confirmation link (not more than once a minute)."""
+    lock_customer(contact.customer_id)
+    contact = Contact.objects.get(pk=contact.pk)
+    if contact.is_confirmed:
+        raise ValidationError(f"{contact.email} is already confirmed.")
     now = timezone.now()
-    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).delete()
-    email = email.strip().lower()
-    if (
-        PasswordResetRequest.objects.filter(email=email).count() >= RESETS_PER_ADDRESS
-        or PasswordResetRequest.objects.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
-    ):
+    if contact.confirmation_sent_at and now - contact.confirmation_sent_at < RESEND_PAUSE:
+        raise ValidationError(
+            f"A confirmation went to {contact.email} a moment ago. "
+            "Give it a minute to arrive, and look in the spam folder too."
+        )
+    contact.confirmation_sent_at = now
+    contact.save(update_fields=["confirmation_sent_at"])
+    audit.record(
+        customer=contact.customer,
+        actor=actor,
+        action=AuditEntry.Action.CONFIRMATION_SENT,
+        subject=contact.email,
+    )
+    _send_confirmation_after_commit(contact)
+    return contact
+
+
+def contact_awaiting(token: str) -> Contact:
+    """The still pending address a confirmation link stands for. Raises links.LinkRefused when
+    the link is tampered with, expired, already used, or for an address changed or gone."""
+    contact_id, email = links.read_confirmation(token)
+    contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
+    if contact is None or contact.email != email:
+        raise links.LinkRefused(links.Refusal.OUTDATED)
+    if contact.is_confirmed:
+        raise links.LinkRefused(links.Refusal.USED)
+    return contact
+
+
+@transaction.atomic
+def contact_confirm(*, token: str) -> Contact:
+    """Confirm the address a link was mailed to (links.LinkRefused as contact_awaiting)."""
+    contact = contact_awaiting(token)
+    lock_customer(contact.customer_id)
+    # Two clicks at once: only the first, under the lock, finds the address unconfirmed.
+    claimed = Contact.objects.filter(pk=contact.pk, email=contact.email, confirmed_at=None).update(
+        confirmed_at=timezone.now()
+    )
+    if not claimed:
+        raise links.LinkRefused(links.Refusal.USED)
+    audit.record(
+        customer=contact.customer,
+        actor=None,
+        action=AuditEntry.Action.CONTACT_CONFIRMED,
+        subject=contact.email,
+    )
+    contact.refresh_from_db()
+    return contact
+
+
+def mail_contact_confirmation(*, contact_id: int) -> bool:
+    """Send the confirmation link to a still pending address (task side)."""
+    contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
+    if contact is None or contact.is_confirmed:
         return False
-    PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)
+    emails.contact_confirmation(contact).send()
     return True
+
+
+# ---- Phones ----
+
+
+@transaction.atomic
+def phone_save(*, phone: Phone, actor: User) -> Phone:
+    lock_customer(phone.customer_id)
+    stored = Phone.objects.filter(pk=phone.pk).first() if phone.pk else None
+    try:
+        with transaction.atomic():
+            phone.save()
+    except IntegrityError:
+        raise ValidationError({"number": "This number is already on the list."}) from None
+    audit.record(
+        customer=phone.customer,
+        actor=actor,
+        action=AuditEntry.Action.PHONE_CHANGED if stored else AuditEntry.Action.PHONE_ADDED,
+        subject=phone.number,
+        before=audit.snapshot(stored, PHONE_FIELDS) if stored else {},
+        after=audit.snapshot(phone, PHONE_FIELDS),
+    )
+    return phone
+
+
+@transaction.atomic
+def phone_delete(*, phone: Phone, actor: User) -> None:
+    lock_customer(phone.customer_id)
+    audit.record(
+        customer=phone.customer,
+        actor=actor,
+        action=AuditEntry.Action.PHONE_REMOVED,
+        subject=phone.number,
+        before=audit.snapshot(phone, PHONE_FIELDS),
+    )
+    phone.delete()

@@ -1,11 +1,22 @@
-"""Login throttling, as django-axes calls it (settings name these functions): which account a
-login is for, which client sends it, and what a refused login shows. Also the client address
-the password reset throttle counts by."""
+"""Throttles. For logins, what django-axes calls (settings name these functions): which
+account a login is for, which client sends it, and what a refused login shows. For password
+reset links, a count per typed address and per client address in the database."""
 
+import datetime
 import ipaddress
 
 from django.conf import settings
+from django.db import transaction
 from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import PasswordResetRequest
+
+# Reset links asked for within the window, per typed address and per client address. A person
+# who mistypes needs a few; a client asking for more is probing addresses or flooding inboxes.
+RESET_WINDOW = datetime.timedelta(hours=1)
+RESETS_PER_ADDRESS = 3
+RESETS_PER_CLIENT = 10
 
 
 def client_ip(request) -> str | None:
@@ -40,3 +51,20 @@ def locked_out(request, original_response=None, credentials=None):
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     context = {"minutes": minutes, "login_url": request.get_full_path()}
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, ip_address: str | None) -> bool:
+    """Record a request for a reset link to `email` and say whether to send it: False, and
+    nothing recorded, when that address or that client asked too often within RESET_WINDOW.
+    Addresses without an account count alike, so the answer tells nobody who has one."""
+    now = timezone.now()
+    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).delete()
+    email = email.strip().lower()
+    if (
+        PasswordResetRequest.objects.filter(email=email).count() >= RESETS_PER_ADDRESS
+        or PasswordResetRequest.objects.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
+    ):
+        return False
+    PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)
+    return True

@@ -1,102 +1,134 @@
-"""Account settings: Customer Info, Contact (who receives invoices) and Settings tabs,
-and the customer switcher. One page; with HTMX the same view returns the panel for the sheet.
-Also the password reset form, throttled."""
+"""Account settings: the pane with its tabs (Customer Info, Contact, Settings; Team and
+Activity for owners), the owners' forms for the customer's details and settings, and the
+customer switcher. One page; with HTMX the same view returns the panel for the sheet.
+Contacts and phones are in contact_views.py, the team in team_views.py."""
+
+import copy
 
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts import services
-from accounts.access import SESSION_CUSTOMER_KEY, billing_manager_required, customer_required
-from accounts.forms import ContactForm
-from accounts.models import Contact
-from accounts.selectors import contacts_for
-from accounts.throttle import client_ip
+from accounts import selectors, services
+from accounts.access import SESSION_CUSTOMER_KEY, customer_required, owner_required
+from accounts.forms import (
+    ContactForm,
+    CustomerInfoForm,
+    CustomerSettingsForm,
+    InvitationForm,
+    PhoneForm,
+)
 
 TABS = {"customer": "Customer Info", "contact": "Contact", "settings": "Settings"}
+OWNER_TABS = {"team": "Team", "activity": "Activity"}
+ACTIVITY_PER_PAGE = 25
 
 
-def contact_for(request, pk: int) -> Contact:
-    """The request customer's contact, or 404: another customer's contacts do not exist here."""
-    return get_object_or_404(Contact, pk=pk, customer=request.customer)
+def tabs_for(membership) -> dict[str, str]:
+    return TABS | OWNER_TABS if membership.is_owner else TABS
 
 
-def _render_account(request, *, tab, new_form=None, edit_form=None, status=200):
-    context = {
-        "tab": tab,
-        "tabs": TABS,
-        "contacts": contacts_for(request.customer),
-        "phones": request.customer.phones.all(),
-        "new_form": new_form or ContactForm(customer=request.customer),
-        "edit_form": edit_form,
-    }
+def _tab_context(request, tab: str) -> dict:
+    """What one tab shows: only its own reads, so that switching tabs stays cheap."""
+    customer, owner = request.customer, request.membership.is_owner
+    if tab == "customer":
+        return {
+            "dpo_contacts": selectors.dpo_contacts(customer),
+            "customer_form": CustomerInfoForm(instance=customer) if owner else None,
+        }
+    if tab == "contact":
+        return {
+            "contacts": selectors.contacts_for(customer),
+            "phones": selectors.phones_for(customer),
+            "new_form": ContactForm(customer=customer),
+            "phone_form": PhoneForm(customer=customer),
+        }
+    if tab == "settings":
+        return {"settings_form": CustomerSettingsForm(instance=customer) if owner else None}
+    if tab == "team":
+        return {
+            "members": selectors.team_of(customer),
+            "invitations": selectors.open_invitations(customer),
+            "invite_form": InvitationForm(customer=customer),
+        }
+    page = Paginator(selectors.activity_of(customer), ACTIVITY_PER_PAGE)
+    return {"activity": page.get_page(request.GET.get("page"))}
+
+
+def render_pane(request, *, tab: str, status: int = 200, **overrides):
+    """The Account pane on `tab`; `overrides` replace the tab's defaults (a bound form with
+    its errors, the row being edited)."""
+    context = {"tab": tab, "tabs": tabs_for(request.membership)}
+    context |= _tab_context(request, tab) | overrides
     template = "accounts/account.html"
     if request.htmx:
         template += "#account-panel"
     return render(request, template, context, status=status)
 
 
-def _contact_tab(request):
+def after_change(request, tab: str):
     """After a change: the refreshed panel for HTMX, a redirect (post/redirect/get) otherwise."""
     if request.htmx:
-        return _render_account(request, tab="contact")
-    return redirect(reverse("account") + "?tab=contact")
+        return render_pane(request, tab=tab)
+    return redirect(f"{reverse('account')}?tab={tab}")
 
 
 @require_GET
 @customer_required
 def account(request):
     tab = request.GET.get("tab", "customer")
-    return _render_account(request, tab=tab if tab in TABS else "customer")
+    if tab not in tabs_for(request.membership):
+        tab = "customer"
+    return render_pane(request, tab=tab)
 
 
-def _save_contact(request, form, *, done):
+def _editable(request):
+    # A copy: an invalid form must not leave its values on the customer the page shows.
+    return copy.copy(request.customer)
+
+
+def _save_customer(request, form, *, tab, form_name, save, done):
     if form.is_valid():
         try:
-            contact = services.contact_save(contact=form.instance)
+            save(customer=form.instance, actor=request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, done.format(email=contact.email))
-            return _contact_tab(request)
-    if form.instance.pk:
-        return _render_account(request, tab="contact", edit_form=form)
-    return _render_account(request, tab="contact", new_form=form)
+            messages.success(request, done)
+            return after_change(request, tab)
+    return render_pane(request, tab=tab, **{form_name: form})
 
 
 @require_POST
-@billing_manager_required
-def contact_create(request):
-    form = ContactForm(request.POST, customer=request.customer)
-    return _save_contact(request, form, done="{email} added.")
-
-
-@require_http_methods(["GET", "POST"])
-@billing_manager_required
-def contact_edit(request, pk):
-    contact = contact_for(request, pk)
-    if request.method == "GET":
-        form = ContactForm(instance=contact, customer=request.customer)
-        return _render_account(request, tab="contact", edit_form=form)
-    form = ContactForm(request.POST, instance=contact, customer=request.customer)
-    return _save_contact(request, form, done="{email} saved.")
+@owner_required
+def customer_info_edit(request):
+    form = CustomerInfoForm(request.POST, instance=_editable(request))
+    return _save_customer(
+        request,
+        form,
+        tab="customer",
+        form_name="customer_form",
+        save=services.customer_info_save,
+        done="Customer info saved. Invoices issued from now on carry it.",
+    )
 
 
 @require_POST
-@billing_manager_required
-def contact_delete(request, pk):
-    contact = contact_for(request, pk)
-    try:
-        services.contact_delete(contact=contact)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"{contact.email} removed.")
-    return _contact_tab(request)
+@owner_required
+def settings_edit(request):
+    form = CustomerSettingsForm(request.POST, instance=_editable(request))
+    return _save_customer(
+        request,
+        form,
+        tab="settings",
+        form_name="settings_form",
+        save=services.customer_settings_save,
+        done="Settings saved.",
+    )
 
 
 @require_POST
@@ -113,23 +145,3 @@ def switch_customer(request):
     request.session[SESSION_CUSTOMER_KEY] = customer_id
     messages.success(request, f"Now showing {membership.customer.name}.")
     return redirect("dashboard")
-
-
-TOO_MANY_RESETS = (
-    "Too many reset links were asked for this address or from your network. "
-    "Please try again in an hour."
-)
-
-
-class PasswordResetView(auth_views.PasswordResetView):
-    """Django's reset form (which says the same whether or not the address has an account),
-    refused with 429 after too many requests for one address or from one client."""
-
-    def form_valid(self, form):
-        allowed = services.password_reset_request(
-            email=form.cleaned_data["email"], ip_address=client_ip(self.request)
-        )
-        if not allowed:
-            form.add_error(None, TOO_MANY_RESETS)
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().form_valid(form)

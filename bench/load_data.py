@@ -27,7 +27,7 @@ def main(out: Path) -> None:
     from accounts.models import Customer, Membership, User
     from bench.invoices import FIRST_ISSUE, customer_with_history
     from bench.measure import analyze
-    from billing import services
+    from billing import delivery, services
     from billing.models import Invoice
     from portal.management.commands.seed_demo import DEMO_PASSWORD
 
@@ -50,7 +50,7 @@ def main(out: Path) -> None:
         invoices = Invoice.objects.filter(customer=customer).exclude(number=None)
         newest = invoices.order_by("-issue_date", "-number")[:STORED_PDFS]
         for invoice in newest:
-            services.store_invoice_pdf(invoice=invoice)
+            delivery.store_invoice_pdf(invoice=invoice)
         numbers = list(invoices.values_list("number", flat=True))
         logins.append(
             {

@@ -3,17 +3,20 @@ workflows (finalize, void, credit, PDF, email, bank payment) as actions and form
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from billing import services, tasks
-from billing.forms import BankPaymentForm, CreditNoteForm
+from accounts.models import Customer
+from billing import delivery, jobs, services
+from billing.forms import BankPaymentForm, CreditNoteForm, CreditRefundForm
 from billing.models import (
+    BillingError,
     CheckoutItem,
     CheckoutSession,
-    CustomerCredit,
+    CreditEntry,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
@@ -21,6 +24,7 @@ from billing.models import (
     StripeEvent,
 )
 from billing.pdf import PdfRenderError, PdfUnavailable
+from billing.selectors import credit_balance
 from billing.views import pdf_response
 
 
@@ -62,6 +66,7 @@ class PaymentInline(ReadOnlyInline):
         "amount",
         "currency",
         "method",
+        "source",
         "reference",
         "stripe_payment_intent",
         "recorded_by",
@@ -69,7 +74,8 @@ class PaymentInline(ReadOnlyInline):
 
 
 class NeedsAttentionFilter(admin.SimpleListFilter):
-    """Invoices whose online payment did not match what was owed: money to look at by hand."""
+    """Invoices whose online payment did not match what was owed (money to look at by hand),
+    or whose email found no Billing address to go to."""
 
     title = "needs attention"
     parameter_name = "attention"
@@ -79,7 +85,10 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(checkouts__status=CheckoutSession.Status.NEEDS_REVIEW).distinct()
+            return queryset.filter(
+                Q(checkouts__status=CheckoutSession.Status.NEEDS_REVIEW)
+                | Q(undelivered_at__isnull=False)
+            ).distinct()
         return queryset
 
 
@@ -161,7 +170,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         for invoice in queryset.select_related("customer"):
             try:
                 work(invoice)
-            except (services.BillingError, PdfUnavailable, PdfRenderError) as exc:
+            except (BillingError, PdfUnavailable, PdfRenderError) as exc:
                 self.message_user(request, f"{invoice}: {exc}", messages.ERROR)
             else:
                 succeeded += 1
@@ -202,7 +211,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         self._each(
             request,
             queryset.exclude(status=Invoice.Status.DRAFT),
-            lambda invoice: tasks.render_invoice_pdf.delay(invoice.pk, force=True),
+            lambda invoice: jobs.after_commit(jobs.RENDER_PDF, invoice.pk, True),
             "PDF regeneration queued for {count} invoice(s).",
         )
 
@@ -211,7 +220,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         self._each(
             request,
             queryset.exclude(status=Invoice.Status.DRAFT),
-            lambda invoice: services.email_invoice(
+            lambda invoice: delivery.email_invoice(
                 invoice=invoice, resend=True, actor=request.user
             ),
             "{count} invoice(s) emailed again.",
@@ -254,7 +263,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 message = work(invoice, form)
-            except services.BillingError as exc:
+            except BillingError as exc:
                 form.add_error(None, str(exc))
             else:
                 self.message_user(request, message, messages.SUCCESS)
@@ -267,7 +276,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             "form": form,
             "submit": submit,
         }
-        return TemplateResponse(request, "admin/billing/invoice/invoice_form.html", context)
+        return TemplateResponse(request, "admin/billing/money_form.html", context)
 
     def pdf_view(self, request, pk):
         invoice = get_object_or_404(Invoice.objects.select_related("customer"), pk=pk)
@@ -348,11 +357,70 @@ class StripeEventAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(CustomerCredit)
-class CustomerCreditAdmin(admin.ModelAdmin):
-    list_display = ["customer", "amount", "currency", "reason", "created_at"]
-    search_fields = ["customer__name", "customer__number", "reason"]
+@admin.register(CreditEntry)
+class CreditEntryAdmin(admin.ModelAdmin):
+    """The customers' credit, entry by entry: where each amount came from and where it went.
+    Entries are made by the workflows only; staff refund credit with the action."""
+
+    list_display = ["created_at", "customer", "kind", "signed_amount", "currency", "note"]
+    list_filter = ["kind", ("customer", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["customer__name", "customer__number", "note", "payment_intent", "reference"]
     list_select_related = ["customer"]
+    actions = ["refund_credit"]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Refund credit to the customer (one customer)")
+    def refund_credit(self, request, queryset):
+        customers = set(queryset.values_list("customer", flat=True))
+        if len(customers) != 1:
+            self.message_user(request, "Select entries of exactly one customer.", messages.WARNING)
+            return None
+        return redirect("admin:billing_creditentry_refund", customers.pop())
+
+    def get_urls(self):
+        own = [
+            path(
+                "refund/<int:customer_pk>/",
+                self.admin_site.admin_view(self.refund_view),
+                name="billing_creditentry_refund",
+            )
+        ]
+        return own + super().get_urls()
+
+    def refund_view(self, request, customer_pk):
+        customer = get_object_or_404(Customer, pk=customer_pk)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        balance = credit_balance(customer)
+        form = CreditRefundForm(request.POST or None, initial={"amount": balance})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.refund_customer_credit(
+                    customer=customer,
+                    amount=form.cleaned_data["amount"],
+                    reference=form.cleaned_data["reference"],
+                    actor=request.user,
+                )
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(
+                    request, f"Refund of {form.cleaned_data['amount']} recorded for {customer}."
+                )
+                return redirect(reverse("admin:billing_creditentry_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Refund credit: {customer} (balance {balance} {customer.currency})",
+            "form": form,
+            "submit": "Record refund",
+        }
+        return TemplateResponse(request, "admin/billing/money_form.html", context)

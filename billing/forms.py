@@ -1,4 +1,4 @@
-"""Forms staff fill in the admin for money movements on one invoice."""
+"""Forms staff fill in the admin for money movements: on one invoice, or of a customer's credit."""
 
 import datetime
 from decimal import Decimal
@@ -36,3 +36,10 @@ class CreditNoteForm(forms.Form):
         help_text="Net of VAT. Leave empty to credit the whole invoice, line by line.",
     )
     reason = forms.CharField(max_length=300, help_text="Printed on the credit note.")
+
+
+class CreditRefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    reference = forms.CharField(
+        max_length=140, required=False, help_text="The bank's reference of the transfer."
+    )

@@ -31,6 +31,7 @@ def invoice_html(invoice: Invoice) -> str:
             "invoice": invoice,
             "customer": invoice.customer,
             "groups": invoice_line_groups(invoice),
+            "credit_notes": list(invoice.credit_notes.issued().order_by("issue_date", "pk")),
             "seller": settings.SELLER,
         },
     )

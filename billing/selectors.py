@@ -4,22 +4,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Sum
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Customer
-from billing.models import Invoice
+from billing.models import CheckoutSession, CreditEntry, Invoice
 from billing.money import ZERO, round_money
 
 STATUS_FILTERS = {"all": "All", "unpaid": "Unpaid", "paid": "Paid"}
 
 
 def invoices_for(customer: Customer, *, status: str = "all", search: str = ""):
-    """The customer's issued invoices and credit notes, newest first."""
+    """The customer's issued invoices and credit notes, newest first. The Paid tab holds every
+    settled invoice: paid, and covered by credit notes."""
     invoices = Invoice.objects.for_customer(customer).issued()
     if status == "unpaid":
         invoices = invoices.unpaid()
     elif status == "paid":
-        invoices = invoices.paid()
+        invoices = invoices.settled()
     if search:
         invoices = invoices.filter(number__icontains=search.strip())
     return invoices
@@ -27,7 +29,18 @@ def invoices_for(customer: Customer, *, status: str = "all", search: str = ""):
 
 def invoice_for(customer: Customer, number: str) -> Invoice:
     """One of the customer's issued invoices by number; 404 for anyone else's."""
-    return get_object_or_404(Invoice.objects.for_customer(customer).issued(), number=number)
+    return get_object_or_404(
+        Invoice.objects.for_customer(customer).issued().select_related("customer"), number=number
+    )
+
+
+def invoices_numbered(customer: Customer, numbers: list[str]) -> list[Invoice]:
+    """The customer's issued invoices with these numbers, oldest first; 404 if any of them is
+    not one (so that nobody learns which numbers exist elsewhere)."""
+    invoices = list(invoices_for(customer).filter(number__in=numbers).order_by("issue_date", "pk"))
+    if len(invoices) != len(set(numbers)):
+        raise Http404("Some of these invoices do not exist.")
+    return invoices
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class InvoiceStats:
     total: int
     unpaid: int
     paid: int
+    credit: Decimal
 
     @property
     def tab_counts(self) -> dict[str, int]:
@@ -45,11 +59,12 @@ class InvoiceStats:
 
 
 def invoice_stats(customer: Customer) -> InvoiceStats:
-    """The four cards and the tab counts, from one GROUP BY status that the covering index
-    `invoice_customer_money` can answer without reading the table.
+    """The four cards, the tab counts and the credit balance. The cards come from one GROUP BY
+    status that the covering index `invoice_customer_amounts` answers without the table.
 
-    An open invoice always owes the rest of its total (payments and credits that cover it
-    settle it), so its outstanding amount is total - paid - credited, summed per status.
+    An open invoice owes the rest of its total (whatever covers it settles it), so what is
+    outstanding is total - paid - credited - credit applied, summed over the open statuses.
+    Total Paid is the money that went into invoices: payments (less refunds) and credit.
     """
     rows = (
         Invoice.objects.for_customer(customer)
@@ -60,6 +75,7 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
             total=Sum("total"),
             paid=Sum("amount_paid"),
             credited=Sum("amount_credited"),
+            applied=Sum("credit_applied"),
         )
         .order_by()
     )
@@ -67,14 +83,20 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
     open_rows = [by_status[s] for s in Invoice.OPEN_STATUSES if s in by_status]
     return InvoiceStats(
         outstanding=round_money(
-            sum((r["total"] - r["paid"] - r["credited"] for r in open_rows), ZERO)
+            sum((r["total"] - r["paid"] - r["credited"] - r["applied"] for r in open_rows), ZERO)
         ),
-        total_paid=round_money(sum((r["paid"] for r in by_status.values()), ZERO)),
+        total_paid=round_money(sum((r["paid"] + r["applied"] for r in by_status.values()), ZERO)),
         overdue=by_status.get(Invoice.Status.OVERDUE, {}).get("count", 0),
         total=sum(r["count"] for r in by_status.values()),
         unpaid=sum(r["count"] for r in open_rows),
-        paid=by_status.get(Invoice.Status.PAID, {}).get("count", 0),
+        paid=sum(by_status[s]["count"] for s in Invoice.SETTLED_STATUSES if s in by_status),
+        credit=credit_balance(customer),
     )
+
+
+def credit_balance(customer: Customer) -> Decimal:
+    """The customer's credit: money of theirs we hold, set off against their next invoices."""
+    return CreditEntry.objects.filter(customer=customer).balance()
 
 
 def latest_invoices(customer: Customer, *, limit: int = 5) -> list[Invoice]:
@@ -84,6 +106,39 @@ def latest_invoices(customer: Customer, *, limit: int = 5) -> list[Invoice]:
 def next_due(customer: Customer) -> Invoice | None:
     """The open invoice to pay first: the earliest due date."""
     return invoices_for(customer, status="unpaid").order_by("due_date", "id").first()
+
+
+def payable(invoices: list[Invoice]) -> bool:
+    """Every one of them still owes something (what Pay Now and Pay selected require)."""
+    return bool(invoices) and all(invoice.outstanding > 0 for invoice in invoices)
+
+
+class PaymentOutcome:
+    """Where an invoice's online payment stands, as the customer is told after Checkout."""
+
+    PROCESSING = "processing"  # paid on Stripe's page; the webhook has not confirmed it yet
+    PAID = "paid"
+    NEEDS_REVIEW = "needs_review"  # Stripe took money that did not match: staff check it
+    FAILED = "failed"  # nothing was charged
+
+
+def payment_outcome(invoice: Invoice, *, returned_from_checkout: bool = False) -> str | None:
+    """None when no payment is under way. Right after the customer came back from Checkout
+    (`returned_from_checkout`) an open session counts as processing until its webhook."""
+    if invoice.is_settled:
+        return PaymentOutcome.PAID
+    latest = invoice.checkouts.order_by("-created_at").first()
+    if latest is None:
+        return None
+    if latest.status == CheckoutSession.Status.NEEDS_REVIEW:
+        return PaymentOutcome.NEEDS_REVIEW
+    if latest.status == CheckoutSession.Status.PROCESSING or (
+        returned_from_checkout and latest.status == CheckoutSession.Status.OPEN
+    ):
+        return PaymentOutcome.PROCESSING
+    if returned_from_checkout:
+        return PaymentOutcome.FAILED
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,29 @@
-"""Invoice workflows. Each runs in one transaction and re-reads the invoice under a row lock
-where two requests, a worker and a member of staff might act on it at the same time."""
+"""Invoice workflows: drafts, finalizing, voiding, credit notes, bank payments, refunding credit
+and overdue flagging. Each runs in one transaction, with the rows it changes locked in the one
+order every workflow keeps (billing/ledger.py): the customer, then invoices by primary key.
+"""
 
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Customer
-from accounts.selectors import billing_emails
-from billing import emails
+from billing import jobs, ledger
 from billing.models import (
-    InvalidTransition,
+    BillingError,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
     InvoiceSequence,
     Payment,
 )
-from billing.money import ZERO, round_money, vat_amount
-from billing.pdf import render_invoice_pdf
-
-
-class BillingError(Exception):
-    """A workflow refused for a reason staff or the customer should read."""
+from billing.money import ZERO, format_money, round_money, vat_amount
 
 
 def utc_today() -> datetime.date:
@@ -43,15 +38,7 @@ def vat_rate_for(customer: Customer) -> Decimal:
 
 
 def _locked(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().get(pk=invoice.pk)
-
-
-def record_event(
-    invoice: Invoice, kind: str, message: str = "", actor=None, at=None
-) -> InvoiceEvent:
-    return InvoiceEvent.objects.create(
-        invoice=invoice, kind=kind, message=message, actor=actor, created_at=at or timezone.now()
-    )
+    return ledger.lock_invoices([invoice.pk])[invoice.pk]
 
 
 @transaction.atomic
@@ -141,38 +128,37 @@ def finalize_invoice(
 ) -> Invoice:
     """Give a draft its number, dates and final amounts; from now on it is immutable.
 
-    With `deliver`, after commit a worker renders the PDF and emails it to the customer's
-    Billing contacts (staff importing old invoices turn that off).
+    The customer's credit is set off against it, oldest invoice first as they are issued; an
+    invoice that owes nothing after that (a zero total, or covered by credit) is settled at
+    once. With `deliver`, after commit a worker renders the PDF and emails it to the
+    customer's Billing contacts (staff importing old invoices turn that off).
     """
+    ledger.lock_customer(invoice.customer_id)
     invoice = _locked(invoice)
     if invoice.status != Invoice.Status.DRAFT:
         raise BillingError(f"{invoice} is already finalized.")
     if not invoice.lines.exists():
         raise BillingError("An invoice needs at least one line before it can be finalized.")
     _update_totals(invoice)
+    now = timezone.now()
     issue_date = issue_date or utc_today()
     invoice.number = _next_number(issue_date.year)
     invoice.issue_date = issue_date
-    invoice.finalized_at = timezone.now()
+    invoice.finalized_at = now
+    InvoiceEvent.record(invoice, InvoiceEvent.Kind.FINALIZED, f"Issued as {invoice.number}.", actor)
     if invoice.is_credit_note:
         invoice.due_date = issue_date
-        invoice.transition_to(Invoice.Status.PAID)
-        invoice.paid_at = invoice.finalized_at
+        invoice.transition_to(Invoice.Status.CREDITED)
     else:
         invoice.due_date = issue_date + datetime.timedelta(days=invoice.customer.payment_terms_days)
         invoice.transition_to(Invoice.Status.UNPAID)
-    invoice.save()
-    record_event(invoice, InvoiceEvent.Kind.FINALIZED, f"Issued as {invoice.number}.", actor)
+        ledger.apply_credit(invoice=invoice, at=now, actor=actor)
+        ledger.update_status(invoice, at=now, actor=actor)
+    ledger.save_invoice(invoice)
     if deliver:
-        _deliver_after_commit(invoice.pk)
+        jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
+        jobs.after_commit(jobs.SEND_INVOICE_EMAIL, invoice.pk)
     return invoice
-
-
-def _deliver_after_commit(invoice_id: int) -> None:
-    from billing import tasks  # tasks import services: import here to keep one direction
-
-    transaction.on_commit(lambda: tasks.render_invoice_pdf.delay(invoice_id))
-    transaction.on_commit(lambda: tasks.send_invoice_email.delay(invoice_id))
 
 
 @transaction.atomic
@@ -181,16 +167,13 @@ def void_invoice(*, invoice: Invoice, actor=None, reason: str = "") -> Invoice:
     invoice = _locked(invoice)
     if invoice.is_credit_note:
         raise BillingError("A credit note cannot be voided.")
-    if invoice.amount_paid > 0 or invoice.amount_credited > 0:
+    if invoice.amount_paid or invoice.amount_credited or invoice.credit_applied:
         raise BillingError(
             f"{invoice} has payments or credits recorded; issue a credit note instead."
         )
-    try:
-        invoice.transition_to(Invoice.Status.VOID)
-    except InvalidTransition as exc:
-        raise BillingError(str(exc)) from None
-    invoice.save(update_fields=["status"])
-    record_event(invoice, InvoiceEvent.Kind.VOIDED, reason or "Voided.", actor)
+    invoice.transition_to(Invoice.Status.VOID)
+    ledger.save_invoice(invoice, "status")
+    InvoiceEvent.record(invoice, InvoiceEvent.Kind.VOIDED, reason or "Voided.", actor)
     return invoice
 
 
@@ -206,10 +189,11 @@ def issue_credit_note(
 ) -> Invoice:
     """Credit an issued invoice, wholly (every line reversed) or by a net amount plus VAT.
 
-    The credit reduces what is owed on the invoice; an invoice whose payments and credits
-    cover its total is settled. A credit beyond what is still owed is money to refund: the
-    timeline says how much.
+    The credit reduces what is owed on the invoice; one that owes nothing more is settled.
+    Money already paid beyond what is now owed becomes the customer's credit, set off against
+    their next invoices or refunded by staff.
     """
+    ledger.lock_customer(invoice.customer_id)
     invoice = _locked(invoice)
     if invoice.is_credit_note or invoice.status in {Invoice.Status.DRAFT, Invoice.Status.VOID}:
         raise BillingError(f"{invoice} is not an issued invoice that can be credited.")
@@ -239,7 +223,7 @@ def issue_credit_note(
     )
     add_lines(invoice=note, lines=lines)
     note.refresh_from_db()
-    credit = -note.total
+    credit = note.credit_value
     if credit > creditable:
         raise BillingError(
             f"A credit of {credit} {invoice.currency} is more than the {creditable} "
@@ -247,17 +231,21 @@ def issue_credit_note(
         )
     note = finalize_invoice(invoice=note, actor=actor, issue_date=issue_date, deliver=deliver)
 
-    owed_before = invoice.outstanding
-    Invoice.objects.filter(pk=invoice.pk).update(amount_credited=F("amount_credited") + credit)
-    invoice.refresh_from_db()
-    message = f"{note.number} credits {credit} {invoice.currency}."
-    if credit > owed_before:
-        refund = credit - owed_before
-        message += f" {refund} {invoice.currency} of it exceeds what was owed: refund it."
-    record_event(invoice, InvoiceEvent.Kind.CREDITED, message, actor)
-    if invoice.settle_if_covered(at=timezone.now()):
-        invoice.save(update_fields=["status", "paid_at"])
-        record_event(invoice, InvoiceEvent.Kind.PAID, "Settled by credit note.", actor)
+    now = timezone.now()
+    invoice.amount_credited += credit
+    InvoiceEvent.record(
+        invoice,
+        InvoiceEvent.Kind.CREDITED,
+        f"{note.number} credits {format_money(credit, invoice.currency)}.",
+        actor,
+    )
+    freed = invoice.amount_paid + invoice.credit_applied - (invoice.total - invoice.amount_credited)
+    if freed > 0:
+        ledger.free_for_credit(invoice=invoice, credit_note=note, amount=freed, at=now, actor=actor)
+    ledger.update_status(invoice, at=now, actor=actor)
+    ledger.save_invoice(
+        invoice, "amount_credited", "amount_paid", "credit_applied", "status", "paid_at"
+    )
     return note
 
 
@@ -282,9 +270,9 @@ def record_bank_payment(
             f"{amount} {invoice.currency} is more than the {invoice.outstanding} "
             f"{invoice.currency} outstanding on {invoice}."
         )
-    message = f"Bank transfer of {amount} {invoice.currency} received"
+    message = f"Bank transfer of {format_money(amount, invoice.currency)} received"
     message += f" (reference {reference})." if reference else "."
-    return apply_payment(
+    return ledger.apply_payment(
         invoice=invoice,
         amount=amount,
         method=Payment.Method.BANK_TRANSFER,
@@ -295,125 +283,60 @@ def record_bank_payment(
     )
 
 
-def apply_payment(
-    *,
-    invoice: Invoice,
-    amount: Decimal,
-    method: str,
-    received_at: datetime.datetime,
-    message: str,
-    actor=None,
-    **details,
-) -> Payment:
-    """Book money received on an invoice the caller has locked, and settle it once covered.
-
-    `details` are the Payment's references (bank reference, Stripe ids, checkout).
-    """
-    payment = Payment.objects.create(
-        invoice=invoice,
-        kind=Payment.Kind.PAYMENT,
+@transaction.atomic
+def refund_customer_credit(*, customer: Customer, amount: Decimal, reference: str = "", actor=None):
+    """Staff paid some of the customer's credit back (by bank transfer): book it."""
+    customer = ledger.lock_customer(customer.pk)
+    amount = round_money(amount)
+    if amount <= 0:
+        raise BillingError("A refund must be more than zero.")
+    balance = ledger.credit_balance(customer)
+    if amount > balance:
+        raise BillingError(
+            f"{customer.name} has {format_money(balance, customer.currency)} of credit; "
+            f"{format_money(amount, customer.currency)} cannot be refunded."
+        )
+    note = "Refunded by bank transfer" + (f" (reference {reference})." if reference else ".")
+    return ledger.refund_credit(
+        customer=customer,
         amount=amount,
-        currency=invoice.currency,
-        method=method,
-        received_at=received_at,
-        recorded_by=actor,
-        **details,
+        note=note,
+        reference=reference,
+        at=timezone.now(),
+        actor=actor,
     )
-    Invoice.objects.filter(pk=invoice.pk).update(amount_paid=F("amount_paid") + amount)
-    invoice.refresh_from_db()
-    record_event(invoice, InvoiceEvent.Kind.PAYMENT_RECEIVED, message, actor, at=received_at)
-    if invoice.settle_if_covered(at=received_at):
-        invoice.save(update_fields=["status", "paid_at"])
-        record_event(invoice, InvoiceEvent.Kind.PAID, "Paid in full.", actor, at=received_at)
-    return payment
 
 
-def has_stored_pdf(invoice: Invoice) -> bool:
-    return bool(invoice.pdf) and invoice.pdf.storage.exists(invoice.pdf.name)
-
-
-def store_invoice_pdf(*, invoice: Invoice, force: bool = False, actor=None) -> Invoice:
-    """Render the invoice's PDF and store it, unless a stored one exists (or `force`).
-
-    Rendering takes a fifth of a second a page, so it happens outside the transaction; if two
-    callers render at once, the first to store wins and the other's copy is dropped.
-    """
-    if has_stored_pdf(invoice) and not force:
-        return invoice
-    data = render_invoice_pdf(invoice)
-    with transaction.atomic():
-        invoice = _locked(invoice)
-        if has_stored_pdf(invoice) and not force:
-            return invoice
-        if invoice.pdf:
-            invoice.pdf.delete(save=False)
-        invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(data), save=False)
-        invoice.pdf_rendered_at = timezone.now()
-        invoice.save(update_fields=["pdf", "pdf_rendered_at"])
-        record_event(invoice, InvoiceEvent.Kind.PDF_RENDERED, "PDF created.", actor)
-    return invoice
-
-
-def flag_overdue_invoices(*, today: datetime.date) -> list[int]:
-    """Flag unpaid invoices past their due date. Returns the ids this call flagged.
+def flag_overdue_invoices(*, now: datetime.datetime) -> list[int]:
+    """Flag unpaid invoices whose due date has passed in their customer's time zone. Returns the
+    ids this call flagged.
 
     Each invoice is claimed with a conditional update, so two runs at once (or one run twice)
-    flag, and later remind, each invoice exactly once.
+    flag each invoice exactly once.
     """
+    # No customer's date is later than UTC+14's: invoices due before that are the candidates,
+    # each then checked against its own customer's date.
+    latest_date = (now + datetime.timedelta(hours=14)).astimezone(datetime.UTC).date()
+    candidates = Invoice.objects.filter(
+        status=Invoice.Status.UNPAID, due_date__lt=latest_date
+    ).select_related("customer")
     flagged = []
-    now = timezone.now()
-    for invoice_id in Invoice.objects.past_due(today).values_list("pk", flat=True):
+    for invoice in candidates:
+        if invoice.due_date >= invoice.local_date(now):
+            continue
         with transaction.atomic():
-            claimed = Invoice.objects.filter(
-                pk=invoice_id, status=Invoice.Status.UNPAID, overdue_at=None
-            ).update(status=Invoice.Status.OVERDUE, overdue_at=now)
-            if claimed:
-                invoice = Invoice.objects.get(pk=invoice_id)
-                record_event(
-                    invoice,
-                    InvoiceEvent.Kind.MARKED_OVERDUE,
-                    f"Not paid by its due date, {date_format(invoice.due_date, 'j M Y')}.",
-                )
-                flagged.append(invoice_id)
+            claimed = Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.UNPAID).update(
+                status=Invoice.Status.OVERDUE, overdue_at=now, revision=F("revision") + 1
+            )
+            if not claimed:
+                continue
+            InvoiceEvent.record(
+                invoice,
+                InvoiceEvent.Kind.MARKED_OVERDUE,
+                f"Not paid by its due date, {date_format(invoice.due_date, 'j M Y')}.",
+                at=now,
+            )
+            if invoice.pdf:
+                jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
+        flagged.append(invoice.pk)
     return flagged
-
-
-def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list[str]:
-    """Email the invoice with its PDF to the customer's Billing contacts; returns who got it.
-
-    Sent once after finalizing (claimed through `emailed_at`); staff may resend. The claim and
-    the send share a transaction: if the mail server refuses, the claim is undone for a retry.
-    """
-    recipients = billing_emails(invoice.customer)
-    if not recipients:
-        record_event(
-            invoice, InvoiceEvent.Kind.NOT_EMAILED, "No contact has the Billing role.", actor
-        )
-        return []
-    invoice = store_invoice_pdf(invoice=invoice)
-    with transaction.atomic():
-        claimed = Invoice.objects.filter(pk=invoice.pk)
-        if not resend:
-            claimed = claimed.filter(emailed_at=None)
-        if not claimed.update(emailed_at=timezone.now()):
-            return []
-        with invoice.pdf.open("rb") as pdf:
-            emails.invoice_issued(invoice, recipients, pdf.read()).send()
-        record_event(invoice, InvoiceEvent.Kind.EMAILED, f"Sent to {', '.join(recipients)}.", actor)
-    return recipients
-
-
-def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
-    """One reminder per overdue invoice to the Billing contacts (claimed via reminder_sent_at)."""
-    recipients = billing_emails(invoice.customer)
-    with transaction.atomic():
-        claimed = Invoice.objects.filter(
-            pk=invoice.pk, status=Invoice.Status.OVERDUE, reminder_sent_at=None
-        ).update(reminder_sent_at=timezone.now())
-        if not claimed or not recipients:
-            return []
-        emails.overdue_reminder(invoice, recipients).send()
-        record_event(
-            invoice, InvoiceEvent.Kind.REMINDER_SENT, f"Reminder sent to {', '.join(recipients)}."
-        )
-    return recipients

@@ -1,7 +1,7 @@
 """The only module that talks to Stripe: customers, Checkout Sessions, webhook signatures.
 
-Amounts cross this edge as integer minor units (cents); everything else in the portal uses
-Decimal. STRIPE_API_BASE points the client at a Stripe-compatible server in tests.
+Amounts cross this edge as integer minor units (billing/money.py); everything else in the
+portal uses Decimal. STRIPE_API_BASE points the client at a Stripe-compatible server in tests.
 """
 
 import datetime
@@ -12,11 +12,7 @@ from decimal import Decimal
 import stripe
 from django.conf import settings
 
-from billing.money import round_money
-
-# Stripe's currencies without a minor unit (amounts are already whole).
-ZERO_DECIMAL_CURRENCIES = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
-                           "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}  # fmt: skip
+from billing.money import to_minor_units
 
 
 class StripeUnavailable(Exception):
@@ -29,18 +25,6 @@ class InvalidWebhook(Exception):
 
 def is_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
-
-
-def to_minor_units(amount: Decimal, currency: str) -> int:
-    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
-        return int(round_money(amount))
-    return int(round_money(amount) * 100)
-
-
-def from_minor_units(amount: int, currency: str) -> Decimal:
-    if currency.lower() in ZERO_DECIMAL_CURRENCIES:
-        return Decimal(amount)
-    return (Decimal(amount) / 100).quantize(Decimal("0.01"))
 
 
 def _client() -> stripe.StripeClient:

@@ -1,11 +1,14 @@
 """Background work on invoices. Thin: each task loads ids and calls a service, which is
-idempotent, so a retry or a second delivery of the same task changes nothing."""
+idempotent, so a retry or a second delivery of the same task changes nothing. Services enqueue
+these by name through billing/jobs.py; the periodic ones run from portal/celery.py."""
 
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.db.models import F
+from django.utils import timezone
 
-from billing import payments, services
+from billing import delivery, services, webhooks
 from billing.models import CheckoutSession, Invoice
 from billing.pdf import PdfRenderError
 
@@ -18,29 +21,48 @@ def _invoice(invoice_id: int) -> Invoice:
 
 @shared_task(autoretry_for=(PdfRenderError,), **RETRY)
 def render_invoice_pdf(invoice_id: int, force: bool = False) -> None:
-    services.store_invoice_pdf(invoice=_invoice(invoice_id), force=force)
+    delivery.store_invoice_pdf(invoice=_invoice(invoice_id), force=force)
 
 
 @shared_task(autoretry_for=(PdfRenderError, SMTPException, ConnectionError), **RETRY)
 def send_invoice_email(invoice_id: int) -> list[str]:
-    return services.email_invoice(invoice=_invoice(invoice_id))
+    return delivery.email_invoice(invoice=_invoice(invoice_id))
 
 
 @shared_task(autoretry_for=(SMTPException, ConnectionError), **RETRY)
 def send_overdue_reminder(invoice_id: int) -> list[str]:
-    return services.email_overdue_reminder(invoice=_invoice(invoice_id))
-
-
-@shared_task
-def flag_overdue_invoices() -> int:
-    """Daily: flag unpaid invoices past due and queue one reminder for each newly flagged."""
-    flagged = services.flag_overdue_invoices(today=services.utc_today())
-    for invoice_id in flagged:
-        send_overdue_reminder.delay(invoice_id)
-    return len(flagged)
+    return delivery.email_overdue_reminder(invoice=_invoice(invoice_id))
 
 
 @shared_task(autoretry_for=(SMTPException, ConnectionError), **RETRY)
 def send_payment_receipt(checkout_id: int) -> list[str]:
     checkout = CheckoutSession.objects.select_related("customer").get(pk=checkout_id)
-    return payments.email_payment_receipt(checkout=checkout)
+    return delivery.email_payment_receipt(checkout=checkout)
+
+
+@shared_task
+def flag_overdue_invoices() -> int:
+    """Flag unpaid invoices past due in their customer's time zone, then queue a reminder for
+    every overdue invoice that has none yet: those flagged now, those reopened overdue by a
+    refund, and those whose reminder a dead worker or a missing address held back."""
+    flagged = services.flag_overdue_invoices(now=timezone.now())
+    awaiting = Invoice.objects.filter(status=Invoice.Status.OVERDUE, reminder_sent_at=None)
+    for invoice_id in awaiting.values_list("pk", flat=True):
+        send_overdue_reminder.delay(invoice_id)
+    return len(flagged)
+
+
+@shared_task
+def render_stale_pdfs() -> int:
+    """Render again every stored PDF older than its invoice (its task was lost)."""
+    stale = Invoice.objects.exclude(pdf="").exclude(pdf_revision=F("revision"))
+    ids = list(stale.values_list("pk", flat=True))
+    for invoice_id in ids:
+        render_invoice_pdf.delay(invoice_id)
+    return len(ids)
+
+
+@shared_task
+def retry_deferred_refunds() -> int:
+    """Book refunds that arrived before their payment, once the payment is recorded."""
+    return webhooks.retry_deferred_refunds()

@@ -5,27 +5,30 @@ sheet or the payment dialog is rendered alone (a `{% partialdef %}` of the page 
 """
 
 import io
+import logging
 import zipfile
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.access import customer_required
-from billing import payments, selectors, services, stripe_gateway
+from billing import checkout, delivery, selectors, stripe_gateway, webhooks
 from billing.models import Invoice
 from billing.money import ZERO
-from billing.pdf import PdfRenderError, PdfUnavailable
+from billing.pdf import PdfRenderError, PdfUnavailable, render_invoice_pdf
+from billing.selectors import PaymentOutcome
 from billing.services import utc_today
-from billing.tasks import render_invoice_pdf
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 MAX_ZIP_INVOICES = 100
@@ -74,12 +77,24 @@ def invoice_list(request):
     return render(request, template, context)
 
 
+# What the customer reads once the webhook has decided a payment they made on Stripe's page.
+OUTCOME_MESSAGES = {
+    PaymentOutcome.PAID: (messages.SUCCESS, "Payment received: {number} is paid. Thank you!"),
+    PaymentOutcome.NEEDS_REVIEW: (
+        messages.INFO,
+        "Your payment was received and our billing team is checking it. "
+        "We will be in touch if anything is needed.",
+    ),
+    PaymentOutcome.FAILED: (messages.ERROR, "The payment did not go through. Nothing was charged."),
+}
+
+
 @require_GET
 @customer_required
 @vary_on_headers("HX-Request")
 def invoice_detail(request, number):
     """The invoice; after Stripe Checkout (`?checkout=`) also whether its payment is still
-    being confirmed. Polled by its status fragment until the webhook has settled it."""
+    being confirmed. Polled by its status fragment until the webhook has decided it."""
     invoice = selectors.invoice_for(request.customer, number)
     returned = request.GET.get("checkout")
     if not request.htmx:
@@ -87,23 +102,17 @@ def invoice_detail(request, number):
             messages.info(request, "Payment cancelled. Nothing was charged.")
         elif returned == "success":
             messages.success(request, "Thank you. We are confirming your payment with Stripe.")
-    processing = payments.payment_in_progress(invoice, returned_from_checkout=returned == "success")
-    context = {"invoice": invoice, "processing": processing}
+    outcome = selectors.payment_outcome(invoice, returned_from_checkout=returned == "success")
+    processing = outcome == PaymentOutcome.PROCESSING
+    context = {"invoice": invoice, "processing": processing, "outcome": outcome}
     if request.htmx and request.htmx.target == "invoice-status":
-        if not processing:
-            if invoice.status == Invoice.Status.PAID:
-                messages.success(request, f"Payment received: {invoice.number} is paid. Thank you!")
-            else:
-                messages.error(request, "The payment did not go through. Nothing was charged.")
         response = render(request, "billing/invoice_detail.html#invoice-status", context)
         if not processing:
+            level, text = OUTCOME_MESSAGES[outcome or PaymentOutcome.FAILED]
+            messages.add_message(request, level, text.format(number=invoice.number))
             trigger_client_event(response, "invoice-settled")  # the panel reloads itself
         return response
-    period = ""
-    if invoice.period_start and invoice.period_end:
-        period = f"Period {date_format(invoice.period_start)} – {date_format(invoice.period_end)}"
     context |= {
-        "period": period,
         "groups": selectors.invoice_line_groups(invoice),
         "events": invoice.events.all(),
         "credit_notes": invoice.credit_notes.issued(),
@@ -119,7 +128,8 @@ def _render_pay(request, invoices):
         "invoices": invoices,
         "groups": selectors.invoice_line_groups(single) if single else [],
         "total": sum((invoice.outstanding for invoice in invoices), ZERO),
-        "payable": all(invoice.is_open for invoice in invoices),
+        "payable": selectors.payable(invoices),
+        "credit": selectors.credit_balance(request.customer),
         "online": stripe_gateway.is_configured(),
         "seller": settings.SELLER,
     }
@@ -132,14 +142,14 @@ def _start_payment(request, invoices, *, back: str):
     if not request.membership.can_manage_billing:
         raise PermissionDenied("Your role on this account can read, not pay, invoices.")
     try:
-        checkout = payments.start_checkout(
+        session = checkout.start_checkout(
             customer=request.customer,
             invoices=invoices,
             user=request.user,
             success_url=request.build_absolute_uri(f"{back}?checkout=success"),
             cancel_url=request.build_absolute_uri(f"{back}?checkout=cancelled"),
         )
-    except payments.PaymentRefused as exc:
+    except checkout.PaymentRefused as exc:
         messages.error(request, str(exc))
     except stripe_gateway.StripeUnavailable:
         messages.error(
@@ -148,7 +158,7 @@ def _start_payment(request, invoices, *, back: str):
             "Pay by bank transfer with the details on the invoice, or try again later.",
         )
     else:
-        return HttpResponseSeeOther(checkout.url)
+        return HttpResponseSeeOther(session.url)
     return redirect(back)
 
 
@@ -170,13 +180,10 @@ def pay_selected(request):
     """Several unpaid invoices in one payment, chosen with the checkboxes on the list."""
     source = request.POST if request.method == "POST" else request.GET
     numbers = _selected_numbers(source)
-    invoices = list(selectors.invoices_for(request.customer).filter(number__in=numbers))
-    if len(invoices) != len(numbers):
-        raise Http404("Some of these invoices do not exist.")
-    if not invoices:
+    if not numbers:
         messages.error(request, "Select at least one unpaid invoice to pay.")
         return redirect("invoice_list")
-    invoices.sort(key=lambda invoice: (invoice.issue_date, invoice.pk))
+    invoices = selectors.invoices_numbered(request.customer, numbers)
     if request.method == "POST":
         return _start_payment(request, invoices, back=reverse("invoice_list"))
     return _render_pay(request, invoices)
@@ -187,9 +194,8 @@ def _selected_numbers(source) -> list[str]:
 
 
 def _pdf_problem(request, invoice, exc: Exception):
-    if isinstance(exc, PdfRenderError):
-        # A worker retries with backoff; the customer can try again in a minute.
-        render_invoice_pdf.delay(invoice.pk)
+    # A failed render is worth another try: the next download, or the periodic sweep, renders
+    # it again. Nothing is queued from here (in-process tasks would raise into this response).
     context = {
         "invoice": invoice,
         "problem": str(exc),
@@ -199,16 +205,21 @@ def _pdf_problem(request, invoice, exc: Exception):
 
 
 def pdf_response(request, invoice):
-    """The stored PDF, inline or (`?download=1`) as an attachment; rendered if missing."""
+    """The stored PDF of the invoice as it is now, inline or (`?download=1`) as an
+    attachment; rendered first if missing or stale. A draft (staff preview) is rendered and
+    never stored."""
+    filename = f"{invoice.number or f'draft-{invoice.pk}'}.pdf"
+    as_attachment = request.GET.get("download") == "1"
     try:
-        invoice = services.store_invoice_pdf(invoice=invoice)
+        if invoice.status == Invoice.Status.DRAFT:
+            data = io.BytesIO(render_invoice_pdf(invoice))
+            return FileResponse(data, as_attachment=as_attachment, filename=filename)
+        invoice = delivery.store_invoice_pdf(invoice=invoice)
+        pdf = invoice.pdf.open("rb")
     except (PdfUnavailable, PdfRenderError) as exc:
         return _pdf_problem(request, invoice, exc)
     return FileResponse(
-        invoice.pdf.open("rb"),
-        content_type="application/pdf",
-        as_attachment=request.GET.get("download") == "1",
-        filename=f"{invoice.number}.pdf",
+        pdf, content_type="application/pdf", as_attachment=as_attachment, filename=filename
     )
 
 
@@ -229,14 +240,12 @@ def invoice_zip(request):
     if len(numbers) > MAX_ZIP_INVOICES:
         messages.error(request, f"Select at most {MAX_ZIP_INVOICES} invoices for one download.")
         return redirect("invoice_list")
-    invoices = list(selectors.invoices_for(request.customer).filter(number__in=numbers))
-    if len(invoices) != len(numbers):
-        raise Http404("Some of these invoices do not exist.")
+    invoices = selectors.invoices_numbered(request.customer, numbers)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice in invoices:
             try:
-                invoice = services.store_invoice_pdf(invoice=invoice)
+                invoice = delivery.store_invoice_pdf(invoice=invoice)
             except (PdfUnavailable, PdfRenderError) as exc:
                 return _pdf_problem(request, invoice, exc)
             with invoice.pdf.open("rb") as pdf:
@@ -247,3 +256,19 @@ def invoice_zip(request):
         content_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@csrf_exempt  # Stripe cannot send our CSRF token; the signature proves the sender instead
+@require_POST
+def stripe_webhook(request):
+    """Stripe's webhook endpoint: verify the signature, record the event once, act on it."""
+    try:
+        event = stripe_gateway.verify_webhook(
+            request.body, request.headers.get("Stripe-Signature", "")
+        )
+    except stripe_gateway.InvalidWebhook as exc:
+        log.warning("Refused a Stripe webhook: %s", exc)
+        return JsonResponse({"error": str(exc)}, status=400)
+    outcome = webhooks.handle_stripe_event(event)
+    log.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
+    return JsonResponse({"received": event["id"], "outcome": outcome})

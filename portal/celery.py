@@ -12,10 +12,20 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
-    # 06:00 UTC daily: flag invoices whose due date passed yesterday and send one reminder each,
-    # early enough that customers read it at the start of their working day in Europe.
+    # Hourly: an invoice turns overdue once its due date has passed in its customer's own time
+    # zone, and every overdue invoice without a reminder yet gets one.
     "flag-overdue-invoices": {
         "task": "billing.tasks.flag_overdue_invoices",
-        "schedule": crontab(hour=6, minute=0),
+        "schedule": crontab(minute=0),
+    },
+    # Every 15 minutes: render again any stored PDF older than its invoice (a lost task).
+    "render-stale-pdfs": {
+        "task": "billing.tasks.render_stale_pdfs",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Every 10 minutes: book refunds that Stripe reported before the payment they refund.
+    "retry-deferred-refunds": {
+        "task": "billing.tasks.retry_deferred_refunds",
+        "schedule": crontab(minute="*/10"),
     },
 }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from billing.webhooks import stripe_webhook
+from billing.views import stripe_webhook
 from portal import views
 
 urlpatterns = [

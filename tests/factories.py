@@ -1,6 +1,7 @@
 import factory
+from django.utils import timezone
 
-from accounts.models import Contact, Customer, Membership, User
+from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -25,7 +26,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     postal_code = "111 22"
     city = "Stockholm"
     country = "SE"
-    vat_id = "SE556000000001"
+    vat_id = "SE556000000101"
     payment_terms_days = 30
 
 
@@ -45,6 +46,25 @@ class ContactFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     email = factory.Sequence(lambda n: f"contact{n}@example.test")
     is_billing = True
+    confirmed_at = factory.LazyFunction(timezone.now)
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    customer = factory.SubFactory(CustomerFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.test")
+    role = Membership.Role.VIEWER
+
+
+class PhoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Phone
+
+    customer = factory.SubFactory(CustomerFactory)
+    label = "Office"
+    number = factory.Sequence(lambda n: f"+468123{n:05d}")
 
 
 def draft_invoice(customer, lines, *, vat_rate=None):

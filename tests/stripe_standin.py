@@ -11,6 +11,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
@@ -30,6 +31,7 @@ class RecordedRequest:
 class StripeStandIn:
     requests: list[RecordedRequest] = field(default_factory=list)
     fail_with: int | None = None  # answer every API call with this status, e.g. 500
+    on_request: Callable[[str], None] | None = None  # called with the path before answering
     _responses_by_key: dict = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -43,6 +45,8 @@ class StripeStandIn:
                 standin.requests.append(
                     RecordedRequest("POST", self.path, dict(self.headers), form)
                 )
+                if standin.on_request:
+                    standin.on_request(self.path)
                 status, body = standin.answer(self.path, self.headers, form)
                 self._send(status, "application/json", json.dumps(body))
 

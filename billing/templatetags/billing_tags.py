@@ -1,9 +1,6 @@
 """Invoice display helpers for templates: {% load billing_tags %}."""
 
 from django import template
-from django.utils.html import format_html
-
-from portal.templatetags.portal_tags import icon
 
 register = template.Library()
 
@@ -13,12 +10,13 @@ BADGES = {
     "unpaid": ("badge-unpaid", "clock", "Unpaid"),
     "overdue": ("badge-overdue", "alert", "Overdue"),
     "credited": ("badge-neutral", "check", "Credited"),
+    "no_charge": ("badge-neutral", "check", "No charge"),
     "void": ("badge-void", "minus-circle", "Void"),
     "draft": ("badge-draft", "minus-circle", "Draft"),
 }
 
 
-@register.simple_tag
-def status_badge(invoice) -> str:
+@register.inclusion_tag("billing/partials/status_badge.html")
+def status_badge(invoice) -> dict:
     css, icon_name, label = BADGES[invoice.display_status]
-    return format_html('<span class="badge {}">{}{}</span>', css, icon(icon_name), label)
+    return {"css": css, "icon_name": icon_name, "label": label}

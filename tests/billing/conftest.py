@@ -1,10 +1,13 @@
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 
 from billing.models import Invoice
 from tests.factories import ContactFactory, issued_invoice
+from tests.stripe_standin import checkout_event, signed
 
 # One invoice's lines, with amounts worked out by hand (quantity × unit price, half-up):
 #   2160 × 0.0125 = 27.0000            -> 27.00
@@ -19,6 +22,8 @@ LINES = [
     ("db-primary", "Bandwidth (egress)", "333.333", "GB", "0.015000"),
 ]
 SUBTOTAL, VAT, TOTAL = Decimal("170.29"), Decimal("42.57"), Decimal("212.86")
+CENTS = 21286  # TOTAL in cents, as Stripe counts
+WEBHOOK = "/stripe/webhook/"
 
 
 @pytest.fixture
@@ -50,3 +55,33 @@ def make_invoice(customer):
 
 def status_of(invoice) -> str:
     return Invoice.objects.values_list("status", flat=True).get(pk=invoice.pk)
+
+
+# ---- Stripe webhooks, signed as Stripe signs them ----
+
+
+def deliver(client, event, **sign):
+    body, signature = signed(event, **sign)
+    return client.post(
+        WEBHOOK, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+
+
+def completed(checkout, event_id="evt_1", **fields):
+    return checkout_event(
+        event_id,
+        "checkout.session.completed",
+        session_id=checkout.stripe_id,
+        amount_total=fields.pop("amount_total", CENTS),
+        **fields,
+    )
+
+
+def state(invoice):
+    invoice = Invoice.objects.get(pk=invoice.pk)
+    return invoice.status, invoice.amount_paid, invoice.outstanding
+
+
+def pdf_text(data: bytes) -> list[str]:
+    """The text of each page, as an accountant's tools would read it."""
+    return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]

@@ -56,7 +56,7 @@ def test_void_action_refuses_a_paid_invoice_with_a_message(staff, invoice):
 
 def test_full_credit_action(staff, invoice):
     act(staff, "credit_selected_in_full", invoice)
-    assert status_of(invoice) == "paid"
+    assert status_of(invoice) == "credited"
     assert Invoice.objects.get(credited_invoice=invoice).total == -invoice.total
 
 

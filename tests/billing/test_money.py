@@ -5,7 +5,14 @@ from decimal import Decimal
 import pytest
 
 from billing import services
-from billing.money import line_amount, round_money, vat_amount
+from billing.money import (
+    format_money,
+    from_minor_units,
+    line_amount,
+    round_money,
+    to_minor_units,
+    vat_amount,
+)
 from tests.billing.conftest import LINES, SUBTOTAL, TOTAL, VAT
 from tests.factories import issued_invoice
 
@@ -65,7 +72,7 @@ def test_a_full_credit_note_reverses_every_line(invoice):
     )
     invoice.refresh_from_db()
     assert invoice.outstanding == Decimal("0.00")
-    assert invoice.status == "paid"
+    assert invoice.status == "credited"  # settled by the credit note; nothing was paid
 
 
 def test_a_partial_credit_adds_vat_at_the_invoices_rate(invoice):
@@ -82,3 +89,49 @@ def test_a_partial_credit_adds_vat_at_the_invoices_rate(invoice):
     assert invoice.amount_credited == Decimal("50.00")
     assert invoice.outstanding == Decimal("162.86")
     assert invoice.status == "unpaid"
+
+
+def test_vat_is_half_up_not_half_even(customer):
+    # 0.50 at 25% is 0.125: half-up gives 0.13, banker's rounding would give 0.12.
+    invoice = issued_invoice(customer, [("vm", "Setup", "1", "each", "0.50")], vat_rate=Decimal(25))
+    assert (invoice.vat_amount, invoice.total) == (Decimal("0.13"), Decimal("0.63"))
+
+
+def test_vat_is_taken_once_on_the_subtotal_not_per_line(customer):
+    # Three lines of 0.10 at 25%: 0.30 x 25% = 0.075 -> 0.08. Per line it would be 3 x 0.03 = 0.09.
+    lines = [("vm", f"Item {n}", "1", "each", "0.10") for n in range(3)]
+    invoice = issued_invoice(customer, lines, vat_rate=Decimal(25))
+    assert (invoice.subtotal, invoice.vat_amount, invoice.total) == (
+        Decimal("0.30"),
+        Decimal("0.08"),
+        Decimal("0.38"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor"),
+    [
+        ("12.34", "EUR", 1234),
+        ("12.34", "SEK", 1234),
+        ("0.01", "eur", 1),
+        ("1234.50", "JPY", 1235),  # no minor unit: rounded half-up, not truncated to 1234
+        ("1234.49", "JPY", 1234),
+        ("1.23", "KWD", 1230),  # three decimals
+    ],
+)
+def test_minor_units_follow_each_currencys_exponent(amount, currency, minor):
+    assert to_minor_units(Decimal(amount), currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "amount"),
+    [(1234, "EUR", "12.34"), (1235, "JPY", "1235.00"), (1230, "KWD", "1.23"), (7, "SEK", "0.07")],
+)
+def test_minor_units_read_back_exactly(minor, currency, amount):
+    assert from_minor_units(minor, currency) == Decimal(amount)
+
+
+def test_money_is_written_with_its_currency_and_a_true_minus_for_credits():
+    assert format_money(Decimal("1234.5"), "EUR") == "€1,234.50"
+    assert format_money(Decimal("-12"), "EUR") == "−€12.00"
+    assert format_money(Decimal("3"), "SEK") == "SEK 3.00"

@@ -43,7 +43,7 @@ def history(customer, make_invoice):
         received_at=datetime.datetime.combine(datetime.date(2026, 9, 22), NOON),
     )
     # On 15 Oct the 500 (due 1 Oct) is overdue; the 400 (due 20 Oct) is not yet.
-    services.flag_overdue_invoices(today=datetime.date(2026, 10, 15))
+    services.flag_overdue_invoices(now=datetime.datetime(2026, 10, 15, 12, tzinfo=datetime.UTC))
     invoices["credit_50"] = services.issue_credit_note(
         invoice=invoices["overdue_500"],
         reason="SLA",

@@ -7,7 +7,14 @@ import pytest
 from django.db import transaction
 
 from billing import services
-from billing.models import ImmutableInvoice, Invoice, InvoiceLine, InvoiceSequence, Payment
+from billing.models import (
+    CreditEntry,
+    ImmutableInvoice,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    Payment,
+)
 from billing.services import BillingError, LineSpec
 from tests.billing.conftest import TOTAL, status_of
 from tests.factories import CustomerFactory
@@ -158,7 +165,7 @@ def test_credit_note_references_the_invoice_and_is_settled(invoice):
     assert note.kind == "credit_note"
     assert note.credited_invoice == invoice
     assert note.number == "INV-2026-0002"  # one gapless series for every document
-    assert note.status == "paid" and note.display_status == "credited"
+    assert note.status == "credited" and note.display_status == "credited"
     assert note.outstanding == Decimal("0.00")
 
 
@@ -170,16 +177,26 @@ def test_crediting_more_than_was_invoiced_is_refused(invoice):
     assert invoice.amount_credited == Decimal("0.00")
 
 
-def test_crediting_a_paid_invoice_says_what_to_refund(invoice):
+def test_crediting_a_paid_invoice_keeps_what_was_overpaid_as_customer_credit(invoice):
     services.record_bank_payment(invoice=invoice, amount=TOTAL, received_at=at(invoice.issue_date))
-    services.issue_credit_note(
+    note = services.issue_credit_note(
         invoice=invoice, reason="SLA", net_amount=Decimal("8"), deliver=False
     )
-    assert (
-        invoice.events.filter(kind="credited")
-        .get()
-        .message.endswith("10.00 EUR of it exceeds what was owed: refund it.")
+    # 8.00 net + 25% VAT = 10.00 credited on a paid invoice: 10.00 of the payment is not needed.
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid, invoice.amount_credited) == (
+        "paid",
+        TOTAL - Decimal("10.00"),
+        Decimal("10.00"),
     )
+    freed = CreditEntry.objects.get()
+    assert (freed.kind, freed.amount, freed.invoice, freed.credit_note) == (
+        "freed",
+        Decimal("10.00"),
+        invoice,
+        note,
+    )
+    assert invoice.events.filter(kind="moved_to_credit").exists()
 
 
 @pytest.mark.parametrize("kind", ["draft", "void", "credit_note"])
@@ -202,15 +219,20 @@ def test_flagging_overdue_is_idempotent(customer, make_invoice):
     paid = make_invoice(issue_date=datetime.date(2026, 9, 1))
     services.record_bank_payment(invoice=paid, amount=paid.total, received_at=at(paid.issue_date))
 
-    assert services.flag_overdue_invoices(today=datetime.date(2026, 10, 20)) == [late.pk]
-    assert services.flag_overdue_invoices(today=datetime.date(2026, 10, 20)) == []
+    assert services.flag_overdue_invoices(
+        now=datetime.datetime(2026, 10, 20, 12, tzinfo=datetime.UTC)
+    ) == [late.pk]
+    assert (
+        services.flag_overdue_invoices(now=datetime.datetime(2026, 10, 20, 12, tzinfo=datetime.UTC))
+        == []
+    )
     assert (status_of(late), status_of(on_time), status_of(paid)) == ("overdue", "unpaid", "paid")
     assert late.events.filter(kind="marked_overdue").count() == 1
 
 
 def test_an_overdue_invoice_can_still_be_paid(customer, make_invoice):
     invoice = make_invoice(issue_date=datetime.date(2026, 1, 1))
-    services.flag_overdue_invoices(today=datetime.date(2026, 6, 1))
+    services.flag_overdue_invoices(now=datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC))
     services.record_bank_payment(
         invoice=invoice, amount=invoice.total, received_at=at(datetime.date(2026, 6, 2))
     )

@@ -4,8 +4,9 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
-from billing import services, tasks
+from billing import delivery, services, tasks
 from billing.models import Invoice
 from tests.billing.conftest import LINES
 from tests.factories import ContactFactory, issued_invoice
@@ -54,7 +55,7 @@ def test_the_invoice_email_goes_once_however_often_the_task_runs(customer, conta
 
 def test_staff_can_resend(customer, contacts, invoice):
     tasks.send_invoice_email(invoice.pk)
-    services.email_invoice(invoice=invoice, resend=True)
+    delivery.email_invoice(invoice=invoice, resend=True)
     assert len(mail.outbox) == 2
     assert invoice.events.filter(kind="emailed").count() == 2
 
@@ -63,7 +64,10 @@ def test_without_a_billing_contact_nothing_is_sent_and_the_timeline_says_why(cus
     ContactFactory(customer=customer, is_billing=False, is_tech=True)
     assert tasks.send_invoice_email(invoice.pk) == []
     assert mail.outbox == []
-    assert invoice.events.get(kind="not_emailed").message == "No contact has the Billing role."
+    assert (
+        invoice.events.get(kind="not_emailed").message
+        == "Invoice email not sent: the customer has no confirmed Billing address."
+    )
     assert Invoice.objects.get(pk=invoice.pk).emailed_at is None
 
 
@@ -75,10 +79,10 @@ def test_a_refused_send_is_retried_not_lost(customer, contacts, invoice, monkeyp
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
     with pytest.raises(SMTPServerDisconnected):
-        services.email_invoice(invoice=invoice)
+        delivery.email_invoice(invoice=invoice)
     assert Invoice.objects.get(pk=invoice.pk).emailed_at is None  # the claim was undone
     monkeypatch.undo()
-    assert services.email_invoice(invoice=invoice) == ["ap@acme.example", "cfo@acme.example"]
+    assert delivery.email_invoice(invoice=invoice) == ["ap@acme.example", "cfo@acme.example"]
 
 
 def test_overdue_flagging_run_twice_sends_one_reminder(
@@ -86,7 +90,8 @@ def test_overdue_flagging_run_twice_sends_one_reminder(
 ):
     late = make_invoice(issue_date=datetime.date(2026, 9, 1))  # due 1 Oct
     make_invoice(issue_date=datetime.date(2026, 10, 25))  # due 24 Nov: not late
-    monkeypatch.setattr(services, "utc_today", lambda: datetime.date(2026, 11, 1))
+    now = datetime.datetime(2026, 11, 1, 12, tzinfo=datetime.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: now)
 
     assert tasks.flag_overdue_invoices() == 1
     assert tasks.flag_overdue_invoices() == 0
@@ -102,7 +107,7 @@ def test_overdue_flagging_run_twice_sends_one_reminder(
 
 def test_a_reminder_task_delivered_twice_sends_once(customer, contacts, make_invoice):
     late = make_invoice(issue_date=datetime.date(2026, 1, 1))
-    services.flag_overdue_invoices(today=datetime.date(2026, 6, 1))
+    services.flag_overdue_invoices(now=datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC))
     tasks.send_overdue_reminder(late.pk)
     tasks.send_overdue_reminder(late.pk)
     assert len(mail.outbox) == 1
@@ -110,7 +115,7 @@ def test_a_reminder_task_delivered_twice_sends_once(customer, contacts, make_inv
 
 def test_no_reminder_for_an_invoice_paid_before_the_reminder_went(customer, contacts, make_invoice):
     late = make_invoice(issue_date=datetime.date(2026, 1, 1))
-    services.flag_overdue_invoices(today=datetime.date(2026, 6, 1))
+    services.flag_overdue_invoices(now=datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC))
     services.record_bank_payment(
         invoice=late,
         amount=late.total,
@@ -120,9 +125,9 @@ def test_no_reminder_for_an_invoice_paid_before_the_reminder_went(customer, cont
     assert mail.outbox == []
 
 
-def test_the_beat_schedule_runs_overdue_flagging_daily():
+def test_the_beat_schedule_runs_overdue_flagging_every_hour():
     from portal.celery import app
 
     entry = app.conf.beat_schedule["flag-overdue-invoices"]
     assert entry["task"] == tasks.flag_overdue_invoices.name
-    assert (entry["schedule"].hour, entry["schedule"].minute) == ({6}, {0})
+    assert (entry["schedule"].hour, entry["schedule"].minute) == (set(range(24)), {0})

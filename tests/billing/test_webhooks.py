@@ -11,14 +11,11 @@ from django.db import connection
 from django.test import Client
 
 from billing import services
-from billing.models import CheckoutSession, CustomerCredit, Invoice, Payment, StripeEvent
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, StripeEvent
 from billing.selectors import invoice_stats
-from tests.billing.conftest import LINES, TOTAL
+from tests.billing.conftest import CENTS, LINES, TOTAL, WEBHOOK, completed, deliver, state
 from tests.factories import ContactFactory, issued_invoice
 from tests.stripe_standin import checkout_event, refund_event, signed
-
-WEBHOOK = "/stripe/webhook/"
-CENTS = 21286  # TOTAL in cents
 
 
 @pytest.fixture
@@ -31,28 +28,6 @@ def invoice(customer):
 def checkout(owner_client, invoice, billing_contact, stripe_standin):
     owner_client.post(f"/invoices/{invoice.number}/pay/")
     return CheckoutSession.objects.get()
-
-
-def deliver(client, event, **sign):
-    body, signature = signed(event, **sign)
-    return client.post(
-        WEBHOOK, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
-    )
-
-
-def completed(checkout, event_id="evt_1", **fields):
-    return checkout_event(
-        event_id,
-        "checkout.session.completed",
-        session_id=checkout.stripe_id,
-        amount_total=fields.pop("amount_total", CENTS),
-        **fields,
-    )
-
-
-def state(invoice):
-    invoice = Invoice.objects.get(pk=invoice.pk)
-    return invoice.status, invoice.amount_paid, invoice.outstanding
 
 
 def test_a_paid_checkout_marks_the_invoice_paid(client, checkout, invoice):
@@ -220,7 +195,7 @@ def test_a_mismatched_amount_is_flagged_not_paid(client, admin_client, checkout,
     assert Payment.objects.count() == 0
     event = StripeEvent.objects.get()
     assert event.needs_attention
-    assert "Stripe reports 1.00 EUR for a payment of 212.86 EUR" in event.outcome
+    assert "Stripe reports €1.00 for a payment of €212.86" in event.outcome
     assert CheckoutSession.objects.get().status == "needs_review"
     flagged = admin_client.get("/admin/billing/invoice/?attention=yes").content.decode()
     assert invoice.number in flagged
@@ -238,9 +213,9 @@ def test_money_beyond_what_is_owed_becomes_customer_credit(client, checkout, inv
         invoice=invoice, amount=Decimal("12.86"), received_at=datetime.datetime.now(datetime.UTC)
     )
     outcome = deliver(client, completed(checkout)).json()["outcome"]
-    assert outcome == "paid; 12.86 EUR kept as customer credit"
+    assert outcome == "paid; €12.86 kept as customer credit"
     assert state(invoice) == ("paid", TOTAL, Decimal("0.00"))
-    credit = CustomerCredit.objects.get()
+    credit = CreditEntry.objects.get()
     assert (credit.amount, credit.customer) == (Decimal("12.86"), invoice.customer)
 
 

@@ -4,8 +4,9 @@ it from DATABASE_URL. Run by tests/portal/test_sqlite_concurrency.py in a proces
 
 Each thread has its own database connection (Django's are per thread) and goes through
 billing's services: it finalizes its drafts, stores their PDFs and records two bank payments
-on each; then all threads store the PDFs of the same invoices at once, as two web workers did
-when the first download of a PDF raced (issue 13). Rendering is replaced by a fixed PDF that
+on each (each payment renders the PDF again, in-process: REDIS_URL is unset); then all threads
+store the PDFs of the same invoices at once, as two web workers did when the first download of
+a PDF raced (issue 13). Rendering is replaced by a fixed PDF that
 takes 50 ms: the database is under test here, not WeasyPrint (which is not thread-safe).
 """
 
@@ -39,12 +40,12 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from billing import services
+    from billing import delivery, services
     from billing.models import Invoice, InvoiceEvent
     from tests.factories import CustomerFactory, draft_invoice, issued_invoice
 
     call_command("migrate", verbosity=0)
-    services.render_invoice_pdf = fake_pdf
+    delivery.render_invoice_pdf = fake_pdf
     customer = CustomerFactory(country="SE")
     shared = [issued_invoice(customer, LINES, issue_date=ISSUE_DATE).pk for _ in range(SHARED)]
     own = [
@@ -63,14 +64,14 @@ def main() -> None:
                 invoice = services.finalize_invoice(
                     invoice=Invoice.objects.get(pk=pk), issue_date=ISSUE_DATE, deliver=False
                 )
-                services.store_invoice_pdf(invoice=invoice)
+                delivery.store_invoice_pdf(invoice=invoice)
                 for amount in INSTALMENTS:
                     services.record_bank_payment(
                         invoice=invoice, amount=amount, received_at=timezone.now()
                     )
             halfway.wait()
             for pk in shared:
-                services.store_invoice_pdf(invoice=Invoice.objects.get(pk=pk))
+                delivery.store_invoice_pdf(invoice=Invoice.objects.get(pk=pk))
         except Exception:
             errors.append(traceback.format_exc())
             start.abort()

@@ -148,7 +148,7 @@ def rendered_once(invoice, media_root) -> None:
     """Exactly one stored PDF, one PDF_RENDERED event, and nothing left to run."""
     invoice = Invoice.objects.get(pk=invoice.pk)
     stored = list(Path(media_root).rglob("*.pdf"))
-    assert [path.name for path in stored] == [f"{invoice.number}.pdf"]
+    assert [path.relative_to(media_root).as_posix() for path in stored] == [invoice.pdf.name]
     assert stored[0].read_bytes().startswith(b"%PDF-")
     assert invoice.events.filter(kind=InvoiceEvent.Kind.PDF_RENDERED).count() == 1
 

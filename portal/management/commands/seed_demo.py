@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Contact, Customer, Membership, Phone, User
 from billing import services
@@ -33,7 +34,7 @@ CUSTOMERS = [
             ("ops@acme.example", "Cloud Operations", {"is_tech": True}),
             ("dpo@acme.example", "Data Protection Officer", {"is_dpo": True}),
         ],
-        "phones": [("Office", "+46 8 123 456 00"), ("On call", "+46 70 123 45 67")],
+        "phones": [("Office", "+46812345600"), ("On call", "+46701234567")],
     },
     {
         "number": "C-10002",
@@ -42,15 +43,20 @@ CUSTOMERS = [
         "postal_code": "10117",
         "city": "Berlin",
         "country": "DE",
-        "vat_id": "DE123456789",
+        "vat_id": "DE123456788",
         "payment_terms_days": 14,
         "timezone": "Europe/Berlin",
         "login": "other@example.com",
         "login_name": "Otto Other",
         "contacts": [
-            ("billing@globex.example", "Globex Billing", {"is_billing": True, "is_tech": True}),
+            # A customer's only address holds every role.
+            (
+                "billing@globex.example",
+                "Globex Billing",
+                {"is_billing": True, "is_tech": True, "is_dpo": True},
+            ),
         ],
-        "phones": [("Office", "+49 30 1234 5678")],
+        "phones": [("Office", "+493012345678")],
     },
 ]
 
@@ -85,8 +91,11 @@ def seed_accounts() -> list[Customer]:
                 email=email,
                 defaults={"name": name, "is_billing": False, "is_tech": False, "is_dpo": False}
                 | roles,
+                # The demo's addresses are confirmed: they receive the demo's invoices.
+                create_defaults={"name": name, "confirmed_at": timezone.now()} | roles,
             )
         for label, number in spec["phones"]:
+            # Numbers are stored in E.164, as the Account pane stores them.
             Phone.objects.update_or_create(
                 customer=customer, label=label, defaults={"number": number}
             )
@@ -165,7 +174,7 @@ def seed_invoices(customers: list[Customer], today: datetime.date) -> int:
                 continue
             created += 1
             _seed_month(customer, period_start, period_end, issue_date=next_month, today=today)
-    services.flag_overdue_invoices(today=today)
+    services.flag_overdue_invoices(now=timezone.now())
     return created
 
 

@@ -1,0 +1,162 @@
+"""What reaches the customer: stored invoice PDFs, and the emails about invoices and payments.
+
+A stored PDF always says which revision of its invoice it shows (Invoice.revision counts every
+change of status or amounts). A stale or missing one is rendered again, outside any transaction
+(a fifth of a second a page), then swapped in with one conditional UPDATE: if the invoice moved
+on meanwhile, or another worker stored the same revision first, the new file is dropped.
+
+Each email is sent once: its timestamp field is claimed with a conditional UPDATE in the same
+transaction as the send, so a retry after a mail server error sends it again and a second
+worker sends nothing.
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.selectors import billing_emails
+from billing import emails
+from billing.models import BillingError, CheckoutSession, Invoice, InvoiceEvent, Payment
+from billing.models.invoices import invoice_pdf_path
+from billing.pdf import render_invoice_pdf
+
+log = logging.getLogger(__name__)
+
+# A PDF that is stale again by the time it is stored (the invoice keeps changing) is rendered
+# at most this many times in one call; the render after the next change catches up.
+MAX_RENDERS = 3
+
+
+def has_current_pdf(invoice: Invoice) -> bool:
+    """A stored PDF of the invoice's current revision exists."""
+    return (
+        bool(invoice.pdf)
+        and invoice.pdf_revision == invoice.revision
+        and invoice.pdf.storage.exists(invoice.pdf.name)
+    )
+
+
+def store_invoice_pdf(*, invoice: Invoice, force: bool = False) -> Invoice:
+    """The invoice, re-read, with a stored PDF of its current revision: the stored one, or a new
+    one rendered now. `force` renders again even if the stored one is current (staff, after a
+    template change). Drafts are never stored: they are previewed (`render_invoice_pdf`)."""
+    if invoice.status == Invoice.Status.DRAFT:
+        raise BillingError("A draft has no stored PDF; preview it instead.")
+    for _ in range(MAX_RENDERS):
+        invoice = Invoice.objects.select_related("customer").get(pk=invoice.pk)
+        if has_current_pdf(invoice) and not force:
+            return invoice
+        _render_and_swap(invoice)
+        force = False
+    return Invoice.objects.select_related("customer").get(pk=invoice.pk)
+
+
+def _render_and_swap(invoice: Invoice) -> None:
+    """Render the invoice as read, and store it in place of the PDF it had then: only if the
+    invoice is still at that revision with that PDF (compare and swap), else drop the file."""
+    revision, previous = invoice.revision, invoice.pdf.name
+    data = render_invoice_pdf(invoice)
+    storage = invoice.pdf.storage
+    name = storage.save(
+        invoice_pdf_path(invoice, f"{invoice.number}-r{revision}.pdf"), ContentFile(data)
+    )
+    with transaction.atomic():
+        swapped = Invoice.objects.filter(pk=invoice.pk, revision=revision, pdf=previous).update(
+            pdf=name, pdf_revision=revision, pdf_rendered_at=timezone.now()
+        )
+        if swapped:
+            message = "PDF updated." if previous else "PDF created."
+            InvoiceEvent.record(invoice, InvoiceEvent.Kind.PDF_RENDERED, message)
+    if not swapped:
+        storage.delete(name)
+    elif previous and previous != name:  # the same name when the stored file had gone missing
+        # Someone may be reading the old file right now: an open file survives its deletion.
+        storage.delete(previous)
+
+
+def _send_once(claim: QuerySet, field: str, send: Callable[[], None]) -> bool:
+    """Set `field` to now on the rows of `claim`, then `send()`, in one transaction. False if
+    another run claimed them first; a failed send undoes the claim, for a retry."""
+    with transaction.atomic():
+        if not claim.update(**{field: timezone.now()}):
+            return False
+        send()
+    return True
+
+
+def _no_recipients(invoice: Invoice, what: str, actor=None) -> list[str]:
+    """Nobody to send to: flag the invoice for staff (once) and leave the email unsent, so
+    that a later run sends it once the customer has a Billing address."""
+    flagged = Invoice.objects.filter(pk=invoice.pk, undelivered_at=None).update(
+        undelivered_at=timezone.now()
+    )
+    if flagged:
+        InvoiceEvent.record(
+            invoice,
+            InvoiceEvent.Kind.NOT_EMAILED,
+            f"{what} not sent: the customer has no confirmed Billing address.",
+            actor,
+        )
+    return []
+
+
+def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list[str]:
+    """Email the invoice with its PDF to the customer's Billing contacts; returns who got it.
+
+    Sent once after finalizing (claimed through `emailed_at`); staff may resend.
+    """
+    recipients = billing_emails(invoice.customer)
+    if not recipients:
+        return _no_recipients(invoice, "Invoice email", actor)
+    invoice = store_invoice_pdf(invoice=invoice)
+    claim = Invoice.objects.filter(pk=invoice.pk)
+    if not resend:
+        claim = claim.filter(emailed_at=None)
+
+    def send():
+        with invoice.pdf.open("rb") as pdf:
+            emails.invoice_issued(invoice, recipients, pdf.read()).send()
+        _delivered(invoice, InvoiceEvent.Kind.EMAILED, recipients, actor)
+
+    return recipients if _send_once(claim, "emailed_at", send) else []
+
+
+def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
+    """One reminder per overdue invoice to the Billing contacts (claimed via reminder_sent_at)."""
+    recipients = billing_emails(invoice.customer)
+    if not recipients:
+        return _no_recipients(invoice, "Overdue reminder")
+    claim = Invoice.objects.filter(
+        pk=invoice.pk, status=Invoice.Status.OVERDUE, reminder_sent_at=None
+    )
+
+    def send():
+        emails.overdue_reminder(invoice, recipients).send()
+        _delivered(invoice, InvoiceEvent.Kind.REMINDER_SENT, recipients)
+
+    return recipients if _send_once(claim, "reminder_sent_at", send) else []
+
+
+def _delivered(invoice: Invoice, kind: str, recipients: list[str], actor=None) -> None:
+    Invoice.objects.filter(pk=invoice.pk).update(undelivered_at=None)
+    InvoiceEvent.record(invoice, kind, f"Sent to {', '.join(recipients)}.", actor)
+
+
+def email_payment_receipt(*, checkout: CheckoutSession) -> list[str]:
+    """Thank the Billing contacts for a card payment, once (claimed through receipt_sent_at)."""
+    recipients = billing_emails(checkout.customer)
+    if not recipients:
+        return []
+    claim = CheckoutSession.objects.filter(
+        pk=checkout.pk, status=CheckoutSession.Status.PAID, receipt_sent_at=None
+    )
+    payments = list(checkout.payments.filter(kind=Payment.Kind.PAYMENT).select_related("invoice"))
+
+    def send():
+        emails.payment_receipt(checkout, payments, recipients).send()
+
+    return recipients if _send_once(claim, "receipt_sent_at", send) else []

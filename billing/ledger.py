@@ -1,0 +1,266 @@
+"""Money movements: payments and refunds on invoices, and the customer's credit.
+
+Each function runs inside its caller's transaction, on rows the caller has locked, in the one
+lock order every workflow keeps: the customer row (only where credit is spent), then invoices
+by primary key (`lock_invoices`). Amounts are added up in Decimal on the locked rows, never
+with F() expressions, which SQLite evaluates as floating point.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
+from accounts.models import Customer
+from billing import jobs
+from billing.models import CreditEntry, Invoice, InvoiceEvent, Payment
+from billing.money import ZERO, format_money
+
+
+def lock_customer(customer_id: int) -> Customer:
+    # Spending credit reads the balance, then spends it: two of those at once (two invoices
+    # finalized, a refund and a finalization) must not spend the same money. They lock the
+    # customer's row first, before any invoice.
+    return Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
+
+
+def lock_invoices(ids) -> dict[int, Invoice]:
+    """The invoices with these ids, locked in the one order everywhere, with their customer."""
+    invoices = Invoice.objects.filter(pk__in=list(ids)).select_related("customer").locked()
+    return {invoice.pk: invoice for invoice in invoices}
+
+
+def save_invoice(invoice: Invoice, *fields: str) -> None:
+    """Save a change of the invoice's status or amounts (all fields when none are named). Its
+    revision counts up, so a stored PDF of it is stale: it is rendered again after commit."""
+    invoice.revision += 1
+    invoice.save(update_fields=[*fields, "revision"] if fields else None)
+    if invoice.pdf:
+        jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
+
+
+def update_status(invoice: Invoice, *, at: datetime.datetime, actor=None) -> None:
+    """After money or credit moved: settle or reopen the invoice, and say so in its timeline.
+    The caller saves."""
+    status = invoice.update_status(at=at, today=invoice.local_date(at))
+    if status == Invoice.Status.PAID:
+        InvoiceEvent.record(invoice, InvoiceEvent.Kind.PAID, "Paid in full.", actor, at=at)
+    elif status == Invoice.Status.CREDITED:
+        InvoiceEvent.record(invoice, InvoiceEvent.Kind.SETTLED, "Settled by credit notes.", actor)
+    elif status in Invoice.OPEN_STATUSES:
+        owed = format_money(invoice.outstanding, invoice.currency)
+        InvoiceEvent.record(invoice, InvoiceEvent.Kind.REOPENED, f"{owed} is owed again.", at=at)
+
+
+# ---- Money on invoices ----
+
+
+def apply_payment(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    method: str,
+    received_at: datetime.datetime,
+    message: str,
+    actor=None,
+    **details,
+) -> Payment:
+    """Book money received on a locked invoice (no more than it owes) and settle it once
+    covered. `details` are the Payment's references (bank reference, Stripe ids, checkout)."""
+    payment = Payment.objects.create(
+        invoice=invoice,
+        kind=Payment.Kind.PAYMENT,
+        amount=amount,
+        currency=invoice.currency,
+        method=method,
+        received_at=received_at,
+        recorded_by=actor,
+        **details,
+    )
+    invoice.amount_paid += amount
+    InvoiceEvent.record(invoice, InvoiceEvent.Kind.PAYMENT_RECEIVED, message, actor, at=received_at)
+    update_status(invoice, at=received_at, actor=actor)
+    save_invoice(invoice, "amount_paid", "status", "paid_at", "overdue_at")
+    return payment
+
+
+def unreversed(payment: Payment) -> Decimal:
+    """What is left of a payment on its invoice after refunds and moves to credit."""
+    reversed_ = payment.reversals.aggregate(total=Sum("amount"))["total"] or ZERO
+    return payment.amount - reversed_
+
+
+def _take_from(payment: Payment, *, kind: str, amount: Decimal, at, **details) -> Payment:
+    """A row that takes `amount` of a payment back off its invoice (a refund, a move to credit),
+    carrying the payment's method and Stripe references."""
+    return Payment.objects.create(
+        invoice=payment.invoice,
+        kind=kind,
+        source=payment,
+        amount=amount,
+        currency=payment.currency,
+        method=payment.method,
+        checkout=payment.checkout,
+        stripe_payment_intent=payment.stripe_payment_intent,
+        received_at=at,
+        **details,
+    )
+
+
+def refund_payment(
+    *, payment: Payment, invoice: Invoice, amount: Decimal, at: datetime.datetime, **details
+) -> Payment:
+    """Give `amount` of a payment back to the customer; the locked invoice is owed it again."""
+    refund = _take_from(payment, kind=Payment.Kind.REFUND, amount=amount, at=at, **details)
+    invoice.amount_paid -= amount
+    money = format_money(amount, invoice.currency)
+    InvoiceEvent.record(
+        invoice, InvoiceEvent.Kind.REFUNDED, f"Refund of {money} to the card through Stripe.", at=at
+    )
+    update_status(invoice, at=at)
+    save_invoice(invoice, "amount_paid", "status", "paid_at", "overdue_at")
+    return refund
+
+
+# ---- The customer's credit ----
+
+
+def credit_balance(customer: Customer) -> Decimal:
+    return CreditEntry.objects.filter(customer=customer).balance()
+
+
+def add_overpayment(
+    *, customer: Customer, amount: Decimal, currency: str, note: str, **details
+) -> CreditEntry:
+    """Money received beyond what its invoices owed: kept as credit (no lock needed to add)."""
+    return CreditEntry.objects.create(
+        customer=customer,
+        kind=CreditEntry.Kind.OVERPAYMENT,
+        amount=amount,
+        currency=currency,
+        note=note,
+        **details,
+    )
+
+
+def apply_credit(*, invoice: Invoice, at: datetime.datetime, actor=None) -> Decimal:
+    """Set the customer's credit off against a newly issued, locked invoice (customer locked
+    too). Returns how much was applied; the caller updates the status and saves."""
+    amount = min(credit_balance(invoice.customer), invoice.owed)
+    if amount <= 0:
+        return ZERO
+    CreditEntry.objects.create(
+        customer=invoice.customer,
+        kind=CreditEntry.Kind.APPLIED,
+        amount=amount,
+        currency=invoice.currency,
+        invoice=invoice,
+        note=f"Applied to {invoice.number}.",
+        actor=actor,
+        created_at=at,
+    )
+    invoice.credit_applied += amount
+    InvoiceEvent.record(
+        invoice,
+        InvoiceEvent.Kind.CREDIT_APPLIED,
+        f"{format_money(amount, invoice.currency)} of your credit applied.",
+        actor,
+        at=at,
+    )
+    return amount
+
+
+def free_for_credit(
+    *, invoice: Invoice, credit_note: Invoice, amount: Decimal, at: datetime.datetime, actor=None
+) -> None:
+    """A credit note made `amount` of what was paid on a locked invoice unneeded: it becomes
+    the customer's credit. Applied credit goes back first, then the newest payments."""
+    returned = min(amount, invoice.credit_applied)
+    if returned > 0:
+        CreditEntry.objects.create(
+            customer=invoice.customer,
+            kind=CreditEntry.Kind.UNAPPLIED,
+            amount=returned,
+            currency=invoice.currency,
+            invoice=invoice,
+            credit_note=credit_note,
+            note=f"Credit applied to {invoice.number}, returned by {credit_note.number}.",
+            actor=actor,
+            created_at=at,
+        )
+        invoice.credit_applied -= returned
+    rest = amount - returned
+    payments = invoice.payments.filter(kind=Payment.Kind.PAYMENT).order_by("-received_at", "-pk")
+    for payment in payments:
+        if rest <= 0:
+            break
+        moved = min(rest, unreversed(payment))
+        if moved <= 0:
+            continue
+        move = _take_from(
+            payment, kind=Payment.Kind.TO_CREDIT, amount=moved, at=at, recorded_by=actor
+        )
+        CreditEntry.objects.create(
+            customer=invoice.customer,
+            kind=CreditEntry.Kind.FREED,
+            amount=moved,
+            currency=invoice.currency,
+            invoice=invoice,
+            credit_note=credit_note,
+            payment=move,
+            payment_intent=payment.stripe_payment_intent,
+            note=f"Paid on {invoice.number}, freed by {credit_note.number}.",
+            actor=actor,
+            created_at=at,
+        )
+        invoice.amount_paid -= moved
+        rest -= moved
+    InvoiceEvent.record(
+        invoice,
+        InvoiceEvent.Kind.MOVED_TO_CREDIT,
+        f"{format_money(amount, invoice.currency)} beyond what was owed is kept as your credit.",
+        actor,
+        at=at,
+    )
+
+
+def refund_credit(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    note: str,
+    at: datetime.datetime,
+    actor=None,
+    **details,
+) -> CreditEntry:
+    """Pay credit back to the customer (the customer row is locked by the caller)."""
+    return CreditEntry.objects.create(
+        customer=customer,
+        kind=CreditEntry.Kind.REFUNDED,
+        amount=amount,
+        currency=customer.currency,
+        note=note,
+        actor=actor,
+        created_at=at,
+        **details,
+    )
+
+
+def credit_from_payment(customer: Customer, payment_intent: str) -> Decimal:
+    """How much of the customer's credit a Stripe payment created (an overpayment, or money it
+    paid that a credit note freed) and that has not gone back to it yet."""
+    entries = CreditEntry.objects.filter(customer=customer, payment_intent=payment_intent)
+    incoming = entries.filter(kind__in=CreditEntry.INCOMING).aggregate(s=Sum("amount"))["s"]
+    refunded = entries.filter(kind=CreditEntry.Kind.REFUNDED).aggregate(s=Sum("amount"))["s"]
+    return (incoming or ZERO) - (refunded or ZERO)
+
+
+def refunded_through_stripe(payment_intent: str) -> Decimal:
+    """Everything of a Stripe payment we booked as refunded: from invoices and from credit."""
+    refunds = Payment.objects.filter(stripe_payment_intent=payment_intent, kind=Payment.Kind.REFUND)
+    credit = CreditEntry.objects.filter(
+        Q(payment_intent=payment_intent) & Q(kind=CreditEntry.Kind.REFUNDED)
+    )
+    return (refunds.aggregate(s=Sum("amount"))["s"] or ZERO) + (
+        credit.aggregate(s=Sum("amount"))["s"] or ZERO
+    )

@@ -1,0 +1,35 @@
+"""The billing tables, one module per family:
+
+- invoices.py   Invoice (lifecycle, amounts), InvoiceLine, InvoiceSequence, InvoiceEvent
+- checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
+- payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
+"""
+
+from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
+from billing.models.invoices import (
+    BillingError,
+    ImmutableInvoice,
+    InvalidTransition,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceSequence,
+    invoice_pdf_path,
+)
+from billing.models.payments import CreditEntry, Payment
+
+__all__ = [
+    "BillingError",
+    "CheckoutItem",
+    "CheckoutSession",
+    "CreditEntry",
+    "ImmutableInvoice",
+    "InvalidTransition",
+    "Invoice",
+    "InvoiceEvent",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "Payment",
+    "StripeEvent",
+    "invoice_pdf_path",  # named by migration 0001
+]

@@ -1,0 +1,373 @@
+"""Invoices: their lifecycle, amounts, lines, numbering and timeline.
+
+An invoice is a draft until it is finalized; from then on its number, lines and total never
+change. What is owed on it moves as money arrives or leaves, as credit notes reduce it and as
+the customer's credit is applied to it:
+
+    outstanding = total - amount_paid - amount_credited - credit_applied   (never below zero)
+
+Money beyond what an invoice owes never stays on the invoice: it becomes customer credit
+(CreditEntry in payments.py). Credit notes are invoices of kind CREDIT_NOTE with negative
+amounts that reference the invoice they correct.
+"""
+
+import datetime
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from accounts.models import Customer
+from billing.money import ZERO, line_amount
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class BillingError(Exception):
+    """A workflow refused for a reason staff or the customer should read."""
+
+
+class InvalidTransition(BillingError):
+    """A status change the invoice's lifecycle does not allow."""
+
+
+class ImmutableInvoice(Exception):
+    """An attempt to change the lines or amounts of a finalized invoice."""
+
+
+class InvoiceSequence(models.Model):
+    """The last invoice number used in a year. Locked while a number is taken: gapless."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+def invoice_pdf_path(invoice: "Invoice", filename: str) -> str:
+    return f"invoices/{invoice.customer.number}/{filename}"
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def for_customer(self, customer):
+        return self.filter(customer=customer)
+
+    def issued(self):
+        """What a customer may see: everything but drafts."""
+        return self.exclude(status=Invoice.Status.DRAFT)
+
+    def unpaid(self):
+        """Still owed, overdue included."""
+        return self.filter(status__in=Invoice.OPEN_STATUSES)
+
+    def settled(self):
+        """Nothing owed any more: paid, or covered by credit notes (the Paid tab)."""
+        return self.filter(status__in=Invoice.SETTLED_STATUSES)
+
+    def locked(self):
+        """The rows locked FOR UPDATE in primary-key order: the one lock order every workflow
+        uses, so that two of them locking the same invoices cannot deadlock. Only the invoice
+        rows are locked, never the rows a query joins."""
+        return self.select_for_update(of=("self",)).order_by("pk")
+
+
+class Invoice(models.Model):
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        CREDIT_NOTE = "credit_note", "Credit note"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        UNPAID = "unpaid", "Unpaid"
+        OVERDUE = "overdue", "Overdue"
+        PAID = "paid", "Paid"
+        CREDITED = "credited", "Credited"
+        VOID = "void", "Void"
+
+    OPEN_STATUSES = (Status.UNPAID, Status.OVERDUE)
+    # Paid: money (a payment, or the customer's credit) went into it. Credited: nothing was paid
+    # and credit notes cover it (credit notes themselves, and invoices with nothing to pay).
+    SETTLED_STATUSES = (Status.PAID, Status.CREDITED)
+    TRANSITIONS = {
+        Status.DRAFT: {Status.UNPAID, Status.PAID, Status.CREDITED, Status.VOID},
+        Status.UNPAID: {Status.OVERDUE, Status.PAID, Status.CREDITED, Status.VOID},
+        Status.OVERDUE: {Status.PAID, Status.CREDITED, Status.VOID},
+        # A refund reopens a paid invoice; a credit note can free every cent paid on it.
+        Status.PAID: {Status.UNPAID, Status.OVERDUE, Status.CREDITED},
+        Status.CREDITED: set(),
+        Status.VOID: set(),
+    }
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    kind = models.CharField(max_length=12, choices=Kind, default=Kind.INVOICE)
+    status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
+    credited_invoice = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+        help_text="For a credit note: the invoice it corrects.",
+    )
+    reason = models.CharField(max_length=300, blank=True, help_text="Why a credit note exists.")
+
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    vat_rate = models.DecimalField(
+        "VAT rate (%)", max_digits=5, decimal_places=2, default=Decimal("0.00")
+    )
+    vat_amount = models.DecimalField("VAT amount", **MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+    amount_paid = models.DecimalField(
+        **MONEY, default=ZERO, help_text="Payments less refunds and money moved to credit."
+    )
+    amount_credited = models.DecimalField(
+        **MONEY, default=ZERO, help_text="Reduced by credit notes against this invoice."
+    )
+    credit_applied = models.DecimalField(
+        **MONEY, default=ZERO, help_text="Paid from the customer's credit."
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the money that settled it was received."
+    )
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    undelivered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="An email about it found no Billing address; cleared once one is sent.",
+    )
+    # Every change of status or amounts counts up `revision`; the stored PDF says which
+    # revision it shows, so a stale copy is never served (billing/delivery.py).
+    revision = models.PositiveIntegerField(default=0, editable=False)
+    pdf = models.FileField(upload_to=invoice_pdf_path, blank=True)
+    pdf_revision = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        indexes = [
+            # Holds every column the cards and tab counts read: they never touch the table.
+            models.Index(
+                fields=[
+                    "customer",
+                    "status",
+                    "total",
+                    "amount_paid",
+                    "amount_credited",
+                    "credit_applied",
+                ],
+                name="invoice_customer_amounts",
+            ),
+            models.Index(
+                F("customer"),
+                F("issue_date").desc(),
+                F("id").desc(),
+                name="invoice_customer_newest",
+            ),
+            models.Index(fields=["status", "due_date"], name="invoice_status_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0)
+                & Q(amount_credited__gte=0)
+                & Q(credit_applied__gte=0),
+                name="invoice_payments_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__isnull=False),
+                name="invoice_finalized_has_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="invoice", total__gte=0)
+                | Q(kind="credit_note", total__lte=0, credited_invoice__isnull=False),
+                name="invoice_sign_matches_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number or f"Draft #{self.pk}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.get_kind_display()} {self}"
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == self.Kind.CREDIT_NOTE
+
+    @property
+    def is_open(self) -> bool:
+        """Still owed: unpaid or overdue."""
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OVERDUE
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in self.SETTLED_STATUSES
+
+    @property
+    def owed(self) -> Decimal:
+        """The total less everything that reduced it; what `outstanding` shows while open."""
+        return self.total - self.amount_paid - self.amount_credited - self.credit_applied
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What is still owed; zero once settled, voided or for a credit note."""
+        return max(self.owed, ZERO) if self.is_open else ZERO
+
+    @property
+    def credit_value(self) -> Decimal:
+        """For a credit note: how much it credits, as a positive amount."""
+        return -self.total if self.is_credit_note else ZERO
+
+    @property
+    def display_status(self) -> str:
+        """The badge a customer sees. An invoice with nothing to pay reads "No charge"."""
+        if self.status == self.Status.CREDITED and not (
+            self.is_credit_note or self.amount_credited
+        ):
+            return "no_charge"
+        return self.status
+
+    @property
+    def period_label(self) -> str:
+        """ "1 Oct 2026 – 31 Oct 2026", or "" for an invoice without a billing period."""
+        if not (self.period_start and self.period_end):
+            return ""
+        return (
+            f"{date_format(self.period_start, 'j M Y')} – {date_format(self.period_end, 'j M Y')}"
+        )
+
+    def local_date(self, at: datetime.datetime) -> datetime.date:
+        """`at` as a date in the customer's time zone, where due and overdue are decided."""
+        return at.astimezone(zoneinfo.ZoneInfo(self.customer.timezone)).date()
+
+    def transition_to(self, status: str) -> None:
+        """Move to `status` if the lifecycle allows it; the caller saves."""
+        if status not in self.TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                f"{self} cannot go from {self.get_status_display()} to {self.Status(status).label}."
+            )
+        self.status = status
+
+    def update_status(self, *, at: datetime.datetime, today: datetime.date) -> str | None:
+        """Bring the status in line with the amounts after money or credit moved; the caller
+        saves. Nothing owed: Paid if money went into it, else Credited. Owed again (after a
+        refund): Unpaid, or Overdue when `today` (the customer's date) is past the due date.
+        `at` is when the money that settled it was received. Returns the new status, if any."""
+        if self.status in {self.Status.DRAFT, self.Status.VOID} or self.is_credit_note:
+            return None
+        if self.owed <= 0:
+            received = self.amount_paid > 0 or self.credit_applied > 0
+            status = self.Status.PAID if received else self.Status.CREDITED
+        elif self.is_open:
+            return None
+        else:
+            status = self.Status.OVERDUE if self.due_date < today else self.Status.UNPAID
+        if status == self.status:
+            return None
+        self.transition_to(status)
+        self.paid_at = at if status == self.Status.PAID else None
+        if status == self.Status.OVERDUE and self.overdue_at is None:
+            self.overdue_at = at
+        return status
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    service = models.CharField(
+        max_length=120, help_text="The customer's cloud service, e.g. k8s-prod-eu1."
+    )
+    description = models.CharField(max_length=200)
+    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+    unit = models.CharField(max_length=20, help_text="e.g. vCPU-h, GB-h, GB.")
+    unit_price = models.DecimalField(max_digits=14, decimal_places=6)
+    amount = models.DecimalField(**MONEY, editable=False, help_text="Quantity × unit price.")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.service}: {self.description}"
+
+    def save(self, *args, **kwargs):
+        if self.invoice.status != Invoice.Status.DRAFT:
+            raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
+        self.amount = line_amount(self.quantity, self.unit_price)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.invoice.status != Invoice.Status.DRAFT:
+            raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
+        return super().delete(*args, **kwargs)
+
+
+class InvoiceEvent(models.Model):
+    """The invoice's timeline and audit trail: what happened, when, and who did it."""
+
+    class Kind(models.TextChoices):
+        FINALIZED = "finalized", "Issued"
+        PDF_RENDERED = "pdf_rendered", "PDF created"
+        EMAILED = "emailed", "Emailed"
+        NOT_EMAILED = "not_emailed", "Not emailed"
+        MARKED_OVERDUE = "marked_overdue", "Marked overdue"
+        REMINDER_SENT = "reminder_sent", "Reminder sent"
+        CHECKOUT_STARTED = "checkout_started", "Online payment started"
+        PAYMENT_PROCESSING = "payment_processing", "Payment processing"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        PAYMENT_RECEIVED = "payment_received", "Payment received"
+        PAYMENT_MISMATCH = "payment_mismatch", "Payment needs review"
+        REFUNDED = "refunded", "Refunded"
+        CREDITED = "credited", "Credit note issued"
+        CREDIT_APPLIED = "credit_applied", "Credit applied"
+        MOVED_TO_CREDIT = "moved_to_credit", "Moved to credit"
+        PAID = "paid", "Paid"
+        SETTLED = "settled", "Settled"
+        REOPENED = "reopened", "Owed again"
+        VOIDED = "voided", "Voided"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind)
+    message = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.invoice}: {self.get_kind_display()}"
+
+    @classmethod
+    def record(cls, invoice, kind: str, message: str = "", actor=None, at=None) -> "InvoiceEvent":
+        return cls.objects.create(
+            invoice=invoice,
+            kind=kind,
+            message=message,
+            actor=actor,
+            created_at=at or timezone.now(),
+        )

@@ -1,0 +1,31 @@
+import pytest
+from django.test import Client
+
+from accounts.models import Membership
+from tests.factories import ContactFactory, MembershipFactory
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "account-panel"}
+
+
+@pytest.fixture
+def billing_contact(customer):
+    """The customer's one confirmed Billing address, as the guide's first screen has it."""
+    return ContactFactory(customer=customer, email="ap@acme.example", is_billing=True)
+
+
+@pytest.fixture
+def billing_member(customer):
+    return MembershipFactory(customer=customer, role=Membership.Role.BILLING).user
+
+
+@pytest.fixture
+def sent(django_capture_on_commit_callbacks):
+    """`with sent(): client.post(...)` runs what the request queued for after its commit (the
+    emails), as a real request's commit would; the test's own transaction never commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def guest():
+    """A second browser: the person who opens an emailed link (owner_client is `client`)."""
+    return Client()

@@ -1,0 +1,166 @@
+"""Workflows running at the same moment on PostgreSQL: gapless numbers, no Stripe call while
+invoices are locked, and no deadlock between payments, refunds, credit notes and finalizing."""
+
+import contextlib
+import datetime
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from billing import services, webhooks
+from billing.models import BillingError, CheckoutSession, Invoice
+from billing.services import LineSpec
+from tests.factories import issued_invoice
+from tests.stripe_standin import checkout_event, refund_event
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_finalizations_take_unique_gapless_numbers(postgres, customer):
+    drafts = []
+    for n in range(20):
+        draft = services.create_draft(customer=customer)
+        services.add_lines(
+            invoice=draft, lines=[LineSpec("vm", f"line {n}", Decimal(1), "h", Decimal(n + 1))]
+        )
+        drafts.append(draft)
+
+    start = threading.Barrier(len(drafts))
+    numbers, errors = [], []
+
+    def finalize(draft):
+        try:
+            start.wait()
+            invoice = services.finalize_invoice(
+                invoice=draft, issue_date=datetime.date(2026, 7, 1), deliver=False
+            )
+            numbers.append(invoice.number)
+        except Exception as exc:  # collected: a thread's exception would be lost
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=finalize, args=(draft,)) for draft in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(numbers) == [f"INV-2026-{n:04d}" for n in range(1, 21)]
+
+
+def run_together(*work) -> list[Exception]:
+    """Run each callable in its own thread and connection, all released at once."""
+    start = threading.Barrier(len(work))
+    errors = []
+
+    def run(job):
+        try:
+            start.wait()
+            job()
+        except Exception as exc:  # collected: a thread's exception would be lost
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_invoice_is_locked_while_stripe_is_called(postgres, owner, customer, stripe_standin):
+    invoices = [
+        issued_invoice(customer, [("vm", "h", "1", "h", "10")], deliver=False) for _ in range(2)
+    ]
+    seen = []
+
+    def try_to_lock(path):
+        # Another worker (a webhook, staff) locking these invoices while we wait for Stripe.
+        try:
+            with transaction.atomic():
+                list(Invoice.objects.filter(customer=customer).select_for_update(nowait=True))
+            seen.append((path, "free"))
+        except DatabaseError:
+            seen.append((path, "locked"))
+        finally:
+            connection.close()
+
+    stripe_standin.on_request = try_to_lock
+    client = Client()
+    client.force_login(owner)
+    response = client.post("/invoices/pay/", {"number": [i.number for i in invoices]})
+    assert response.status_code == 303
+    assert seen == [("/v1/customers", "free"), ("/v1/checkout/sessions", "free")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_pay_now_opens_one_checkout(postgres, owner, customer, stripe_standin):
+    invoice = issued_invoice(customer, [("vm", "h", "1", "h", "10")], deliver=False)
+
+    def click():
+        client = Client()
+        client.force_login(owner)
+        assert client.post(f"/invoices/{invoice.number}/pay/").status_code == 303
+
+    assert run_together(click, click) == []
+    assert CheckoutSession.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payments_refunds_credit_notes_and_finalizing_at_once_never_deadlock(
+    postgres, owner, customer, stripe_standin
+):
+    """Every workflow takes its locks in one order (customer, then invoices by id): run the
+    ones that lock the same rows together, many times, and none may fail."""
+    a, b = (issued_invoice(customer, [("vm", "h", "1", "h", "100")], deliver=False) for _ in "ab")
+    client = Client()
+    client.force_login(owner)
+    client.post("/invoices/pay/", {"number": [b.number, a.number]})
+    session = CheckoutSession.objects.get()
+    now = datetime.datetime.now(datetime.UTC)
+
+    def settle():
+        event = checkout_event(
+            "evt_paid",
+            "checkout.session.completed",
+            session_id=session.stripe_id,
+            amount_total=20000,
+        )
+        webhooks.handle_stripe_event(event)
+
+    def refund():
+        event = refund_event("evt_refund", payment_intent="pi_test_1", amount_refunded=5000)
+        webhooks.handle_stripe_event(event)
+
+    def bank_on(invoice):
+        def bank():
+            with contextlib.suppress(BillingError):  # already settled by the others: refused
+                services.record_bank_payment(
+                    invoice=invoice, amount=Decimal("10.00"), received_at=now
+                )
+
+        return bank
+
+    def credit_on(invoice):
+        def credit():
+            with contextlib.suppress(BillingError):
+                services.issue_credit_note(
+                    invoice=invoice, reason="x", net_amount=Decimal("1.00"), deliver=False
+                )
+
+        return credit
+
+    def finalize_new():
+        issued_invoice(customer, [("vm", "h", "1", "h", "5")], deliver=False)
+
+    errors = run_together(
+        settle, refund, bank_on(a), bank_on(b), credit_on(b), credit_on(a), finalize_new
+    )
+    assert errors == []
