@@ -53,6 +53,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 

@@ -111,8 +111,22 @@ class InvitationAdmin(admin.ModelAdmin):
     readonly_fields = ["invited_by", "created_at", "accepted_at", "accepted_by"]
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """Records the workflows write (an audit trail, money that moved, events received): staff
+    read them, and nobody adds, edits or deletes one by hand. Every app's admin may use it."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(RecordAdmin):
     """The Account pane's audit trail, read-only: a record nobody may rewrite, staff included."""
 
     list_display = ["at", "customer", "action", "subject", "actor_email"]
@@ -126,12 +140,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     @admin.display(description="what changed")
     def what_changed(self, entry):
         return format_html_join("", "<div>{}: {} → {}</div>", audit.changes(entry)) or "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_countries import countries
 
 # How long the links we mail stay valid: a contact's confirmation, a team invitation.
 CONFIRMATION_VALIDITY = datetime.timedelta(hours=72)
@@ -147,11 +148,19 @@ class Customer(models.Model):
         return f"{self.name} ({self.number})"
 
     @property
-    def address_lines(self) -> list[str]:
-        """The postal address as printed on an invoice, one line each, blanks skipped."""
+    def postal_lines(self) -> list[str]:
+        """Street, second line, postal code and city: the address without its country."""
         place = " ".join(part for part in (self.postal_code, self.city) if part)
-        lines = [self.address_line1, self.address_line2, place, self.country]
-        return [line for line in lines if line]
+        return [line for line in (self.address_line1, self.address_line2, place) if line]
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address as printed, one line each, the country by its name."""
+        return (
+            [*self.postal_lines, countries.name(self.country)]
+            if self.country
+            else self.postal_lines
+        )
 
 
 class Membership(models.Model):

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import audit, emails, links
+from accounts import audit, emails, jobs, links
 from accounts.models import AuditEntry, Contact, Customer, Phone, User
 
 LAST_BILLING_CONTACT = (
@@ -52,10 +52,7 @@ def _keep_confirmed_billing(customer_id: int, *, had_it: bool) -> None:
 
 
 def _send_confirmation_after_commit(contact: Contact) -> None:
-    from accounts import tasks  # tasks import services: import here to keep one direction
-
-    contact_id = contact.pk
-    transaction.on_commit(lambda: tasks.send_contact_confirmation.delay(contact_id))
+    jobs.after_commit(jobs.SEND_CONTACT_CONFIRMATION, contact.pk)
 
 
 # ---- Customer Info and Settings (owners) ----

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import audit, emails, links
+from accounts import audit, emails, jobs, links
 from accounts.models import AuditEntry, Invitation, Membership, User
 from accounts.services import lock_customer
 
@@ -38,10 +38,7 @@ def member_invite(*, invitation: Invitation, actor: User) -> Invitation:
         subject=invitation.email,
         after={"role": invitation.role},
     )
-    from accounts import tasks  # tasks import this module: import here to keep one direction
-
-    invitation_id = invitation.pk
-    transaction.on_commit(lambda: tasks.send_invitation.delay(invitation_id))
+    jobs.after_commit(jobs.SEND_INVITATION, invitation.pk)
     return invitation
 
 

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,6 +22,7 @@ from accounts.forms import (
     InvitationForm,
     PhoneForm,
 )
+from accounts.rendering import render_page
 
 TABS = {"customer": "Customer Info", "contact": "Contact", "settings": "Settings"}
 OWNER_TABS = {"team": "Team", "activity": "Activity"}
@@ -64,10 +65,9 @@ def render_pane(request, *, tab: str, status: int = 200, **overrides):
     its errors, the row being edited)."""
     context = {"tab": tab, "tabs": tabs_for(request.membership)}
     context |= _tab_context(request, tab) | overrides
-    template = "accounts/account.html"
-    if request.htmx:
-        template += "#account-panel"
-    return render(request, template, context, status=status)
+    return render_page(
+        request, "accounts/account.html", context, fragment="account-panel", status=status
+    )
 
 
 def after_change(request, tab: str):

@@ -50,7 +50,7 @@ def start_checkout(
         .filter(pk__in=[invoice.pk for invoice in invoices])
         .order_by("issue_date", "pk")
     )
-    settled = [invoice for invoice in invoices if invoice.outstanding <= 0]
+    settled = [invoice for invoice in invoices if not invoice.is_payable]
     if settled:
         names = ", ".join(f"{i} ({i.get_status_display().lower()})" for i in settled)
         raise PaymentRefused(f"Nothing to pay on {names}.")

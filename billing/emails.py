@@ -6,6 +6,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from billing.models import Invoice
+from billing.money import ZERO, format_money
+from billing.selectors import invoice_balance
 
 
 def _absolute(path: str) -> str:
@@ -49,22 +51,31 @@ def overdue_reminder(invoice: Invoice, to: list[str]) -> EmailMultiAlternatives:
 
 
 def payment_receipt(checkout, payments, to: list[str]) -> EmailMultiAlternatives:
+    """`payments`: what the checkout paid on each invoice; the rest of it became credit."""
+    amount = format_money(checkout.amount_total, checkout.currency)
     return _message(
         template="payment_receipt",
-        subject=f"Payment received: {checkout.amount_total} {checkout.currency}, thank you",
+        subject=f"Payment received: {amount}, thank you",
         to=to,
         context={
             "checkout": checkout,
             "customer": checkout.customer,
-            "payments": payments,
+            "paid": [(payment, invoice_balance(payment.invoice)) for payment in payments],
+            "credit_kept": checkout.amount_total - sum((p.amount for p in payments), ZERO),
             "invoices_url": _absolute(reverse("invoice_list")),
         },
     )
 
 
 def _invoice_context(invoice: Invoice) -> dict:
-    return {
+    """An invoice email states what is owed exactly as its PDF and the pay dialog do; a credit
+    note's email also says what is still owed on the invoice it reduces."""
+    context = {
         "invoice": invoice,
         "customer": invoice.customer,
+        "balance": invoice_balance(invoice),
         "invoice_url": _absolute(reverse("invoice_detail", args=[invoice.number])),
     }
+    if invoice.is_credit_note:
+        context["credited_balance"] = invoice_balance(invoice.credited_invoice)
+    return context

@@ -11,17 +11,16 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
+from accounts import services as accounts_services
 from accounts.models import Customer
 from billing import jobs
 from billing.models import CreditEntry, Invoice, InvoiceEvent, Payment
 from billing.money import ZERO, format_money
 
-
-def lock_customer(customer_id: int) -> Customer:
-    # Spending credit reads the balance, then spends it: two of those at once (two invoices
-    # finalized, a refund and a finalization) must not spend the same money. They lock the
-    # customer's row first, before any invoice.
-    return Customer.objects.select_for_update(of=("self",)).get(pk=customer_id)
+# Spending credit reads the balance, then spends it: two of those at once (two invoices
+# finalized, a refund and a finalization) must not spend the same money. They take the
+# customer's row lock (the one accounts takes for contacts and team) first, before any invoice.
+lock_customer = accounts_services.lock_customer
 
 
 def lock_invoices(ids) -> dict[int, Invoice]:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from billing.models import Invoice
-from billing.selectors import invoice_line_groups
+from billing.selectors import invoice_balance, invoice_line_groups
 
 MISSING_LIBRARIES = (
     "PDFs cannot be made on this server: WeasyPrint needs the Pango library. "
@@ -31,6 +31,7 @@ def invoice_html(invoice: Invoice) -> str:
             "invoice": invoice,
             "customer": invoice.customer,
             "groups": invoice_line_groups(invoice),
+            "balance": invoice_balance(invoice),
             "credit_notes": list(invoice.credit_notes.issued().order_by("issue_date", "pk")),
             "seller": settings.SELLER,
         },

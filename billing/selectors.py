@@ -6,9 +6,10 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.formats import date_format
 
 from accounts.models import Customer
-from billing.models import CheckoutSession, CreditEntry, Invoice
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
 from billing.money import ZERO, round_money
 
 STATUS_FILTERS = {"all": "All", "unpaid": "Unpaid", "paid": "Paid"}
@@ -110,7 +111,7 @@ def next_due(customer: Customer) -> Invoice | None:
 
 def payable(invoices: list[Invoice]) -> bool:
     """Every one of them still owes something (what Pay Now and Pay selected require)."""
-    return bool(invoices) and all(invoice.outstanding > 0 for invoice in invoices)
+    return bool(invoices) and all(invoice.is_payable for invoice in invoices)
 
 
 class PaymentOutcome:
@@ -139,6 +140,58 @@ def payment_outcome(invoice: Invoice, *, returned_from_checkout: bool = False) -
     if returned_from_checkout:
         return PaymentOutcome.FAILED
     return None
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    label: str
+    amount: Decimal  # what it does to the amount due: a payment or credit is negative
+
+
+@dataclass(frozen=True)
+class Balance:
+    """What is owed on an invoice, as its PDF, its emails and the pay dialog all state it: the
+    total, then every credit note, credit applied, payment and refund, then the amount due
+    now (total plus the lines, or nothing once the invoice is settled or void)."""
+
+    currency: str
+    total: Decimal
+    lines: list[BalanceLine]
+    amount_due: Decimal
+    due_date: object
+
+
+PAYMENT_LABELS = {
+    (Payment.Kind.PAYMENT, Payment.Method.BANK_TRANSFER): "Bank transfer received {date}",
+    (Payment.Kind.PAYMENT, Payment.Method.CARD): "Card payment received {date}",
+    (Payment.Kind.REFUND, Payment.Method.BANK_TRANSFER): "Refunded {date}",
+    (Payment.Kind.REFUND, Payment.Method.CARD): "Refunded to the card {date}",
+}
+
+
+def invoice_balance(invoice: Invoice) -> Balance:
+    """The one summary of what is owed on an invoice (two queries)."""
+    lines = [
+        BalanceLine(f"Credit note {note.number}", note.total)
+        for note in invoice.credit_notes.issued().order_by("issue_date", "pk")
+    ]
+    if invoice.credit_applied:
+        lines.append(BalanceLine("Credit applied", -invoice.credit_applied))
+    for payment in invoice.payments.order_by("received_at", "pk"):
+        date = date_format(invoice.local_date(payment.received_at), "j M Y")
+        if payment.kind == Payment.Kind.TO_CREDIT:
+            lines.append(BalanceLine(f"Moved to your credit {date}", payment.amount))
+            continue
+        label = PAYMENT_LABELS[payment.kind, payment.method].format(date=date)
+        sign = -1 if payment.kind == Payment.Kind.PAYMENT else 1
+        lines.append(BalanceLine(label, sign * payment.amount))
+    return Balance(
+        currency=invoice.currency,
+        total=invoice.total,
+        lines=lines,
+        amount_due=invoice.outstanding,
+        due_date=invoice.due_date,
+    )
 
 
 @dataclass(frozen=True)

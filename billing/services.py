@@ -22,6 +22,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceSequence,
     Payment,
+    customer_details,
 )
 from billing.money import ZERO, format_money, round_money, vat_amount
 
@@ -145,6 +146,7 @@ def finalize_invoice(
     invoice.number = _next_number(issue_date.year)
     invoice.issue_date = issue_date
     invoice.finalized_at = now
+    invoice.bill_to = customer_details(invoice.customer)
     InvoiceEvent.record(invoice, InvoiceEvent.Kind.FINALIZED, f"Issued as {invoice.number}.", actor)
     if invoice.is_credit_note:
         invoice.due_date = issue_date

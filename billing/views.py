@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.access import customer_required
+from accounts.rendering import render_page
 from billing import checkout, delivery, selectors, stripe_gateway, webhooks
 from billing.models import Invoice
 from billing.money import ZERO
@@ -40,17 +41,21 @@ class HttpResponseSeeOther(HttpResponseRedirect):
     status_code = 303
 
 
-def _fragment(request, template: str, partial: str) -> str:
-    """The page template, or only its partial for an HTMX swap (not for a history restore,
-    which needs the whole page)."""
-    if request.htmx and not request.htmx.history_restore_request:
-        return f"{template}#{partial}"
-    return template
+def _get_invoice(request, number: str) -> tuple[Invoice, bool]:
+    """The request customer's invoice (404 for anyone else's), and whether this member may pay
+    it: owners and billing members pay, viewers read."""
+    invoice = selectors.invoice_for(request.customer, number)
+    return invoice, request.membership.can_manage_billing
+
+
+def _get_invoices(request, numbers: list[str]) -> tuple[list[Invoice], bool]:
+    """The same for several invoices: 404 if any of them is not the customer's."""
+    invoices = selectors.invoices_numbered(request.customer, numbers)
+    return invoices, request.membership.can_manage_billing
 
 
 @require_GET
 @customer_required
-@vary_on_headers("HX-Request")
 def invoice_list(request):
     status = request.GET.get("status", "all")
     if status not in selectors.STATUS_FILTERS:
@@ -73,8 +78,7 @@ def invoice_list(request):
         "search": search,
         "page": page,
     }
-    template = _fragment(request, "billing/invoice_list.html", "invoice-results")
-    return render(request, template, context)
+    return render_page(request, "billing/invoice_list.html", context, fragment="invoice-results")
 
 
 # What the customer reads once the webhook has decided a payment they made on Stripe's page.
@@ -91,11 +95,11 @@ OUTCOME_MESSAGES = {
 
 @require_GET
 @customer_required
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-Target")
 def invoice_detail(request, number):
     """The invoice; after Stripe Checkout (`?checkout=`) also whether its payment is still
     being confirmed. Polled by its status fragment until the webhook has decided it."""
-    invoice = selectors.invoice_for(request.customer, number)
+    invoice, can_pay = _get_invoice(request, number)
     returned = request.GET.get("checkout")
     if not request.htmx:
         if returned == "cancelled":
@@ -104,7 +108,7 @@ def invoice_detail(request, number):
             messages.success(request, "Thank you. We are confirming your payment with Stripe.")
     outcome = selectors.payment_outcome(invoice, returned_from_checkout=returned == "success")
     processing = outcome == PaymentOutcome.PROCESSING
-    context = {"invoice": invoice, "processing": processing, "outcome": outcome}
+    context = {"invoice": invoice, "can_pay": can_pay, "processing": processing, "outcome": outcome}
     if request.htmx and request.htmx.target == "invoice-status":
         response = render(request, "billing/invoice_detail.html#invoice-status", context)
         if not processing:
@@ -113,33 +117,34 @@ def invoice_detail(request, number):
             trigger_client_event(response, "invoice-settled")  # the panel reloads itself
         return response
     context |= {
+        "balance": selectors.invoice_balance(invoice),
         "groups": selectors.invoice_line_groups(invoice),
         "events": invoice.events.all(),
         "credit_notes": invoice.credit_notes.issued(),
     }
-    template = _fragment(request, "billing/invoice_detail.html", "invoice-sheet")
-    return render(request, template, context)
+    return render_page(request, "billing/invoice_detail.html", context, fragment="invoice-sheet")
 
 
-def _render_pay(request, invoices):
+def _render_pay(request, invoices, *, can_pay: bool):
     single = invoices[0] if len(invoices) == 1 else None
     context = {
+        "can_pay": can_pay,
         "invoice": single,
         "invoices": invoices,
         "groups": selectors.invoice_line_groups(single) if single else [],
+        "balance": selectors.invoice_balance(single) if single else None,
         "total": sum((invoice.outstanding for invoice in invoices), ZERO),
         "payable": selectors.payable(invoices),
         "credit": selectors.credit_balance(request.customer),
         "online": stripe_gateway.is_configured(),
         "seller": settings.SELLER,
     }
-    template = _fragment(request, "billing/invoice_pay.html", "pay-dialog")
-    return render(request, template, context)
+    return render_page(request, "billing/invoice_pay.html", context, fragment="pay-dialog")
 
 
-def _start_payment(request, invoices, *, back: str):
+def _start_payment(request, invoices, *, can_pay: bool, back: str):
     """POST: open Stripe Checkout for `invoices` and send the browser there (303)."""
-    if not request.membership.can_manage_billing:
+    if not can_pay:
         raise PermissionDenied("Your role on this account can read, not pay, invoices.")
     try:
         session = checkout.start_checkout(
@@ -164,18 +169,17 @@ def _start_payment(request, invoices, *, back: str):
 
 @require_http_methods(["GET", "POST"])
 @customer_required
-@vary_on_headers("HX-Request")
 def invoice_pay(request, number):
     """GET: the rundown of dues and how to pay. POST: pay online with Stripe Checkout."""
-    invoice = selectors.invoice_for(request.customer, number)
+    invoice, can_pay = _get_invoice(request, number)
     if request.method == "POST":
-        return _start_payment(request, [invoice], back=reverse("invoice_detail", args=[number]))
-    return _render_pay(request, [invoice])
+        back = reverse("invoice_detail", args=[number])
+        return _start_payment(request, [invoice], can_pay=can_pay, back=back)
+    return _render_pay(request, [invoice], can_pay=can_pay)
 
 
 @require_http_methods(["GET", "POST"])
 @customer_required
-@vary_on_headers("HX-Request")
 def pay_selected(request):
     """Several unpaid invoices in one payment, chosen with the checkboxes on the list."""
     source = request.POST if request.method == "POST" else request.GET
@@ -183,10 +187,10 @@ def pay_selected(request):
     if not numbers:
         messages.error(request, "Select at least one unpaid invoice to pay.")
         return redirect("invoice_list")
-    invoices = selectors.invoices_numbered(request.customer, numbers)
+    invoices, can_pay = _get_invoices(request, numbers)
     if request.method == "POST":
-        return _start_payment(request, invoices, back=reverse("invoice_list"))
-    return _render_pay(request, invoices)
+        return _start_payment(request, invoices, can_pay=can_pay, back=reverse("invoice_list"))
+    return _render_pay(request, invoices, can_pay=can_pay)
 
 
 def _selected_numbers(source) -> list[str]:
@@ -226,7 +230,8 @@ def pdf_response(request, invoice):
 @require_GET
 @customer_required
 def invoice_pdf(request, number):
-    return pdf_response(request, selectors.invoice_for(request.customer, number))
+    invoice, _can_pay = _get_invoice(request, number)
+    return pdf_response(request, invoice)
 
 
 @require_GET
@@ -240,7 +245,7 @@ def invoice_zip(request):
     if len(numbers) > MAX_ZIP_INVOICES:
         messages.error(request, f"Select at most {MAX_ZIP_INVOICES} invoices for one download.")
         return redirect("invoice_list")
-    invoices = selectors.invoices_numbered(request.customer, numbers)
+    invoices, _can_pay = _get_invoices(request, numbers)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice in invoices:

@@ -193,7 +193,7 @@ SELLER = {
     "name": env_str("SELLER_NAME", "Nordic Cloud Provider AB"),
     "address": [
         line.strip()
-        for line in env_str("SELLER_ADDRESS", "Kungsgatan 10; 111 43 Stockholm; Sweden").split(";")
+        for line in env_str("SELLER_ADDRESS", "Kungsgatan 10; 111 43 Stockholm").split(";")
         if line.strip()
     ],
     "country": env_str("SELLER_COUNTRY", "SE"),

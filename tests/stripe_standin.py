@@ -34,6 +34,8 @@ class StripeStandIn:
     on_request: Callable[[str], None] | None = None  # called with the path before answering
     _responses_by_key: dict = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # Stripe answers concurrent requests with one idempotency key as one: so does the stand-in.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> "StripeStandIn":
         standin = self
@@ -82,6 +84,10 @@ class StripeStandIn:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def answer(self, path: str, headers, form: dict) -> tuple[int, dict]:
+        with self._lock:
+            return self._answer(path, headers, form)
+
+    def _answer(self, path: str, headers, form: dict) -> tuple[int, dict]:
         if self.fail_with:
             return self.fail_with, {"error": {"type": "api_error", "message": "Stand-in outage"}}
         key = headers.get("Idempotency-Key")

@@ -15,10 +15,8 @@ import datetime
 import zoneinfo
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Customer
@@ -47,6 +45,19 @@ class InvoiceSequence(models.Model):
 
     def __str__(self):
         return f"{self.year}: {self.last_number}"
+
+
+def customer_details(customer: Customer) -> dict:
+    """Who an invoice is billed to, as it prints them. Kept on the invoice when it is issued,
+    so that later changes to the customer's details never alter an issued invoice."""
+    return {
+        "name": customer.name,
+        "number": customer.number,
+        "address": customer.postal_lines,
+        "country": customer.country,
+        "vat_id": customer.vat_id,
+        "reference": customer.invoice_reference,
+    }
 
 
 def invoice_pdf_path(invoice: "Invoice", filename: str) -> str:
@@ -116,6 +127,9 @@ class Invoice(models.Model):
         help_text="For a credit note: the invoice it corrects.",
     )
     reason = models.CharField(max_length=300, blank=True, help_text="Why a credit note exists.")
+    bill_to = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="The customer's details when issued."
+    )
 
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
@@ -219,12 +233,34 @@ class Invoice(models.Model):
         return self.status in self.OPEN_STATUSES
 
     @property
+    def is_payable(self) -> bool:
+        """Something is owed on it: what Pay Now, Pay selected and Stripe Checkout require."""
+        return self.outstanding > 0
+
+    @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OVERDUE
 
     @property
+    def is_paid(self) -> bool:
+        return self.status == self.Status.PAID
+
+    @property
+    def is_credited(self) -> bool:
+        return self.status == self.Status.CREDITED
+
+    @property
+    def is_void(self) -> bool:
+        return self.status == self.Status.VOID
+
+    @property
     def is_settled(self) -> bool:
         return self.status in self.SETTLED_STATUSES
+
+    @property
+    def billed_to(self) -> dict:
+        """The details printed under "Bill to": as issued, or the customer's own for a draft."""
+        return self.bill_to or customer_details(self.customer)
 
     @property
     def owed(self) -> Decimal:
@@ -258,6 +294,11 @@ class Invoice(models.Model):
         return (
             f"{date_format(self.period_start, 'j M Y')} – {date_format(self.period_end, 'j M Y')}"
         )
+
+    @property
+    def paid_on(self) -> datetime.date | None:
+        """The customer's date when the money that settled it arrived."""
+        return self.local_date(self.paid_at) if self.paid_at else None
 
     def local_date(self, at: datetime.datetime) -> datetime.date:
         """`at` as a date in the customer's time zone, where due and overdue are decided."""
@@ -322,52 +363,3 @@ class InvoiceLine(models.Model):
         if self.invoice.status != Invoice.Status.DRAFT:
             raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
         return super().delete(*args, **kwargs)
-
-
-class InvoiceEvent(models.Model):
-    """The invoice's timeline and audit trail: what happened, when, and who did it."""
-
-    class Kind(models.TextChoices):
-        FINALIZED = "finalized", "Issued"
-        PDF_RENDERED = "pdf_rendered", "PDF created"
-        EMAILED = "emailed", "Emailed"
-        NOT_EMAILED = "not_emailed", "Not emailed"
-        MARKED_OVERDUE = "marked_overdue", "Marked overdue"
-        REMINDER_SENT = "reminder_sent", "Reminder sent"
-        CHECKOUT_STARTED = "checkout_started", "Online payment started"
-        PAYMENT_PROCESSING = "payment_processing", "Payment processing"
-        PAYMENT_FAILED = "payment_failed", "Payment failed"
-        PAYMENT_RECEIVED = "payment_received", "Payment received"
-        PAYMENT_MISMATCH = "payment_mismatch", "Payment needs review"
-        REFUNDED = "refunded", "Refunded"
-        CREDITED = "credited", "Credit note issued"
-        CREDIT_APPLIED = "credit_applied", "Credit applied"
-        MOVED_TO_CREDIT = "moved_to_credit", "Moved to credit"
-        PAID = "paid", "Paid"
-        SETTLED = "settled", "Settled"
-        REOPENED = "reopened", "Owed again"
-        VOIDED = "voided", "Voided"
-
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind)
-    message = models.CharField(max_length=500, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self):
-        return f"{self.invoice}: {self.get_kind_display()}"
-
-    @classmethod
-    def record(cls, invoice, kind: str, message: str = "", actor=None, at=None) -> "InvoiceEvent":
-        return cls.objects.create(
-            invoice=invoice,
-            kind=kind,
-            message=message,
-            actor=actor,
-            created_at=at or timezone.now(),
-        )

@@ -4,6 +4,7 @@ quantities as billing/money.py writes them, and icons."""
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django_countries import countries
 
 from billing.money import format_money, format_quantity, format_unit_price
 from portal.icons import ICON_PATHS
@@ -27,6 +28,12 @@ def quantity(value):
 def unit_price(value, currency="EUR"):
     """A unit price keeps its significant places (up to 6): €0.0125, €4.00."""
     return "" if value is None else format_unit_price(value, currency)
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """SE as "Sweden", in the active language; the code itself if unknown."""
+    return countries.name(code) or code
 
 
 @register.simple_tag

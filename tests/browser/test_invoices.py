@@ -85,13 +85,14 @@ def test_pay_now_shows_the_rundown_of_dues(invoices_page, screenshot):
     expect(dialog).to_be_hidden()
 
 
-def test_download_a_pdf_from_the_row_menu(invoices_page):
+def test_download_a_pdf_from_the_row_menu(invoices_page, screenshot):
     page = invoices_page
     first_row = rows(page).first
     number = first_row.locator(".invoice-link").inner_text()
     first_row.get_by_role("button", name=f"Actions for {number}").click()
     menu = page.get_by_role("menu", name=f"Actions for {number}")
     expect(menu.get_by_role("menuitem", name="View PDF")).to_be_focused()
+    screenshot("invoice-row-menu-1280", full_page=False)
     page.keyboard.press("ArrowDown")
     expect(menu.get_by_role("menuitem", name="Download PDF")).to_be_focused()
     with page.expect_download() as download:
@@ -133,3 +134,39 @@ def test_the_dashboard(page, live_server, demo, log_in, screenshot):
     expect(page.get_by_text("Outstanding Balance")).to_be_visible()
     expect(page.get_by_role("heading", name="Due next")).to_be_visible()
     screenshot("dashboard-1280")
+
+
+def test_back_closes_the_sheet_and_forward_opens_it_again(invoices_page, live_server):
+    page = invoices_page
+    link = rows(page).first.locator(".invoice-link")
+    number = link.inner_text()
+    link.click()
+    sheet = page.get_by_role("dialog", name=re.compile(number))
+    expect(sheet).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}/invoices/{number}/")
+
+    page.go_back()
+    expect(sheet).to_be_hidden()
+    expect(page).to_have_url(f"{live_server.url}/invoices/")
+    expect(rows(page)).to_have_count(25)
+    expect(page.get_by_role("link", name=number, exact=True)).to_be_focused()
+
+
+def test_the_row_menu_opens_without_javascript(browser, live_server, demo):
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 800}
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email address").fill("demo@example.com")
+    page.get_by_label("Password").fill("demo1234")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/invoices/")
+    first = rows(page).first
+    number = first.locator(".invoice-link").inner_text()
+    first.get_by_role("button", name=f"Actions for {number}").click()
+    menu = page.get_by_role("menu", name=f"Actions for {number}")
+    expect(menu.get_by_role("menuitem", name="Download PDF")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    context.close()

@@ -1,4 +1,4 @@
-"""The billing team's tools: invoices with their lines, payments and timeline, and the
+"""The billing team's invoice tools: invoices with their lines, payments and timeline, and the
 workflows (finalize, void, credit, PDF, email, bank payment) as actions and forms."""
 
 from django.contrib import admin, messages
@@ -9,22 +9,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.models import Customer
 from billing import delivery, jobs, services
-from billing.forms import BankPaymentForm, CreditNoteForm, CreditRefundForm
+from billing.forms import BankPaymentForm, CreditNoteForm
 from billing.models import (
     BillingError,
-    CheckoutItem,
     CheckoutSession,
-    CreditEntry,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
     Payment,
-    StripeEvent,
 )
 from billing.pdf import PdfRenderError, PdfUnavailable
-from billing.selectors import credit_balance
 from billing.views import pdf_response
 
 
@@ -322,105 +317,3 @@ class InvoiceAdmin(admin.ModelAdmin):
             submit="Issue credit note",
             work=work,
         )
-
-
-class CheckoutItemInline(ReadOnlyInline):
-    model = CheckoutItem
-    fields = ["invoice", "amount"]
-
-
-@admin.register(CheckoutSession)
-class CheckoutSessionAdmin(admin.ModelAdmin):
-    list_display = ["stripe_id", "customer", "status", "amount_total", "currency", "created_at"]
-    list_filter = ["status", "created_at"]
-    search_fields = ["stripe_id", "customer__name", "items__invoice__number"]
-    list_select_related = ["customer"]
-    inlines = [CheckoutItemInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["stripe_id", "type", "needs_attention", "outcome", "received_at"]
-    list_filter = ["needs_attention", "type", "received_at"]
-    search_fields = ["stripe_id", "payment_intent", "outcome"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(CreditEntry)
-class CreditEntryAdmin(admin.ModelAdmin):
-    """The customers' credit, entry by entry: where each amount came from and where it went.
-    Entries are made by the workflows only; staff refund credit with the action."""
-
-    list_display = ["created_at", "customer", "kind", "signed_amount", "currency", "note"]
-    list_filter = ["kind", ("customer", admin.RelatedOnlyFieldListFilter), "created_at"]
-    search_fields = ["customer__name", "customer__number", "note", "payment_intent", "reference"]
-    list_select_related = ["customer"]
-    actions = ["refund_credit"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Refund credit to the customer (one customer)")
-    def refund_credit(self, request, queryset):
-        customers = set(queryset.values_list("customer", flat=True))
-        if len(customers) != 1:
-            self.message_user(request, "Select entries of exactly one customer.", messages.WARNING)
-            return None
-        return redirect("admin:billing_creditentry_refund", customers.pop())
-
-    def get_urls(self):
-        own = [
-            path(
-                "refund/<int:customer_pk>/",
-                self.admin_site.admin_view(self.refund_view),
-                name="billing_creditentry_refund",
-            )
-        ]
-        return own + super().get_urls()
-
-    def refund_view(self, request, customer_pk):
-        customer = get_object_or_404(Customer, pk=customer_pk)
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        balance = credit_balance(customer)
-        form = CreditRefundForm(request.POST or None, initial={"amount": balance})
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.refund_customer_credit(
-                    customer=customer,
-                    amount=form.cleaned_data["amount"],
-                    reference=form.cleaned_data["reference"],
-                    actor=request.user,
-                )
-            except BillingError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.message_user(
-                    request, f"Refund of {form.cleaned_data['amount']} recorded for {customer}."
-                )
-                return redirect(reverse("admin:billing_creditentry_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Refund credit: {customer} (balance {balance} {customer.currency})",
-            "form": form,
-            "submit": "Record refund",
-        }
-        return TemplateResponse(request, "admin/billing/money_form.html", context)
