@@ -25,6 +25,11 @@ endef
 
 .PHONY: run test setup lint format worker beat bench clean
 
+# The settings default to production (DEBUG off, a strong SECRET_KEY required). The local
+# demo, its worker and the in-process benchmarks run with DEBUG on unless told otherwise;
+# the tests set it themselves (pyproject.toml), and so does the migrations check below.
+run worker beat bench: export DEBUG ?= true
+
 $(STAMP): pyproject.toml
 	@python=$$($(find_python)) || { echo "Python 3.12 or newer is needed: install it, or run 'make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)'."; exit 1; }; \
 	echo "Setting up $(VENV) with $$python"; \
@@ -49,7 +54,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
-	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -367,3 +367,22 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()}: {self.subject}"
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password reset link, kept for the throttle's window. `email` is what
+    was typed, lower-cased, and may belong to no user: unknown addresses count the same."""
+
+    email = models.EmailField()
+    ip_address = models.GenericIPAddressField(null=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "requested_at"]),
+            models.Index(fields=["ip_address", "requested_at"]),
+            models.Index(fields=["requested_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.email} from {self.ip_address} at {self.requested_at:%Y-%m-%d %H:%M}"

@@ -124,7 +124,8 @@ def invitation_accept(request, token):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            login(request, user)
+            # The user was just made with this password; no other backend needs asking.
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return _joined(request, membership)
     return render(request, "accounts/invitation_accept.html", context | {"form": form})
 

@@ -1,5 +1,6 @@
 """`make bench`: every benchmark against a throwaway database (PostgreSQL when DATABASE_URL is
 set, else SQLite); one Markdown table on stdout and the same rows in bench/results.json.
+Last, the load test (bench/load.py) against a server of its own, on scratch databases.
 
 A missed goal is a row with ok false, and the run still exits 0. A page that answers anything
 but 200 stops the run instead: its timing would mean nothing.
@@ -23,7 +24,7 @@ def main() -> None:
     # Imported after setup: they import models.
     from django.test.utils import override_settings
 
-    from bench import invoices, payments, pdf
+    from bench import invoices, load, payments, pdf
     from portal.celery import app as celery_app
 
     # Benchmarks measure the web process: background work runs in it, never on a worker.
@@ -36,6 +37,7 @@ def main() -> None:
         override_settings(MEDIA_ROOT=media),
     ):
         rows = [*invoices.run(), *pdf.run(), *payments.run()]
+    rows += load.run()
     print(table(rows))
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
 

@@ -11,7 +11,7 @@ import weasyprint
 from pypdf import PdfReader
 
 from bench.measure import make_customer, median, owner_client, row, timed_gets
-from billing import services
+from billing import delivery, services
 from billing.pdf import invoice_html, render_invoice_pdf
 from billing.services import LineSpec, utc_today
 
@@ -112,7 +112,7 @@ class RenderedDuringDownload(Exception):
 
 def download_rows(client, invoice) -> list[dict]:
     """Download a stored PDF; any render on the way raises and fails both rows."""
-    services.store_invoice_pdf(invoice=invoice)
+    delivery.store_invoice_pdf(invoice=invoice)
     path = f"/invoices/{invoice.number}/pdf/?download=1"
     # Every render ends in billing.pdf.html_to_pdf, whichever module imported the renderer.
     with mock.patch("billing.pdf.html_to_pdf", side_effect=RenderedDuringDownload) as render:

@@ -111,14 +111,15 @@ def create_checkout_session(
 
 def verify_webhook(payload: bytes, signature: str) -> dict:
     """The event, if `signature` (the Stripe-Signature header) proves Stripe sent `payload`
-    with our webhook secret within the last five minutes."""
-    if not settings.STRIPE_WEBHOOK_SECRET:
+    with our webhook secret within the last five minutes. During a rotation the setting holds
+    two secrets, comma-separated, and either one proves it."""
+    secrets = [s.strip() for s in settings.STRIPE_WEBHOOK_SECRET.split(",") if s.strip()]
+    if not secrets:
         raise InvalidWebhook("STRIPE_WEBHOOK_SECRET is not configured.")
     try:
-        stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"), signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
-        )
-        event = json.loads(payload)
+        text = payload.decode("utf-8")
+        _verify_signature(text, signature, secrets)
+        event = json.loads(text)
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook(f"Bad signature: {exc.user_message or exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -132,3 +133,15 @@ def verify_webhook(payload: bytes, signature: str) -> dict:
     ):
         raise InvalidWebhook("The body is not a Stripe event.")
     return event
+
+
+def _verify_signature(text: str, signature: str, secrets: list[str]) -> None:
+    """Raises the last secret's SignatureVerificationError unless one of `secrets` verifies."""
+    *others, last = secrets
+    for secret in others:
+        try:
+            stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=300)
+        except stripe.SignatureVerificationError:
+            continue
+        return
+    stripe.WebhookSignature.verify_header(text, signature, last, tolerance=300)

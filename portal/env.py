@@ -1,6 +1,7 @@
 """Tiny typed readers for the environment. A bad value raises ImproperlyConfigured naming it."""
 
 import os
+import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -54,6 +55,39 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_header(name: str, default: tuple[str, str] | None) -> tuple[str, str] | None:
+    """A request header and the value that marks it, as `HTTP_X_FORWARDED_PROTO,https`
+    (Django's SECURE_PROXY_SSL_HEADER); an empty value turns it off."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if not raw.strip():
+        return None
+    header, _, value = (part.strip() for part in raw.partition(","))
+    if not header.startswith("HTTP_") or not value or "," in value:
+        raise ImproperlyConfigured(
+            f"{name} must be a header and its value, such as HTTP_X_FORWARDED_PROTO,https; "
+            f"not {raw!r}."
+        )
+    return header, value
+
+
+def env_rotating_secret(name: str, *, prefix: str) -> str:
+    """One secret (`prefix` then letters, digits or _), or two separated by a comma while it
+    is rotated (the new and the old). Empty when unset. No secret appears in an error."""
+    raw = env_str(name)
+    if not raw:
+        return ""
+    secrets = [part.strip() for part in raw.split(",")]
+    shape = re.compile(re.escape(prefix) + r"[A-Za-z0-9_]+")
+    if len(secrets) > 2 or not all(shape.fullmatch(secret) for secret in secrets):
+        raise ImproperlyConfigured(
+            f"{name} must be one secret starting with {prefix}, or two separated by a comma "
+            f"during a rotation; it has {len(secrets)} part(s), not all of them such a secret."
+        )
+    return ",".join(secrets)
+
+
 def env_choice(name: str, default: str, *, choices: set[str]) -> str:
     value = env_str(name, default)
     if value not in choices:
@@ -75,17 +109,56 @@ def env_url(name: str, *, schemes: set[str], default: str = "") -> str:
     return value
 
 
+# Words found in the keys of tutorials, templates and generated projects: as good as public.
+_PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "insecure", "example")
+_KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def env_secret_key(name: str, *, required: bool, fallback: str) -> str:
+    """Django's signing key. When `required` (DEBUG off), a missing, short (< 50 characters),
+    repetitive or placeholder key stops the start: sessions, password reset links and CSRF
+    tokens are only as safe as this key. The key itself never appears in the message."""
+    value = env_str(name)
+    if not required:
+        return value or fallback
+    if not value:
+        problem = "must be set"
+    elif len(value) < 50:
+        problem = f"is too short ({len(value)} characters; it needs at least 50)"
+    elif len(set(value)) < 5:
+        problem = "has too few different characters"
+    elif value.startswith("django-insecure-") or any(
+        marker in value.lower() for marker in _PLACEHOLDER_MARKERS
+    ):
+        problem = "is a well-known placeholder"
+    else:
+        return value
+    raise ImproperlyConfigured(f"{name} {problem} when DEBUG is false: {_KEY_HINT}.")
+
+
 def database_config(name: str, default: str) -> dict:
     import dj_database_url
 
     value = env_str(name) or default
     try:
-        return dj_database_url.parse(value, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(value, conn_max_age=60, conn_health_checks=True)
     except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(
             f"{name} is not a database URL this portal understands "
             f"(postgres://user@host:5432/name or sqlite:///path): {exc}"
         ) from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = dict(SQLITE_OPTIONS)
+    return config
+
+
+# SQLite under concurrent requests: a transaction takes the write lock when it begins
+# (IMMEDIATE), so two writers queue for up to busy_timeout instead of one failing with
+# "database is locked" when it upgrades a read lock; WAL lets readers go on meanwhile.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL",
+}
 
 
 _EMAIL_BACKENDS = {

@@ -1,9 +1,13 @@
-"""Request plumbing: which customer the request acts for, and messages for HTMX responses."""
+"""Request plumbing: which customer the request acts for, messages for HTMX responses, idle
+sessions, and what browsers and proxies may keep."""
 
+import time
 import zoneinfo
 
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django_htmx.http import trigger_client_event
 
 from accounts.access import SESSION_CUSTOMER_KEY
@@ -57,4 +61,52 @@ class HtmxMessagesMiddleware:
         ]
         if pending:
             trigger_client_event(response, "messages", {"items": pending})
+        return response
+
+
+class SessionIdleMiddleware:
+    """Ends a login after SESSION_COOKIE_AGE seconds without a request (SESSION_IDLE_MINUTES).
+
+    Django moves a session's expiry on whenever it saves the session. Saving on every request
+    would write to the database on every page view, so a logged-in session is saved at most
+    once a minute: the idle limit holds to within that minute.
+    """
+
+    TOUCHED = "_touched"
+    TOUCH_EVERY = 60  # seconds
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if SESSION_KEY in request.session:
+            now = int(time.time())
+            if now - request.session.get(self.TOUCHED, 0) >= self.TOUCH_EVERY:
+                request.session[self.TOUCHED] = now
+        return self.get_response(request)
+
+    @classmethod
+    def touch_on_login(cls, sender, request, user, **kwargs):
+        """Connected to user_logged_in: the login saves the session anyway, so the requests of
+        the next minute need not."""
+        request.session[cls.TOUCHED] = int(time.time())
+
+
+class PrivateResponseMiddleware:
+    """`Cache-Control: private, no-store` on every response to a logged-in user and on every PDF
+    or ZIP: a customer's invoices must stay in no shared proxy's cache and on no shared
+    computer's disk. The login page is for anonymous users; WhiteNoise answers static files
+    before this middleware runs."""
+
+    PRIVATE_TYPES = ("application/pdf", "application/zip")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated or response.get("Content-Type", "").startswith(
+            self.PRIVATE_TYPES
+        ):
+            patch_cache_control(response, private=True, no_store=True)
         return response

@@ -1,12 +1,14 @@
 """The portal's only settings module, configured by environment variables (see README).
 
-Optional services switch on when their variable is set: REDIS_URL (Celery broker; without it
-tasks run in-process), STRIPE_SECRET_KEY (online payment), EMAIL_URL (outgoing mail).
+Production is the default: DEBUG is off unless DEBUG=true (`make run` sets it for the demo),
+and then a strong SECRET_KEY is required and HTTPS is enforced. Optional services switch on
+when their variable is set: REDIS_URL (Celery broker; without it tasks run in-process),
+STRIPE_SECRET_KEY (online payment), EMAIL_URL (outgoing mail).
 """
 
+import datetime
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from portal.env import (
@@ -14,7 +16,11 @@ from portal.env import (
     env_bool,
     env_choice,
     env_decimal,
+    env_header,
+    env_int,
     env_list,
+    env_rotating_secret,
+    env_secret_key,
     env_str,
     env_url,
     mailer_config,
@@ -22,11 +28,10 @@ from portal.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", True)
-_DEV_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
-SECRET_KEY = env_str("SECRET_KEY") or _DEV_SECRET_KEY
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false.")
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_secret_key(
+    "SECRET_KEY", required=not DEBUG, fallback="dev-only-insecure-key-set-SECRET_KEY-in-production"
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -43,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_countries",
+    "axes",
     "accounts",
     "usage",
     "billing",
@@ -56,12 +62,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.SessionIdleMiddleware",
+    "portal.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.CurrentCustomerMiddleware",
     "portal.middleware.HtmxMessagesMiddleware",
+    # Last, as django-axes asks: it turns a login refused for too many failures into a page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -89,6 +99,12 @@ DATABASES = {"default": database_config("DATABASE_URL", f"sqlite:///{BASE_DIR / 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login while the account or the address is locked out, before any
+    # password is checked, so a locked-out attacker learns nothing from the answer.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -121,8 +137,39 @@ STORAGES = {
 # WhiteNoise serves static files; in development straight from the source folders.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
+# HTTPS, on by default in production. Behind a proxy that ends TLS, Django learns the scheme
+# the browser used from SECURE_PROXY_SSL_HEADER: the proxy must always set (never pass on) it.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe over plain HTTP and would take a redirect for a failure.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_PROXY_SSL_HEADER = env_header(
+    "SECURE_PROXY_SSL_HEADER", None if DEBUG else ("HTTP_X_FORWARDED_PROTO", "https")
+)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after this long without a request (portal.middleware.SessionIdleMiddleware).
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=5) * 60
+
+# Logins (portal and admin): django-axes counts failures per account and per client address;
+# at the limit both are refused, the right password too, until the cool-off has passed.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"  # the login forms' field, which holds the email
+AXES_USERNAME_CALLABLE = "accounts.throttle.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.locked_out"
+# Off (the default, kept on purpose): a success would clear every failure from its address,
+# the other accounts' too, so an attacker could reset the count with a login of his own.
+AXES_RESET_ON_SUCCESS = False
+# The client address is REMOTE_ADDR unless a proxy in front is named: then the address that
+# proxy saw, read from its header (e.g. HTTP_X_FORWARDED_FOR), counting TRUSTED_PROXY_COUNT
+# proxies from the right; a client can forge anything to the left of them.
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -165,15 +212,26 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Every task is idempotent, so a message is acknowledged only once its task has finished, and
+# one whose worker died (killed, out of memory) goes back to the queue for another worker.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task that hangs (a mail server that never answers) gets SoftTimeLimitExceeded, then is
+# killed; the longest real one, a many-page PDF, takes seconds.
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+# Redis hands an unacknowledged message to another worker after this long. It must outlast
+# the longest task and the longest retry countdown (billing.tasks.RETRY: 30 minutes), which a
+# worker holds unacknowledged too, or the message would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 
 # Stripe: online payment switches on when STRIPE_SECRET_KEY is set.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
-STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Two secrets, comma-separated, while the endpoint's secret is rotated: either one verifies.
+STRIPE_WEBHOOK_SECRET = env_rotating_secret("STRIPE_WEBHOOK_SECRET", prefix="whsec_")
 STRIPE_API_BASE = env_url(
     "STRIPE_API_BASE", schemes={"http", "https"}, default="https://api.stripe.com"
 )
@@ -188,6 +246,9 @@ LOGGING = {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", choices=_LOG_LEVELS),
     },
-    # WeasyPrint narrates every layout step and Stripe every request at INFO.
-    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "stripe")},
+    # WeasyPrint narrates every layout step, Stripe every request and axes every login at
+    # INFO; failed logins and lockouts are WARNINGs and still show.
+    "loggers": {
+        name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "stripe", "axes")
+    },
 }

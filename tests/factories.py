@@ -67,11 +67,9 @@ class PhoneFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: f"+468123{n:05d}")
 
 
-def issued_invoice(customer, lines, *, issue_date=None, deliver=False, vat_rate=None):
-    """An invoice made the way production makes them: draft, lines, finalize.
-
-    `lines` are (service, description, quantity, unit, unit_price) tuples of strings/Decimals.
-    """
+def draft_invoice(customer, lines, *, vat_rate=None):
+    """A draft with `lines`: (service, description, quantity, unit, unit_price) tuples of
+    strings/Decimals."""
     from decimal import Decimal
 
     from billing import services
@@ -85,4 +83,13 @@ def issued_invoice(customer, lines, *, issue_date=None, deliver=False, vat_rate=
             for service, description, quantity, unit, price in lines
         ],
     )
+    return draft
+
+
+def issued_invoice(customer, lines, *, issue_date=None, deliver=False, vat_rate=None):
+    """An invoice made the way production makes them: draft, lines (see draft_invoice),
+    finalize."""
+    from billing import services
+
+    draft = draft_invoice(customer, lines, vat_rate=vat_rate)
     return services.finalize_invoice(invoice=draft, issue_date=issue_date, deliver=deliver)

@@ -1,6 +1,9 @@
-"""Every environment variable the portal reads is parsed, and a bad value says what is wrong."""
+"""Every environment variable the portal reads is parsed, and a bad value says what is wrong.
+Production is the default: without DEBUG=true a strong SECRET_KEY is required and HTTPS is on."""
 
+import datetime
 import runpy
+import secrets
 from pathlib import Path
 
 import pytest
@@ -27,9 +30,20 @@ VARIABLES = [
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
     "SECURE_COOKIES",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_PROXY_SSL_HEADER",
+    "SESSION_IDLE_MINUTES",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_COOLOFF_MINUTES",
+    "CLIENT_IP_HEADER",
+    "TRUSTED_PROXY_COUNT",
     "MEDIA_ROOT",
     "LOG_LEVEL",
 ]
+STRONG_KEY = secrets.token_urlsafe(50)
 
 
 @pytest.fixture
@@ -46,9 +60,10 @@ def load_settings(monkeypatch):
     return load
 
 
-def test_defaults_give_a_local_first_run(load_settings):
-    s = load_settings()
+def test_with_debug_on_the_demo_needs_nothing_else(load_settings):
+    s = load_settings(DEBUG="true")
     assert s["DEBUG"] is True
+    assert s["SECRET_KEY"]
     assert s["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert s["CELERY_TASK_ALWAYS_EAGER"] is True
     assert s["CELERY_BROKER_URL"] == "memory://"
@@ -57,12 +72,32 @@ def test_defaults_give_a_local_first_run(load_settings):
     }
     assert s["STRIPE_SECRET_KEY"] == ""
     assert s["STRIPE_API_BASE"] == "https://api.stripe.com"
+    # Plain HTTP on 127.0.0.1: no redirect, no HSTS, no proxy header, cookies over HTTP.
+    assert s["SECURE_SSL_REDIRECT"] is False
+    assert s["SECURE_HSTS_SECONDS"] == 0
+    assert s["SECURE_PROXY_SSL_HEADER"] is None
+    assert s["SESSION_COOKIE_SECURE"] is s["CSRF_COOKIE_SECURE"] is False
+
+
+def test_production_is_the_default(load_settings):
+    s = load_settings(SECRET_KEY=STRONG_KEY)
+    assert s["DEBUG"] is False
+    assert s["SECRET_KEY"] == STRONG_KEY
+    assert s["SECURE_SSL_REDIRECT"] is True
+    assert s["SECURE_REDIRECT_EXEMPT"] == [r"^healthz$", r"^readyz$"]
+    assert s["SECURE_HSTS_SECONDS"] == 365 * 24 * 60 * 60
+    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is s["SECURE_HSTS_PRELOAD"] is True
+    assert s["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert s["SESSION_COOKIE_SECURE"] is s["CSRF_COOKIE_SECURE"] is True
+    assert s["SESSION_COOKIE_AGE"] == 30 * 60
+    assert (s["AXES_FAILURE_LIMIT"], s["AXES_COOLOFF_TIME"]) == (5, datetime.timedelta(minutes=15))
+    assert (s["CLIENT_IP_HEADER"], s["TRUSTED_PROXY_COUNT"]) == ("", 1)
 
 
 def test_production_values_are_read(load_settings, tmp_path):
     s = load_settings(
         DEBUG="false",
-        SECRET_KEY="s3cret",
+        SECRET_KEY=STRONG_KEY,
         ALLOWED_HOSTS="billing.example.com, portal.example.com",
         CSRF_TRUSTED_ORIGINS="https://billing.example.com",
         SITE_URL="https://billing.example.com",
@@ -76,7 +111,7 @@ def test_production_values_are_read(load_settings, tmp_path):
         LOG_LEVEL="WARNING",
     )
     assert s["DEBUG"] is False
-    assert s["SECRET_KEY"] == "s3cret"
+    assert s["SECRET_KEY"] == STRONG_KEY
     assert s["ALLOWED_HOSTS"] == ["billing.example.com", "portal.example.com"]
     assert s["CSRF_TRUSTED_ORIGINS"] == ["https://billing.example.com"]
     assert s["SITE_URL"] == "https://billing.example.com"
@@ -99,11 +134,89 @@ def test_production_values_are_read(load_settings, tmp_path):
     assert s["LOGGING"]["root"]["level"] == "WARNING"
 
 
+@pytest.mark.parametrize(
+    ("env", "name", "value"),
+    [
+        ({"SECURE_SSL_REDIRECT": "false"}, "SECURE_SSL_REDIRECT", False),
+        ({"SECURE_HSTS_SECONDS": "3600"}, "SECURE_HSTS_SECONDS", 3600),
+        ({"SECURE_HSTS_SECONDS": "0"}, "SECURE_HSTS_SECONDS", 0),
+        ({"SECURE_HSTS_INCLUDE_SUBDOMAINS": "no"}, "SECURE_HSTS_INCLUDE_SUBDOMAINS", False),
+        ({"SECURE_HSTS_PRELOAD": "off"}, "SECURE_HSTS_PRELOAD", False),
+        ({"SECURE_COOKIES": "false"}, "SESSION_COOKIE_SECURE", False),
+        ({"SECURE_COOKIES": "false"}, "CSRF_COOKIE_SECURE", False),
+        (
+            {"SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_SCHEME, https"},
+            "SECURE_PROXY_SSL_HEADER",
+            ("HTTP_X_FORWARDED_SCHEME", "https"),
+        ),
+        ({"SECURE_PROXY_SSL_HEADER": ""}, "SECURE_PROXY_SSL_HEADER", None),
+        ({"SESSION_IDLE_MINUTES": "45"}, "SESSION_COOKIE_AGE", 45 * 60),
+        ({"LOGIN_FAILURE_LIMIT": "10"}, "AXES_FAILURE_LIMIT", 10),
+        ({"LOGIN_COOLOFF_MINUTES": "60"}, "AXES_COOLOFF_TIME", datetime.timedelta(hours=1)),
+        ({"CLIENT_IP_HEADER": "HTTP_X_REAL_IP"}, "CLIENT_IP_HEADER", "HTTP_X_REAL_IP"),
+        ({"TRUSTED_PROXY_COUNT": "2"}, "TRUSTED_PROXY_COUNT", 2),
+        (
+            {"STRIPE_WEBHOOK_SECRET": " whsec_new , whsec_old "},
+            "STRIPE_WEBHOOK_SECRET",
+            "whsec_new,whsec_old",
+        ),  # fmt: skip
+    ],
+)
+def test_each_production_setting_can_be_changed(load_settings, env, name, value):
+    assert load_settings(SECRET_KEY=STRONG_KEY, **env)[name] == value
+
+
+def test_in_development_https_can_be_switched_on(load_settings):
+    s = load_settings(DEBUG="true", SECURE_SSL_REDIRECT="true", SECURE_HSTS_SECONDS="60")
+    assert (s["SECURE_SSL_REDIRECT"], s["SECURE_HSTS_SECONDS"]) == (True, 60)
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (None, "SECRET_KEY must be set"),
+        ("s3cret", r"SECRET_KEY is too short \(6 characters; it needs at least 50\)"),
+        ("ab" * 40, "SECRET_KEY has too few different characters"),
+        ("django-insecure-" + secrets.token_urlsafe(40), "SECRET_KEY is a well-known placeholder"),
+        ("change-me-in-production-" * 3, "SECRET_KEY is a well-known placeholder"),
+        ("dev-only-insecure-key-set-SECRET_KEY-in-production", "is a well-known placeholder"),
+    ],
+)
+def test_production_refuses_a_missing_short_or_placeholder_secret_key(load_settings, key, problem):
+    env = {} if key is None else {"SECRET_KEY": key}
+    with pytest.raises(ImproperlyConfigured, match=problem) as refused:
+        load_settings(DEBUG="false", **env)
+    assert "secrets.token_urlsafe(50)" in str(refused.value)
+    if key:
+        assert key not in str(refused.value)
+
+
+def test_in_development_any_secret_key_will_do(load_settings):
+    assert load_settings(DEBUG="true", SECRET_KEY="s3cret")["SECRET_KEY"] == "s3cret"
+
+
+def test_sqlite_waits_for_writers_instead_of_failing(load_settings, tmp_path):
+    db = load_settings(DEBUG="true", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3")["DATABASES"]
+    assert db["default"]["OPTIONS"] == {
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL"
+        ),
+    }
+
+
+def test_postgresql_gets_no_sqlite_options(load_settings):
+    db = load_settings(DEBUG="true", DATABASE_URL="postgres://app@db:5432/portal")["DATABASES"]
+    assert "transaction_mode" not in db["default"].get("OPTIONS", {})
+
+
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def test_email_url_configures_smtp(load_settings):
-    s = load_settings(EMAIL_URL="smtp://mailer:p%40ss@smtp.example.com:2525?tls=false")
+    s = load_settings(
+        DEBUG="true", EMAIL_URL="smtp://mailer:p%40ss@smtp.example.com:2525?tls=false"
+    )
     assert s["MAILERS"]["default"] == {
         "BACKEND": SMTP,
         "OPTIONS": {
@@ -118,14 +231,15 @@ def test_email_url_configures_smtp(load_settings):
 
 
 def test_smtps_url_uses_ssl_on_465(load_settings):
-    options = load_settings(EMAIL_URL="smtps://u:p@smtp.example.com")["MAILERS"]["default"][
-        "OPTIONS"
-    ]
+    options = load_settings(DEBUG="true", EMAIL_URL="smtps://u:p@smtp.example.com")["MAILERS"][
+        "default"
+    ]["OPTIONS"]
     assert (options["port"], options["use_ssl"], options["use_tls"]) == (465, True, False)
 
 
 def test_email_host_family_configures_smtp(load_settings):
     s = load_settings(
+        DEBUG="true",
         EMAIL_HOST="mail.example.com",
         EMAIL_PORT="25",
         EMAIL_HOST_USER="u",
@@ -148,7 +262,6 @@ def test_email_host_family_configures_smtp(load_settings):
     ("env", "message"),
     [
         ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
-        ({"DEBUG": "false"}, "SECRET_KEY must be set"),
         ({"DATABASE_URL": "mongodb://db/portal"}, "DATABASE_URL is not a database URL"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL starting with redis://"),
         ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL must be a URL starting with redis://"),
@@ -164,8 +277,37 @@ def test_email_host_family_configures_smtp(load_settings):
         ),
         ({"SECURE_COOKIES": "2"}, "SECURE_COOKIES must be true or false"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"SECURE_SSL_REDIRECT": "always"}, "SECURE_SSL_REDIRECT must be true or false"),
+        ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS must be a whole number"),
+        ({"SECURE_HSTS_SECONDS": "-1"}, "SECURE_HSTS_SECONDS must be at least 0"),
+        ({"SECURE_HSTS_PRELOAD": "2"}, "SECURE_HSTS_PRELOAD must be true or false"),
+        ({"SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto"}, "SECURE_PROXY_SSL_HEADER must be"),
+        ({"SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO"}, "SECURE_PROXY_SSL_HEADER must"),
+        ({"SECURE_PROXY_SSL_HEADER": "HTTP_X_A,https,http"}, "SECURE_PROXY_SSL_HEADER must be"),
+        ({"SESSION_IDLE_MINUTES": "2"}, "SESSION_IDLE_MINUTES must be at least 5"),
+        ({"SESSION_IDLE_MINUTES": "forever"}, "SESSION_IDLE_MINUTES must be a whole number"),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1"),
+        ({"LOGIN_COOLOFF_MINUTES": "0"}, "LOGIN_COOLOFF_MINUTES must be at least 1"),
+        ({"TRUSTED_PROXY_COUNT": "0"}, "TRUSTED_PROXY_COUNT must be at least 1"),
     ],
 )
 def test_a_bad_value_is_refused_with_its_name(load_settings, env, message):
     with pytest.raises(ImproperlyConfigured, match=message):
-        load_settings(**env)
+        load_settings(**{"DEBUG": "true", **env})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "whsec_new,,whsec_old",  # an empty part
+        "whsec_new,",
+        "whsec_a,whsec_b,whsec_c",  # more than a rotation needs
+        "sk_live_51abc",  # the API key pasted in the wrong variable
+        "whsec_",
+        "whsec_new;whsec_old",
+    ],
+)
+def test_a_malformed_webhook_secret_list_is_refused_without_echoing_it(load_settings, value):
+    with pytest.raises(ImproperlyConfigured, match="STRIPE_WEBHOOK_SECRET must be one secret") as e:
+        load_settings(DEBUG="true", STRIPE_WEBHOOK_SECRET=value)
+    assert "whsec_new" not in str(e.value) and "sk_live" not in str(e.value)

@@ -1,0 +1,70 @@
+"""Throttles. For logins, what django-axes calls (settings name these functions): which
+account a login is for, which client sends it, and what a refused login shows. For password
+reset links, a count per typed address and per client address in the database."""
+
+import datetime
+import ipaddress
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import PasswordResetRequest
+
+# Reset links asked for within the window, per typed address and per client address. A person
+# who mistypes needs a few; a client asking for more is probing addresses or flooding inboxes.
+RESET_WINDOW = datetime.timedelta(hours=1)
+RESETS_PER_ADDRESS = 3
+RESETS_PER_CLIENT = 10
+
+
+def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, unless CLIENT_IP_HEADER names the header a trusted
+    proxy sets. Then the address TRUSTED_PROXY_COUNT entries from the right of that header,
+    which the outermost of our proxies wrote; entries further left come from the client and
+    may be forged. A missing or malformed header falls back to REMOTE_ADDR."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    if not settings.CLIENT_IP_HEADER:
+        return remote
+    hops = [hop.strip() for hop in request.META.get(settings.CLIENT_IP_HEADER, "").split(",")]
+    if len(hops) < settings.TRUSTED_PROXY_COUNT:
+        return remote
+    candidate = hops[-settings.TRUSTED_PROXY_COUNT]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def login_username(request, credentials: dict | None) -> str | None:
+    """The account a login is for, as the user table matches it (case and spaces aside), so
+    that `Dana@Example.com ` and `dana@example.com` share one failure count."""
+    source = credentials or request.POST
+    username = source.get(settings.AXES_USERNAME_FORM_FIELD)
+    return username.strip().lower() if isinstance(username, str) else None
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """The answer to any login while its account or its client is locked out: the same page
+    for a known account and an unknown one, for the right password and a wrong one."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {"minutes": minutes, "login_url": request.get_full_path()}
+    return render(request, "registration/locked_out.html", context, status=429)
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, ip_address: str | None) -> bool:
+    """Record a request for a reset link to `email` and say whether to send it: False, and
+    nothing recorded, when that address or that client asked too often within RESET_WINDOW.
+    Addresses without an account count alike, so the answer tells nobody who has one."""
+    now = timezone.now()
+    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).delete()
+    email = email.strip().lower()
+    if (
+        PasswordResetRequest.objects.filter(email=email).count() >= RESETS_PER_ADDRESS
+        or PasswordResetRequest.objects.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
+    ):
+        return False
+    PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)
+    return True

@@ -1,0 +1,33 @@
+"""docker-compose.yml (Docker does not run in CI; its file is read as Compose reads it): no
+start without a SECRET_KEY, no known password unless DEMO=1 asks for the demo."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+COMPOSE = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
+PORTAL_SERVICES = ["web", "worker", "beat"]
+
+
+def test_every_portal_service_refuses_to_start_without_a_secret_key():
+    for name in PORTAL_SERVICES:
+        key = COMPOSE["services"][name]["environment"]["SECRET_KEY"]
+        # ${VAR:?message} makes Compose stop with the message when VAR is unset or empty.
+        assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", key), (name, key)
+
+
+def test_the_demo_data_and_its_known_passwords_load_only_with_demo_1():
+    web = COMPOSE["services"]["web"]
+    assert web["environment"]["DEMO"] == "${DEMO:-0}"
+    script = web["command"][-1]
+    assert 'if [ "$$DEMO" = 1 ]; then python manage.py seed_demo; fi' in script
+    assert script.count("seed_demo") == 1
+
+
+def test_no_service_creates_a_superuser_and_all_run_with_production_settings():
+    text = yaml.safe_dump(COMPOSE)
+    assert "createsuperuser" not in text
+    assert "DJANGO_SUPERUSER" not in text
+    for name in PORTAL_SERVICES:
+        assert COMPOSE["services"][name]["environment"]["DEBUG"] == "false"
