@@ -1,0 +1,222 @@
+"""Metering: the metric catalogue, price plans, raw usage records and their daily rollup.
+
+Raw records arrive through the ingest API or `import_usage` (ingest.py) and are never changed.
+The aggregation (aggregation.py) rolls them into DailyUsage, one row per customer, service,
+metric and UTC day, and remembers in AggregationCursor how far it has counted. Pages, CSVs and
+monthly invoices read the rollup only; prices come from the customer's plan (pricing.py).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Customer
+
+
+class Metric(models.TextChoices):
+    CPU = "cpu", "CPU Hours"
+    MEMORY = "memory", "Memory"
+    STORAGE = "storage", "Storage"
+    BANDWIDTH = "bandwidth", "Bandwidth"
+
+
+@dataclass(frozen=True)
+class MetricUnits:
+    metered: str  # what records carry and the rollup sums
+    priced: str  # what a unit price is per
+    shown: str  # what the Usage page shows for a range
+
+
+# One unit per metric everywhere (DESIGN.md, "Metering contract"). Storage is metered in
+# GB-hours, priced per GB-month of 730 hours and shown as the average GB over a range.
+UNITS = {
+    Metric.CPU: MetricUnits(metered="vCPU-hours", priced="vCPU-hour", shown="vCPU-hours"),
+    Metric.MEMORY: MetricUnits(metered="GB-hours", priced="GB-hour", shown="GB-hours"),
+    Metric.STORAGE: MetricUnits(metered="GB-hours", priced="GB-month", shown="average GB"),
+    Metric.BANDWIDTH: MetricUnits(metered="GB", priced="GB", shown="GB"),
+}
+
+QUANTITY = {"max_digits": 20, "decimal_places": 6}
+
+
+def first_of_month(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def validate_price_start(day: datetime.date) -> None:
+    """Prices and plan changes start on the 1st of a month that has not been invoiced yet.
+
+    Months are invoiced once they are over, so the current month and later ones are open and
+    every earlier month keeps the prices it was invoiced with."""
+    if day.day != 1:
+        raise ValidationError("A price or plan change starts on the 1st of a month.")
+    if day < first_of_month(timezone.now().date()):
+        raise ValidationError(
+            "Months before this one may already be invoiced: start on the 1st of this month "
+            "or later."
+        )
+
+
+class Service(models.Model):
+    """A customer's own cloud service or project, created the first time usage names it."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "name"], name="service_name_per_customer")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PricingPlan(models.Model):
+    """A price list, in EUR. Customers without a plan of their own are on the default one."""
+
+    name = models.CharField(max_length=100, unique=True)
+    is_default = models.BooleanField(
+        "default plan", default=False, help_text="Customers without a plan of their own use it."
+    )
+    currency = "EUR"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_pricing_plan",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Price(models.Model):
+    """A plan's unit price for one metric, from the 1st of a month until the next price."""
+
+    plan = models.ForeignKey(PricingPlan, on_delete=models.PROTECT, related_name="prices")
+    metric = models.CharField(max_length=16, choices=Metric)
+    unit_price = models.DecimalField(
+        max_digits=14,
+        decimal_places=6,
+        help_text="EUR per vCPU-hour, GB-hour, GB-month of storage or GB transferred.",
+    )
+    effective_from = models.DateField(help_text="The 1st of the first month it applies to.")
+
+    class Meta:
+        ordering = ["plan", "metric", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "metric", "effective_from"], name="one_price_per_metric_and_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="price_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} {self.metric} from {self.effective_from}: €{self.unit_price}"
+
+    def clean(self):
+        if self._state.adding and self.effective_from:
+            validate_price_start(self.effective_from)
+
+
+class CustomerPlan(models.Model):
+    """Which plan a customer is on from a month on. Without a row: the default plan."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="plans")
+    plan = models.ForeignKey(PricingPlan, on_delete=models.PROTECT, related_name="customers")
+    effective_from = models.DateField(help_text="The 1st of the first month on this plan.")
+
+    class Meta:
+        ordering = ["customer", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "effective_from"], name="one_plan_change_per_month"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer} on {self.plan} from {self.effective_from}"
+
+    def clean(self):
+        if self._state.adding and self.effective_from:
+            validate_price_start(self.effective_from)
+
+
+class UsageRecord(models.Model):
+    """One measurement as the cloud sent it: raw, never changed, counted once by its id."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    metric = models.CharField(max_length=16, choices=Metric)
+    external_id = models.CharField("sender's id", max_length=200)
+    quantity = models.DecimalField(**QUANTITY)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    resource = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "external_id"], name="usage_record_id_per_customer"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="usage_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end__gte=models.F("start")), name="usage_end_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.external_id}: {self.quantity} {self.metric}"
+
+
+class DailyUsage(models.Model):
+    """The rollup: what a service used of a metric on one UTC day (the day a record starts)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    metric = models.CharField(max_length=16, choices=Metric)
+    day = models.DateField()
+    quantity = models.DecimalField(**QUANTITY)
+
+    class Meta:
+        verbose_name_plural = "daily usage"
+        ordering = ["day", "service", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "service", "metric", "day"], name="one_rollup_per_day"
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "day"], name="daily_usage_by_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.service} {self.metric}: {self.quantity}"
+
+
+class AggregationCursor(models.Model):
+    """How far the rollup has counted: every record with an id up to `last_record_id`.
+
+    One row, locked by the aggregation while it counts, so two runs never count a record twice.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_record_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"counted up to record {self.last_record_id}"
