@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.factories import CustomerFactory
-from usage.models import CustomerPlan, Price, PricingPlan
+from usage.models import CustomerPlan, DailyUsage, Price, PricingPlan, Service
 from usage.pricing import cost, price_book, priced_quantity
+from usage.selectors import month_usage
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +75,31 @@ def test_prices_start_on_the_first_of_an_open_month(time_machine):
     Price(
         plan=plan, metric="cpu", unit_price=D("1"), effective_from=datetime.date(2026, 11, 1)
     ).full_clean()
+
+
+def test_a_month_of_usage_is_summed_per_service_and_metric_and_priced_by_hand():
+    customer, other = CustomerFactory(), CustomerFactory()
+    web = Service.objects.create(customer=customer, name="web")
+    db = Service.objects.create(customer=customer, name="db")
+    elsewhere = Service.objects.create(customer=other, name="web")
+    rollup = [
+        (web, "cpu", datetime.date(2026, 9, 30), "999"),  # the month before
+        (web, "cpu", datetime.date(2026, 10, 1), "10.5"),
+        (web, "cpu", datetime.date(2026, 10, 31), "4.25"),
+        (web, "storage", datetime.date(2026, 10, 2), "2400"),
+        (db, "bandwidth", datetime.date(2026, 10, 15), "120"),
+        (web, "cpu", datetime.date(2026, 11, 1), "999"),  # the month after
+        (elsewhere, "cpu", datetime.date(2026, 10, 10), "999"),  # another customer
+    ]
+    for service, metric, day, quantity in rollup:
+        DailyUsage.objects.create(
+            customer=service.customer, service=service, metric=metric, day=day, quantity=quantity
+        )
+
+    lines = month_usage(customer, datetime.date(2026, 10, 1))
+
+    assert [(line.service, line.metric, line.quantity, line.cost) for line in lines] == [
+        ("db", "bandwidth", D("120"), D("1.20")),  # 120 GB x 0.01
+        ("web", "cpu", D("14.75"), D("0.46")),  # 14.75 x 0.031 = 0.45725
+        ("web", "storage", D("2400"), D("0.31")),  # 2400/730 = 3.2877 GB-month x 0.095 = 0.3123
+    ]
