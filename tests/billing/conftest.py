@@ -1,11 +1,14 @@
 import datetime
 import io
+import shutil
+import subprocess
 from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
 
 from billing.models import Invoice
+from tests.conftest import require
 from tests.factories import ContactFactory, issued_invoice
 from tests.stripe_standin import checkout_event, signed
 
@@ -80,6 +83,15 @@ def completed(checkout, event_id="evt_1", **fields):
 def state(invoice):
     invoice = Invoice.objects.get(pk=invoice.pk)
     return invoice.status, invoice.amount_paid, invoice.outstanding
+
+
+def pdftotext_layout(data: bytes, tmp_path) -> str:
+    """The PDF as poppler's pdftotext -layout reads it (Debian's poppler-utils)."""
+    require(shutil.which("pdftotext"), "pdftotext (poppler-utils)")
+    path = tmp_path / "read-back.pdf"
+    path.write_bytes(data)
+    command = ["pdftotext", "-layout", str(path), "-"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
 def pdf_text(data: bytes) -> list[str]:

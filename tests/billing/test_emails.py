@@ -3,7 +3,6 @@ the pay dialog state the same amount due, and emails about credit notes, reminde
 say what is still owed."""
 
 import datetime
-import subprocess
 from decimal import Decimal
 
 import pytest
@@ -12,7 +11,7 @@ from django.core import mail
 from billing import delivery, services
 from billing.models import CheckoutSession
 from billing.pdf import render_invoice_pdf
-from tests.billing.conftest import TOTAL, deliver, pdf_text
+from tests.billing.conftest import TOTAL, deliver, pdf_text, pdftotext_layout
 from tests.stripe_standin import checkout_event
 
 SEP_14 = datetime.datetime(2026, 9, 14, 12, tzinfo=datetime.UTC)
@@ -28,12 +27,8 @@ def parts(message) -> tuple[str, str]:
 
 
 def attached_pdf_text(message, tmp_path) -> str:
-    ((name, data, mimetype),) = message.attachments
-    path = tmp_path / name
-    path.write_bytes(data)
-    return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    ((_name, data, _mimetype),) = message.attachments
+    return pdftotext_layout(data, tmp_path)
 
 
 def flat(text: str) -> str:

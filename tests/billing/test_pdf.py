@@ -1,14 +1,13 @@
 """Invoice PDFs: what they say, how long ones paginate, and how they are stored and served."""
 
 import datetime
-import subprocess
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from billing import delivery, pdf, services, tasks
 from billing.models import Invoice
-from tests.billing.conftest import LINES, pdf_text
+from tests.billing.conftest import LINES, pdf_text, pdftotext_layout
 from tests.factories import issued_invoice
 
 
@@ -27,11 +26,7 @@ def test_the_pdf_holds_the_number_every_line_and_the_total(invoice, customer, se
 
 
 def test_pdftotext_reads_it_too(invoice, tmp_path):
-    path = tmp_path / "invoice.pdf"
-    path.write_bytes(pdf.render_invoice_pdf(invoice))
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    text = pdftotext_layout(pdf.render_invoice_pdf(invoice), tmp_path)
     assert invoice.number in text and "212.86" in text
 
 

@@ -2,6 +2,7 @@
 test-artifacts/ to look at, for an invoice with a credit note and a part payment."""
 
 import datetime
+import shutil
 import subprocess
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 
 from billing import delivery, services
 from billing.models import Invoice
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, require
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +39,7 @@ def test_the_invoice_email_and_its_pdf_look_right(page, demo, screenshot):
     screenshot("email-invoice-part-paid")
 
     ((name, data, _type),) = message.attachments
+    require(shutil.which("pdftoppm"), "pdftoppm (poppler-utils)")
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = ARTIFACTS / name
     pdf.write_bytes(data)
