@@ -235,7 +235,6 @@ def invoice_pdf(request, number):
 
 @require_GET
 @customer_required
-@vary_on_headers("HX-Request")
 def invoice_zip(request):
     """The selected invoices' PDFs in one ZIP, streamed from a temporary file; or, when some
     PDFs are still being rendered, a page that asks to try again in a minute (202). One number
