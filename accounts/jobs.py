@@ -29,6 +29,9 @@ def after_commit(job: str, *args) -> None:
 
 def _send(job: str, args: tuple) -> None:
     try:
-        current_app.tasks[job].apply_async(args)
+        # Nobody waits for a job's result. Asking for none also keeps the Redis result backend
+        # out of the way: it would first subscribe to the result, and with the broker down
+        # retry that for 20 seconds, then raise RuntimeError instead of OperationalError.
+        current_app.tasks[job].apply_async(args, ignore_result=True)
     except OperationalError as exc:
         log.warning("Broker unavailable, %s%r left for the sweep: %s", job, args, exc)

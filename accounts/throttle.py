@@ -5,6 +5,7 @@ reset links, a count per typed address and per client address in the database.""
 import datetime
 import ipaddress
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import transaction
 from django.shortcuts import render
@@ -37,12 +38,18 @@ def client_ip(request) -> str | None:
         return remote
 
 
+# The longest username axes records a failure for. No account has a longer one (an email is at
+# most 254 characters), but the login form lets any length through to authenticate(); uncut,
+# PostgreSQL refuses the failure record and the login answers 500.
+USERNAME_KEPT = AccessAttempt._meta.get_field("username").max_length
+
+
 def login_username(request, credentials: dict | None) -> str | None:
     """The account a login is for, as the user table matches it (case and spaces aside), so
     that `Dana@Example.com ` and `dana@example.com` share one failure count."""
     source = credentials or request.POST
     username = source.get(settings.AXES_USERNAME_FORM_FIELD)
-    return username.strip().lower() if isinstance(username, str) else None
+    return username.strip().lower()[:USERNAME_KEPT] if isinstance(username, str) else None
 
 
 def locked_out(request, original_response=None, credentials=None):

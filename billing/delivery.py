@@ -1,4 +1,5 @@
-"""What reaches the customer: stored invoice PDFs, and the emails about invoices and payments.
+"""What reaches the customer: stored invoice PDFs (one by one or in a ZIP), and the emails about
+invoices and payments.
 
 A stored PDF always says which revision of its invoice it shows (Invoice.revision counts every
 change of status or amounts). A stale or missing one is rendered again, outside any transaction
@@ -11,18 +12,25 @@ worker sends nothing.
 """
 
 import logging
+import shutil
+import tempfile
+import time
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.selectors import billing_emails
-from billing import emails
+from billing import emails, jobs
 from billing.models import BillingError, CheckoutSession, Invoice, InvoiceEvent, Payment
 from billing.models.invoices import invoice_pdf_path
-from billing.pdf import render_invoice_pdf
+from billing.pdf import PdfRenderError, render_invoice_pdf
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,52 @@ def _render_and_swap(invoice: Invoice) -> None:
     elif previous and previous != name:  # the same name when the stored file had gone missing
         # Someone may be reading the old file right now: an open file survives its deletion.
         storage.delete(previous)
+
+
+@dataclass
+class InvoiceArchive:
+    """The selected invoices' PDFs as one ZIP in a temporary file, positioned at its start; or,
+    when not every PDF could be had in time, no file and the invoices still being prepared."""
+
+    file: IO[bytes] | None
+    preparing: list[Invoice]
+
+
+# A ZIP this small stays in memory; a larger one goes to a temporary file on disk.
+ZIP_SPOOL_BYTES = 1024 * 1024
+
+
+def zip_invoice_pdfs(*, invoices: list[Invoice]) -> InvoiceArchive:
+    """The stored PDFs of `invoices` in one ZIP. Missing or stale ones are rendered first while
+    the time budget lasts (settings.INVOICE_ZIP_RENDER_SECONDS, checked before each render);
+    those left over, or whose render failed, are queued for a worker and no ZIP is made: the
+    customer asks again in a minute. The ZIP is written to a temporary file one PDF at a time,
+    so memory stays flat whatever the number of invoices."""
+    deadline = time.monotonic() + settings.INVOICE_ZIP_RENDER_SECONDS
+    ready, preparing = [], []
+    for invoice in invoices:
+        if has_current_pdf(invoice):
+            ready.append(invoice)
+        elif time.monotonic() < deadline:
+            try:
+                ready.append(store_invoice_pdf(invoice=invoice))
+            except PdfRenderError:
+                log.exception("Rendering %s for a ZIP failed; queued for a retry.", invoice)
+                preparing.append(invoice)
+        else:
+            preparing.append(invoice)
+    for invoice in preparing:
+        jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
+    if preparing:
+        return InvoiceArchive(file=None, preparing=preparing)
+    # Not closed here: the caller streams it, and the response closes it once sent.
+    file = tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_BYTES)  # noqa: SIM115
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+        for invoice in ready:
+            with invoice.pdf.open("rb") as pdf, archive.open(f"{invoice.number}.pdf", "w") as entry:
+                shutil.copyfileobj(pdf, entry)
+    file.seek(0)
+    return InvoiceArchive(file=file, preparing=[])
 
 
 def _send_once(claim: QuerySet, field: str, send: Callable[[], None]) -> bool:

@@ -53,18 +53,22 @@ def flag_overdue_invoices() -> int:
     return len(flagged)
 
 
+# Work younger than this is still in the hands of the task enqueued when it committed.
+SWEEP_GRACE = datetime.timedelta(minutes=10)
+
+
 @shared_task
 def render_stale_pdfs() -> int:
-    """Render again every stored PDF older than its invoice (its task was lost)."""
+    """Render every PDF whose task was lost: a stored one older than its invoice, and the
+    first one of an invoice issued for delivery (the broker was down when it was finalized).
+    Invoices imported without delivery get theirs on their first download."""
     stale = Invoice.objects.exclude(pdf="").exclude(pdf_revision=F("revision"))
-    ids = list(stale.values_list("pk", flat=True))
+    before = timezone.now() - SWEEP_GRACE
+    missing = Invoice.objects.filter(pdf="", deliver=True, finalized_at__lt=before)
+    ids = list((stale | missing).values_list("pk", flat=True))
     for invoice_id in ids:
         render_invoice_pdf.delay(invoice_id)
     return len(ids)
-
-
-# Work younger than this is still in the hands of the task enqueued when it committed.
-SWEEP_GRACE = datetime.timedelta(minutes=10)
 
 
 @shared_task

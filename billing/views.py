@@ -6,13 +6,12 @@ sheet or the payment dialog is rendered alone (a `{% partialdef %}` of the page 
 
 import io
 import logging
-import zipfile
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -237,7 +236,9 @@ def invoice_pdf(request, number):
 @require_GET
 @customer_required
 def invoice_zip(request):
-    """The selected invoices' PDFs in one ZIP. One number that is not the customer's: 404."""
+    """The selected invoices' PDFs in one ZIP, streamed from a temporary file; or, when some
+    PDFs are still being rendered, a page that asks to try again in a minute (202). One number
+    that is not the customer's: 404."""
     numbers = _selected_numbers(request.GET)
     if not numbers:
         messages.error(request, "Select at least one invoice to download.")
@@ -246,20 +247,20 @@ def invoice_zip(request):
         messages.error(request, f"Select at most {MAX_ZIP_INVOICES} invoices for one download.")
         return redirect("invoice_list")
     invoices, _can_pay = _get_invoices(request, numbers)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for invoice in invoices:
-            try:
-                invoice = delivery.store_invoice_pdf(invoice=invoice)
-            except (PdfUnavailable, PdfRenderError) as exc:
-                return _pdf_problem(request, invoice, exc)
-            with invoice.pdf.open("rb") as pdf:
-                archive.writestr(f"{invoice.number}.pdf", pdf.read())
+    try:
+        archive = delivery.zip_invoice_pdfs(invoices=invoices)
+    except PdfUnavailable as exc:
+        return _pdf_problem(request, None, exc)
+    if archive.preparing:
+        context = {"preparing": archive.preparing, "retry_url": request.get_full_path()}
+        response = render_page(
+            request, "billing/zip_preparing.html", context, fragment="zip-preparing", status=202
+        )
+        response["Retry-After"] = "60"
+        return response
     filename = f"invoices-{request.customer.number}-{utc_today():%Y-%m-%d}.zip"
-    return HttpResponse(
-        buffer.getvalue(),
-        content_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return FileResponse(
+        archive.file, content_type="application/zip", as_attachment=True, filename=filename
     )
 
 

@@ -18,7 +18,7 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.flag_overdue_invoices",
         "schedule": crontab(minute=0),
     },
-    # Every 15 minutes: render again any stored PDF older than its invoice (a lost task).
+    # Every 15 minutes: render any PDF whose task was lost: older than its invoice, or missing.
     "render-stale-pdfs": {
         "task": "billing.tasks.render_stale_pdfs",
         "schedule": crontab(minute="*/15"),

@@ -205,6 +205,9 @@ SELLER = {
 }
 # VAT charged to customers in the seller's country; others are reverse-charged (0%).
 VAT_RATE = env_decimal("VAT_RATE", "25.00")
+# A ZIP of selected invoices renders their missing PDFs for at most this long (seconds, well
+# inside gunicorn's 30-second timeout); the rest are queued and the customer asks again.
+INVOICE_ZIP_RENDER_SECONDS = 20
 
 # Celery: with REDIS_URL a worker does the background work; without, tasks run in-process.
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})

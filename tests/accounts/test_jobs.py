@@ -22,7 +22,9 @@ def test_a_job_runs_only_once_the_transaction_commits(
 ):
     ran = []
     monkeypatch.setattr(
-        current_app.tasks[billing_jobs.RENDER_PDF], "apply_async", lambda args: ran.append(args)
+        current_app.tasks[billing_jobs.RENDER_PDF],
+        "apply_async",
+        lambda args, **options: ran.append(args),
     )
     with django_capture_on_commit_callbacks(execute=True):
         billing_jobs.after_commit(billing_jobs.RENDER_PDF, 7)
@@ -33,7 +35,7 @@ def test_a_job_runs_only_once_the_transaction_commits(
 def test_with_the_broker_down_the_job_is_logged_and_the_caller_carries_on(
     db, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    def broker_down(args):
+    def broker_down(args, **options):
         raise OperationalError("Connection refused")
 
     monkeypatch.setattr(current_app.tasks[billing_jobs.RENDER_PDF], "apply_async", broker_down)

@@ -84,6 +84,19 @@ def test_the_sweep_renders_every_stale_stored_pdf(invoice, make_invoice):
     assert tasks.render_stale_pdfs() == 0
 
 
+def test_the_sweep_renders_a_first_pdf_whose_task_never_ran(customer, monkeypatch):
+    # Issued for delivery while the broker was down: no PDF was ever stored.
+    lost = issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")], deliver=True)
+    issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")], deliver=False)  # imported
+    assert tasks.render_stale_pdfs() == 0  # too young: its own task may still be on the way
+    later = timezone.now() + datetime.timedelta(minutes=11)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert tasks.render_stale_pdfs() == 1
+    assert lost.number in stored_text(lost)
+    assert media_files(settings) == [f"{lost.number}-r{lost.revision}.pdf"]
+    assert tasks.render_stale_pdfs() == 0
+
+
 def test_a_draft_preview_in_the_admin_stores_nothing(admin_client, customer, settings):
     draft = services.create_draft(customer=customer)
     services.add_lines(

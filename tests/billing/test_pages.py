@@ -260,7 +260,7 @@ def test_zip_of_three_holds_three_named_pdfs(owner_client, customer, make_invoic
     response = owner_client.get(f"/invoices/zip/?{query}&number={chosen[0].number}")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert sorted(archive.namelist()) == sorted(f"{i.number}.pdf" for i in chosen)
     assert all(archive.read(name).startswith(b"%PDF") for name in archive.namelist())
 

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -21,24 +20,15 @@ from billing.models import Invoice, InvoiceEvent
 from billing.tasks import RETRY, render_invoice_pdf, send_invoice_email
 from portal.celery import app
 from tests.factories import issued_invoice
+from tests.portal.brokers import celery_using, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def celery_on_redis(redis_url):
-    keys = ("broker_url", "result_backend", "task_always_eager")
-    previous = {key: app.conf[key] for key in keys}
-    app.conf.update(
-        broker_url=redis_url,
-        result_backend=redis_url,
-        task_always_eager=False,
-    )
-    # Drop any broker connections the app opened with the in-memory settings.
-    app.close()
-    yield app
-    app.conf.update(previous)
-    app.close()
+    with celery_using(redis_url) as celery_app:
+        yield celery_app
 
 
 @pytest.mark.django_db(transaction=True)
@@ -134,14 +124,6 @@ def workers(celery_on_redis, postgres, redis_url, settings, tmp_path):
     workers = Workers(redis_url, settings.MEDIA_ROOT, tmp_path)
     yield workers
     workers.stop_all()
-
-
-def wait_until(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"Gave up after {timeout} s waiting for {what}.")
-        time.sleep(0.2)
 
 
 def rendered_once(invoice, media_root) -> None:

@@ -1,19 +1,11 @@
 """Liveness and readiness, as a load balancer or an operator sees them."""
 
-import socket
-
 import dj_database_url
 import pytest
 from django.db.utils import ConnectionHandler
 
 from portal import views
-
-
-def closed_port() -> int:
-    """A local port nothing listens on: bind one, then let it go."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.portal.brokers import free_port
 
 
 def test_healthz_answers_without_touching_the_database(client):
@@ -38,7 +30,7 @@ def test_readyz_is_ok_when_the_database_answers(client, settings):
 def test_readyz_names_the_database_when_it_is_down(client, settings, monkeypatch):
     settings.REDIS_URL = ""
     broken = ConnectionHandler(
-        {"default": dj_database_url.parse(f"postgres://postgres@127.0.0.1:{closed_port()}/portal")}
+        {"default": dj_database_url.parse(f"postgres://postgres@127.0.0.1:{free_port()}/portal")}
     )
     monkeypatch.setattr(views, "connections", broken)
     response = client.get("/readyz")
@@ -50,7 +42,7 @@ def test_readyz_names_the_database_when_it_is_down(client, settings, monkeypatch
 
 @pytest.mark.django_db
 def test_readyz_names_the_broker_when_redis_is_down(client, settings):
-    settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]

@@ -1,0 +1,141 @@
+"""The staff groups of the data migration: Support reads every page of the admin and changes
+nothing; Billing staff run the workflows."""
+
+import datetime
+import importlib
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
+from django.urls import reverse
+
+from accounts import services as account_services
+from accounts.models import Phone
+from billing import services
+from billing.admin.invoices import InvoiceAdmin
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
+from portal.staff_groups import BILLING_STAFF, SUPPORT
+from tests.billing.conftest import completed, deliver
+from tests.database import PROJECT_APPS, snapshot
+from tests.factories import InvitationFactory, UserFactory, draft_invoice
+
+MIGRATION = importlib.import_module("portal.migrations.0001_staff_groups")
+ADMIN = "/admin/billing/invoice/"
+WORKFLOW_ACTIONS = InvoiceAdmin.actions
+
+
+@pytest.fixture
+def groups(db):
+    # A transactional test elsewhere empties every table, the migration's groups too: make them
+    # again as the migration does.
+    MIGRATION.create_staff_groups(apps, None)
+
+
+def staff_in(group: str) -> Client:
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def books(customer, owner, owner_client, invoice, billing_contact, stripe_standin):
+    """One row of every model the admin shows: paid by card, then by bank, then credited."""
+    owner_client.post(f"/invoices/{invoice.number}/pay/")
+    assert deliver(owner_client, completed(CheckoutSession.objects.get())).status_code == 200
+    paid = draft_invoice(customer, [("vm", "vCPU-hours", "1", "h", "100")])
+    paid = services.finalize_invoice(invoice=paid, deliver=False)  # a second one, paid by bank
+    services.record_bank_payment(
+        invoice=paid, amount=paid.total, received_at=datetime.datetime.now(datetime.UTC)
+    )
+    services.issue_credit_note(invoice=paid, reason="Goodwill", net_amount=Decimal("10"))
+    account_services.phone_save(
+        phone=Phone(customer=customer, label="Office", number="+46812345600"), actor=owner
+    )
+    InvitationFactory(customer=customer, invited_by=owner)
+    assert CreditEntry.objects.exists() and Payment.objects.exists()
+    return paid
+
+
+def project_admin_pages() -> list[tuple[str, str]]:
+    """(changelist, change page of one row) for every model of the project in the admin."""
+    pages = []
+    for model in admin.site._registry:
+        if model._meta.app_label not in PROJECT_APPS:
+            continue
+        info = (model._meta.app_label, model._meta.model_name)
+        row = model.objects.first()
+        assert row is not None, f"the books have no {model._meta.label}"
+        pages.append(
+            (
+                reverse("admin:{}_{}_changelist".format(*info)),
+                reverse("admin:{}_{}_change".format(*info), args=[row.pk]),
+            )
+        )
+    return pages
+
+
+def test_support_reads_every_admin_page_and_may_change_nothing(groups, books):
+    support = staff_in(SUPPORT)
+    before = snapshot()
+    for changelist, change in project_admin_pages():
+        assert support.get(changelist).status_code == 200, changelist
+        page = support.get(change)
+        assert page.status_code == 200, change
+        assert 'name="_save"' not in page.content.decode(), f"{change} offers to save"
+        assert support.post(change, {}).status_code == 403, change
+        assert support.get(f"{changelist}add/").status_code == 403, changelist
+        assert support.get(f"{change}delete/").status_code == 403, change
+
+    invoice = books
+    listing = support.get(ADMIN).content.decode()
+    assert not any(f'value="{action}"' in listing for action in WORKFLOW_ACTIONS)
+    for action in WORKFLOW_ACTIONS:
+        support.post(ADMIN, {"action": action, "_selected_action": [invoice.pk]})
+    assert support.get(f"{ADMIN}{invoice.pk}/record-payment/").status_code == 403
+    credit = {"net_amount": "5", "reason": "x"}
+    assert support.post(f"{ADMIN}{invoice.pk}/credit-note/", credit).status_code == 403
+    refund = f"/admin/billing/creditentry/refund/{invoice.customer_id}/"
+    assert support.post(refund, {"amount": "1.00"}).status_code == 403
+    assert snapshot() == before
+
+
+def test_billing_staff_finalize_record_payments_and_credit(groups, customer, owner):
+    staff = staff_in(BILLING_STAFF)
+    draft = draft_invoice(customer, [("vm", "vCPU-hours", "10", "h", "10")])  # 100 + 25% VAT
+    response = staff.post(ADMIN, {"action": "finalize_selected", "_selected_action": [draft.pk]})
+    assert response.status_code == 302
+    invoice = Invoice.objects.get(pk=draft.pk)
+    assert (invoice.status, invoice.total) == ("unpaid", Decimal("125.00"))
+
+    paid = {"amount": "100.00", "received_on": "2026-10-05", "reference": "BANK-1"}
+    assert staff.post(f"{ADMIN}{invoice.pk}/record-payment/", paid).status_code == 302
+    credit = {"net_amount": "20.00", "reason": "Outage in October"}  # 20 + 25% VAT = 25
+    assert staff.post(f"{ADMIN}{invoice.pk}/credit-note/", credit).status_code == 302
+
+    invoice.refresh_from_db()
+    assert (invoice.amount_paid, invoice.amount_credited) == (Decimal("100.00"), Decimal("25.00"))
+    assert invoice.status == "paid"
+    assert Payment.objects.get().reference == "BANK-1"
+
+
+def test_the_migration_makes_both_groups_in_a_database_without_them(transactional_db):
+    Group.objects.filter(name__in=[SUPPORT, BILLING_STAFF]).delete()
+    executor = MigrationExecutor(connection)
+    executor.migrate([("portal", None)])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    support = Group.objects.get(name=SUPPORT).permissions.all()
+    billing = Group.objects.get(name=BILLING_STAFF).permissions.all()
+    assert all(p.codename.startswith("view_") for p in support)
+    assert {p.content_type.app_label for p in support} == {"accounts", "billing"}
+    assert set(support) < set(billing)
+    assert {"finalize_invoice", "record_payment", "credit_invoice"} <= {p.codename for p in billing}
+    assert not {p.codename for p in billing} & {"delete_payment", "change_payment"}
