@@ -23,8 +23,12 @@ from portal.staff_groups import BILLING_STAFF, SUPPORT
 from tests.billing.conftest import completed, deliver
 from tests.database import PROJECT_APPS, snapshot
 from tests.factories import InvitationFactory, UserFactory, draft_invoice
+from usage.models import CustomerPlan, DailyUsage, PricingPlan, Service, UsageRecord
 
-MIGRATION = importlib.import_module("portal.migrations.0001_staff_groups")
+GROUP_MIGRATIONS = [
+    importlib.import_module("portal.migrations.0001_staff_groups").create_staff_groups,
+    importlib.import_module("portal.migrations.0002_usage_staff_groups").add_usage_to_staff_groups,
+]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
 
@@ -33,7 +37,8 @@ WORKFLOW_ACTIONS = InvoiceAdmin.actions
 def groups(db):
     # A transactional test elsewhere empties every table, the migration's groups too: make them
     # again as the migration does.
-    MIGRATION.create_staff_groups(apps, None)
+    for migrate in GROUP_MIGRATIONS:
+        migrate(apps, None)
 
 
 def staff_in(group: str) -> Client:
@@ -59,8 +64,31 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
         phone=Phone(customer=customer, label="Office", number="+46812345600"), actor=owner
     )
     InvitationFactory(customer=customer, invited_by=owner)
+    record_usage(customer)
     assert CreditEntry.objects.exists() and Payment.objects.exists()
     return paid
+
+
+def record_usage(customer):
+    """A plan of the customer's own, a raw usage record and its rollup."""
+    plan = PricingPlan.objects.create(name="Books")
+    CustomerPlan.objects.create(
+        customer=customer, plan=plan, effective_from=datetime.date(2026, 1, 1)
+    )
+    service = Service.objects.create(customer=customer, name="k8s-prod-eu1")
+    start = datetime.datetime(2026, 11, 20, 13, tzinfo=datetime.UTC)
+    UsageRecord.objects.create(
+        customer=customer,
+        service=service,
+        metric="cpu",
+        external_id="r-1",
+        quantity=Decimal("12.5"),
+        start=start,
+        end=start + datetime.timedelta(hours=1),
+    )
+    DailyUsage.objects.create(
+        customer=customer, service=service, metric="cpu", day=start.date(), quantity=Decimal("12.5")
+    )
 
 
 def project_admin_pages() -> list[tuple[str, str]]:
@@ -135,7 +163,7 @@ def test_the_migration_makes_both_groups_in_a_database_without_them(transactiona
     support = Group.objects.get(name=SUPPORT).permissions.all()
     billing = Group.objects.get(name=BILLING_STAFF).permissions.all()
     assert all(p.codename.startswith("view_") for p in support)
-    assert {p.content_type.app_label for p in support} == {"accounts", "billing"}
+    assert {p.content_type.app_label for p in support} == {"accounts", "billing", "usage"}
     assert set(support) < set(billing)
     assert {"finalize_invoice", "record_payment", "credit_invoice"} <= {p.codename for p in billing}
     assert not {p.codename for p in billing} & {"delete_payment", "change_payment"}
