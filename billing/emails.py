@@ -29,15 +29,18 @@ def _message(*, template: str, subject: str, to: list[str], context: dict):
     return message
 
 
-def invoice_issued(invoice: Invoice, to: list[str], pdf: bytes) -> EmailMultiAlternatives:
+def invoice_issued(invoice: Invoice, to: list[str], *, pdf: bytes | None) -> EmailMultiAlternatives:
+    """The invoice or credit note, with its PDF attached; without `pdf` (the customer chose a
+    link to the portal only) the email says where to find it."""
     document = "Credit note" if invoice.is_credit_note else "Invoice"
     message = _message(
         template="invoice_issued",
         subject=f"{document} {invoice.number} from {settings.SELLER['name']}",
         to=to,
-        context=_invoice_context(invoice),
+        context=_invoice_context(invoice) | {"attached": pdf is not None},
     )
-    message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+    if pdf is not None:
+        message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return message
 
 
