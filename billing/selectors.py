@@ -7,14 +7,18 @@ from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
 from billing.money import ZERO, round_money
 
-STATUS_FILTERS = {"all": "All", "unpaid": "Unpaid", "paid": "Paid"}
+STATUS_FILTERS = {
+    "all": pgettext_lazy("tab of invoices", "All"),
+    "unpaid": pgettext_lazy("tab of invoices", "Unpaid"),
+    "paid": pgettext_lazy("tab of invoices", "Paid"),
+}
 
 
 def invoices_for(customer: Customer, *, status: str = "all", search: str = ""):
