@@ -49,7 +49,7 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an email address. Staff run the admin; others act for customers."""
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     language = models.CharField(
         _("language of the portal"),

@@ -70,14 +70,22 @@ class CurrentCustomerMiddleware:
 
 class HtmxMessagesMiddleware:
     """Hands pending Django messages to the page as an HX-Trigger event, so that HTMX swaps
-    show the same toasts as full page loads (static/js/portal.js listens for "messages")."""
+    show the same toasts as full page loads (static/js/portal.js listens for "messages").
+    A redirect, or an answer that tells htmx to load another page (HX-Redirect, HX-Refresh),
+    leaves them for the page that follows."""
+
+    LEAVES_THE_PAGE = ("HX-Redirect", "HX-Refresh")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not getattr(request, "htmx", False) or 300 <= response.status_code < 400:
+        if (
+            not getattr(request, "htmx", False)
+            or 300 <= response.status_code < 400
+            or any(header in response.headers for header in self.LEAVES_THE_PAGE)
+        ):
             return response
         pending = [
             {"level": message.level_tag, "text": str(message)}

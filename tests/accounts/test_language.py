@@ -59,6 +59,9 @@ def test_from_the_sheet_the_whole_page_reloads_in_the_new_language(owner_client,
     response = choose(owner_client, "sv", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sheet-content")
     assert response.status_code == 200
     assert response["HX-Redirect"] == SETTINGS_URL
+    # The confirmation waits for the page htmx loads next, rather than vanishing with this one.
+    assert "HX-Trigger" not in response
+    assert "Portalen talar nu Svenska." in page(owner_client, SETTINGS_URL)
 
 
 def test_choosing_the_language_already_chosen_records_nothing(owner_client):
