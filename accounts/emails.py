@@ -1,8 +1,12 @@
-"""The emails the Account pane sends: an address's confirmation link, a team invitation."""
+"""The emails the Account pane sends: an address's confirmation link, a team invitation.
+Like every email to a customer's people, each is written in the customer's language of
+invoices (`Customer.invoice_language`)."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts import links
 from accounts.models import Contact, Invitation
@@ -19,28 +23,34 @@ def _message(*, template: str, subject: str, to: str, context: dict) -> EmailMes
 
 
 def contact_confirmation(contact: Contact) -> EmailMessage:
-    return _message(
-        template="contact_confirmation",
-        subject=f"Confirm your email address for {contact.customer.name}'s invoices",
-        to=contact.email,
-        context={
-            "contact": contact,
-            "customer": contact.customer,
-            "seller": settings.SELLER,
-            "url": links.confirmation_url(contact),
-        },
-    )
+    customer = contact.customer
+    with translation.override(customer.invoice_language):
+        return _message(
+            template="contact_confirmation",
+            subject=gettext("Confirm your email address for %(customer)s's invoices")
+            % {"customer": customer.name},
+            to=contact.email,
+            context={
+                "contact": contact,
+                "customer": customer,
+                "seller": settings.SELLER,
+                "url": links.confirmation_url(contact),
+            },
+        )
 
 
 def invitation(invitation: Invitation) -> EmailMessage:
-    return _message(
-        template="invitation",
-        subject=f"You are invited to {invitation.customer.name}'s billing account",
-        to=invitation.email,
-        context={
-            "invitation": invitation,
-            "customer": invitation.customer,
-            "seller": settings.SELLER,
-            "url": links.invitation_url(invitation),
-        },
-    )
+    customer = invitation.customer
+    with translation.override(customer.invoice_language):
+        return _message(
+            template="invitation",
+            subject=gettext("You are invited to %(customer)s's billing account")
+            % {"customer": customer.name},
+            to=invitation.email,
+            context={
+                "invitation": invitation,
+                "customer": customer,
+                "seller": settings.SELLER,
+                "url": links.invitation_url(invitation),
+            },
+        )

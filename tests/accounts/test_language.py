@@ -2,6 +2,7 @@
 from the next page on. Without a login, the browser's Accept-Language decides."""
 
 import pytest
+from django.core import mail
 
 from accounts.models import AuditEntry, User
 from tests.accounts.conftest import HTMX
@@ -126,3 +127,24 @@ def test_form_errors_and_messages_speak_swedish_too(owner_client, owner, custome
         "/account/phones/new/", {"label": "Kontor", "number": "12"}, **HTMX
     )
     assert "Det här är inte ett nummer som går att ringa" in response.content.decode()
+
+
+def test_mail_to_a_swedish_customers_addresses_is_swedish_whatever_the_sender_reads(
+    owner_client, customer, billing_contact, sent
+):
+    customer.invoice_language = "sv"
+    customer.save()
+    with sent():
+        owner_client.post(
+            "/account/contacts/new/", {"email": "ny@acme.example", "is_billing": "on"}
+        )
+        owner_client.post(
+            "/account/team/invite/", {"email": "kollega@acme.example", "role": "viewer"}
+        )
+    confirmation, invitation = mail.outbox
+    assert confirmation.subject == "Bekräfta din e-postadress för fakturor från Acme Cloud AB"
+    assert "för att ta emot: fakturor, betalningspåminnelser och kvitton." in confirmation.body
+    assert invitation.subject == "Du är inbjuden till faktureringskontot för Acme Cloud AB"
+    assert "med rollen Läsare." in invitation.body
+    # The owner who added them reads the portal in English all the same.
+    assert "ny@acme.example added. We sent it a link" in page(owner_client, "/account/?tab=contact")
