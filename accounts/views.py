@@ -27,7 +27,6 @@ from accounts.forms import (
     LanguageForm,
     PhoneForm,
 )
-from accounts.models import User
 from accounts.rendering import render_page
 
 TABS = {
@@ -148,14 +147,15 @@ def settings_edit(request):
 @customer_required
 def language_edit(request):
     """The language the portal speaks to the user. The whole page is loaded again, in it."""
-    form = LanguageForm(request.POST, instance=User.objects.get(pk=request.user.pk))
+    # A copy, as for the customer: an invalid choice must not stay on the page's user.
+    form = LanguageForm(request.POST, instance=copy.copy(request.user))
     if not form.is_valid():
         return render_pane(request, tab="settings", language_form=form)
     user = services.user_language_save(user=form.instance, customer=request.customer)
     translation.activate(user.language)  # the confirmation is already in the new language
     messages.success(
         request,
-        _("The portal now speaks %(language)s.") % {"language": user.get_language_display()},
+        _("Language of the portal: %(language)s.") % {"language": user.get_language_display()},
     )
     url = f"{reverse('account')}?tab=settings"
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

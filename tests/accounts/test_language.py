@@ -46,7 +46,7 @@ def test_switching_to_swedish_takes_effect_on_the_next_page(owner_client, owner,
     assert User.objects.get(pk=owner.pk).language == "sv"
     html = page(owner_client, SETTINGS_URL)
     assert '<html lang="sv"' in html and "Inställningar" in html
-    assert "Portalen talar nu Svenska." in html  # the confirmation, already in Swedish
+    assert "Portalens språk: Svenska." in html  # the confirmation, already in Swedish
     entry = AuditEntry.objects.get(customer=customer, action="language_changed")
     assert (entry.actor, entry.subject) == (owner, owner.email)
     assert (entry.before, entry.after) == ({"language": "en"}, {"language": "sv"})
@@ -62,7 +62,7 @@ def test_from_the_sheet_the_whole_page_reloads_in_the_new_language(owner_client,
     assert response["HX-Redirect"] == SETTINGS_URL
     # The confirmation waits for the page htmx loads next, rather than vanishing with this one.
     assert "HX-Trigger" not in response
-    assert "Portalen talar nu Svenska." in page(owner_client, SETTINGS_URL)
+    assert "Portalens språk: Svenska." in page(owner_client, SETTINGS_URL)
 
 
 def test_choosing_the_language_already_chosen_records_nothing(owner_client):

@@ -23,7 +23,7 @@ def test_a_user_switches_the_portal_to_swedish(page, live_server, demo, log_in, 
     # The whole page comes back in Swedish, with the confirmation in Swedish too.
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     expect(page).to_have_url(f"{live_server.url}/account/?tab=settings")
-    expect(page.locator("#toasts")).to_contain_text("Portalen talar nu Svenska.")
+    expect(page.locator("#toasts")).to_contain_text("Portalens språk: Svenska.")
     expect(page.get_by_label("Portalens språk")).to_have_value("sv")
 
     page.get_by_role("complementary", name="Huvudmeny").get_by_role("link", name="Fakturor").click()
