@@ -23,7 +23,7 @@ if command -v pyenv >/dev/null 2>&1; then \
 fi; exit 1
 endef
 
-.PHONY: run test setup lint format worker beat bench clean
+.PHONY: run test setup lint format messages worker beat bench clean
 
 # The settings default to production (DEBUG off, a strong SECRET_KEY required). The local
 # demo, its worker and the in-process benchmarks run with DEBUG on unless told otherwise;
@@ -64,6 +64,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Translations (needs GNU gettext): collect every marked string into locale/sv/LC_MESSAGES/django.po,
+# keeping the translations it has; translate the new ones there, then run this again to compile
+# django.mo. Commit both. Another language: LANG_CODE=de make messages (and add it to LANGUAGES).
+LANG_CODE ?= sv
+messages: $(STAMP)
+	DEBUG=true $(PY) manage.py makemessages --locale $(LANG_CODE) --no-wrap --add-location file --no-obsolete
+	DEBUG=true $(PY) manage.py compilemessages --locale $(LANG_CODE) --ignore '.*'
 
 # Background work against Redis: `REDIS_URL=redis://127.0.0.1:6379/0 make worker` (and `make beat`).
 worker: $(STAMP)

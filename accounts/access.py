@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 # The session key holding the customer a user with several customers chose to act for.
 SESSION_CUSTOMER_KEY = "customer_id"
@@ -31,7 +32,7 @@ def billing_manager_required(view):
     @customer_required
     def wrapper(request, *args, **kwargs):
         if not request.membership.can_manage_billing:
-            raise PermissionDenied("Your role on this account can read, not change, billing.")
+            raise PermissionDenied(_("Your role on this account can read, not change, billing."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -44,7 +45,7 @@ def owner_required(view):
     @customer_required
     def wrapper(request, *args, **kwargs):
         if not request.membership.is_owner:
-            raise PermissionDenied("Only an owner of this account can change this.")
+            raise PermissionDenied(_("Only an owner of this account can change this."))
         return view(request, *args, **kwargs)
 
     return wrapper

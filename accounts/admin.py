@@ -36,7 +36,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
     inlines = [MembershipInline]
     fieldsets = [
-        (None, {"fields": ["email", "password", "full_name"]}),
+        (None, {"fields": ["email", "password", "full_name", "language"]}),
         (
             "Permissions",
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},

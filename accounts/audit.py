@@ -3,16 +3,13 @@
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from accounts.models import AuditEntry, Contact, Customer, Membership, Phone, User
 
-_MODELS = [Customer, Contact, Phone, Membership]
-_CHOICES = {
-    "role": Membership.Role,
-    "invoice_delivery": Customer.Delivery,
-    "invoice_language": Customer.Language,
-}
+# The models whose fields the trail names: labels and choices come from their definitions.
+_MODELS = [Customer, Contact, Phone, Membership, User]
 
 
 def snapshot(instance: models.Model, fields) -> dict:
@@ -62,22 +59,28 @@ def changes(entry: AuditEntry) -> list[tuple[str, str, str]]:
     ]
 
 
-def _label(field: str) -> str:
+def _field(name: str) -> models.Field | None:
     for model in _MODELS:
         try:
-            return capfirst(model._meta.get_field(field).verbose_name)
+            return model._meta.get_field(name)
         except FieldDoesNotExist:
             continue
-    return capfirst(field.replace("_", " "))
+    return None
 
 
-def _value(field: str, value) -> str:
+def _label(name: str) -> str:
+    field = _field(name)
+    return capfirst(field.verbose_name if field else name.replace("_", " "))
+
+
+def _value(name: str, value) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
-    if field in _CHOICES:
-        return str(_CHOICES[field](value).label)
-    if field == "country":
+        return _("yes") if value else _("no")
+    if name == "country":
         return f"{countries.name(value) or value} ({value})"
+    field = _field(name)
+    if field and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
     return str(value)

@@ -1,10 +1,11 @@
 """The password reset form, throttled per address and per client (accounts/throttle.py)."""
 
 from django.contrib.auth import views as auth_views
+from django.utils.translation import gettext_lazy as _
 
 from accounts.throttle import client_ip, password_reset_request
 
-TOO_MANY_RESETS = (
+TOO_MANY_RESETS = _(
     "Too many reset links were asked for this address or from your network. "
     "Please try again in an hour."
 )

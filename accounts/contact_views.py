@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import links, services
@@ -30,11 +31,15 @@ def _save(request, form, *, save, done, new_form_name, edit_form_name):
     return render_pane(request, tab="contact", **{name: form})
 
 
-def _save_contact(request, form, *, verb):
+def _save_contact(request, form, *, done_text):
+    """`done_text`: the confirmation, with %(email)s for the address."""
+
     def done(contact):
+        text = done_text % {"email": contact.email}
         if contact.is_confirmed:
-            return f"{contact.email} {verb}."
-        return f"{contact.email} {verb}. We sent it a link to confirm the address."
+            return text
+        confirm = _("We sent it a link to confirm the address.")
+        return f"{text} {confirm}"
 
     return _save(
         request,
@@ -50,7 +55,9 @@ def _save_contact(request, form, *, verb):
 @billing_manager_required
 def contact_create(request):
     return _save_contact(
-        request, ContactForm(request.POST, customer=request.customer), verb="added"
+        request,
+        ContactForm(request.POST, customer=request.customer),
+        done_text=_("%(email)s added."),
     )
 
 
@@ -62,7 +69,7 @@ def contact_edit(request, pk):
         form = ContactForm(instance=contact, customer=request.customer, auto_id=EDIT_ID)
         return render_pane(request, tab="contact", edit_form=form)
     form = ContactForm(request.POST, instance=contact, customer=request.customer, auto_id=EDIT_ID)
-    return _save_contact(request, form, verb="saved")
+    return _save_contact(request, form, done_text=_("%(email)s saved."))
 
 
 @require_POST
@@ -70,15 +77,20 @@ def contact_edit(request, pk):
 def contact_toggle_role(request, pk, role):
     """A tick or cross clicked: the role flips at once. HTMX gets the row back."""
     if role not in Contact.ROLES:
-        raise Http404("No such role.")
+        raise Http404(_("No such role."))
     contact = customers_own(request, Contact, pk)
     try:
         contact = services.contact_toggle_role(contact=contact, role=role, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        change = "now has" if role in contact.roles else "no longer has"
-        messages.success(request, f"{contact.email} {change} the {Contact.ROLE_LABELS[role]} role.")
+        if role in contact.roles:
+            done = _("%(email)s now has the %(role)s role.")
+        else:
+            done = _("%(email)s no longer has the %(role)s role.")
+        messages.success(
+            request, done % {"email": contact.email, "role": Contact.ROLE_LABELS[role]}
+        )
     if request.htmx:
         return render(request, "accounts/partials/contacts.html#contact-row", {"contact": contact})
     return after_change(request, "contact")
@@ -93,7 +105,7 @@ def contact_delete(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"{contact.email} removed.")
+        messages.success(request, _("%(email)s removed.") % {"email": contact.email})
     return after_change(request, "contact")
 
 
@@ -106,7 +118,10 @@ def contact_resend(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"A new confirmation link is on its way to {contact.email}.")
+        messages.success(
+            request,
+            _("A new confirmation link is on its way to %(email)s.") % {"email": contact.email},
+        )
     return after_change(request, "contact")
 
 
@@ -134,12 +149,12 @@ def link_refused(request, refused: links.LinkRefused):
 # ---- Phones ----
 
 
-def _save_phone(request, form, *, verb):
+def _save_phone(request, form, *, done_text):
     return _save(
         request,
         form,
         save=lambda phone, actor: services.phone_save(phone=phone, actor=actor),
-        done=lambda phone: f"{phone.display} {verb}.",
+        done=lambda phone: done_text % {"phone": phone.display},
         new_form_name="phone_form",
         edit_form_name="phone_edit_form",
     )
@@ -148,7 +163,11 @@ def _save_phone(request, form, *, verb):
 @require_POST
 @billing_manager_required
 def phone_create(request):
-    return _save_phone(request, PhoneForm(request.POST, customer=request.customer), verb="added")
+    return _save_phone(
+        request,
+        PhoneForm(request.POST, customer=request.customer),
+        done_text=_("%(phone)s added."),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -159,7 +178,7 @@ def phone_edit(request, pk):
         form = PhoneForm(instance=phone, customer=request.customer, auto_id=EDIT_ID)
         return render_pane(request, tab="contact", phone_edit_form=form)
     form = PhoneForm(request.POST, instance=phone, customer=request.customer, auto_id=EDIT_ID)
-    return _save_phone(request, form, verb="saved")
+    return _save_phone(request, form, done_text=_("%(phone)s saved."))
 
 
 @require_POST
@@ -167,5 +186,5 @@ def phone_edit(request, pk):
 def phone_delete(request, pk):
     phone = customers_own(request, Phone, pk)
     services.phone_delete(phone=phone, actor=request.user)
-    messages.success(request, f"{phone.display} removed.")
+    messages.success(request, _("%(phone)s removed.") % {"phone": phone.display})
     return after_change(request, "contact")

@@ -1,32 +1,40 @@
-"""The emails the Account pane sends: an address's confirmation link, a team invitation."""
+"""The emails the Account pane sends: an address's confirmation link, a team invitation.
+Like every email to a customer's people, each is written in the customer's language of
+invoices (`Customer.invoice_language`)."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts import links
 from accounts.models import Contact, Invitation
 
 
-def _message(*, template: str, subject: str, to: str, context: dict) -> EmailMessage:
-    return EmailMessage(
-        subject=subject,
-        body=render_to_string(f"accounts/email/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-        reply_to=[settings.SELLER["email"]],
-    )
+def _message(*, template: str, subject, to: str, context: dict) -> EmailMessage:
+    """`subject`: a translatable text naming the customer as %(customer)s."""
+    customer = context["customer"]
+    with translation.override(customer.invoice_language):
+        return EmailMessage(
+            subject=subject % {"customer": customer.name},
+            body=render_to_string(
+                f"accounts/email/{template}.txt", {"seller": settings.SELLER, **context}
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[to],
+            reply_to=[settings.SELLER["email"]],
+        )
 
 
 def contact_confirmation(contact: Contact) -> EmailMessage:
     return _message(
         template="contact_confirmation",
-        subject=f"Confirm your email address for {contact.customer.name}'s invoices",
+        subject=_("Confirm your email address for %(customer)s's invoices"),
         to=contact.email,
         context={
             "contact": contact,
             "customer": contact.customer,
-            "seller": settings.SELLER,
             "url": links.confirmation_url(contact),
         },
     )
@@ -35,12 +43,11 @@ def contact_confirmation(contact: Contact) -> EmailMessage:
 def invitation(invitation: Invitation) -> EmailMessage:
     return _message(
         template="invitation",
-        subject=f"You are invited to {invitation.customer.name}'s billing account",
+        subject=_("You are invited to %(customer)s's billing account"),
         to=invitation.email,
         context={
             "invitation": invitation,
             "customer": invitation.customer,
-            "seller": settings.SELLER,
             "url": links.invitation_url(invitation),
         },
     )

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import SetPasswordMixin
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
@@ -9,7 +10,7 @@ from accounts.validation import normalize_phone, normalize_vat_id
 class CustomerInfoForm(forms.ModelForm):
     """What an owner may change of the details printed on invoices."""
 
-    country = forms.ChoiceField(choices=countries)
+    country = forms.ChoiceField(label=_("Country"), choices=countries)
 
     class Meta:
         model = Customer
@@ -23,7 +24,7 @@ class CustomerInfoForm(forms.ModelForm):
             "invoice_reference",
         ]
         help_texts = {
-            "vat_id": "With or without the country prefix, e.g. SE556677889901.",
+            "vat_id": _("With or without the country prefix, e.g. SE556677889901."),
             "country": "",
         }
 
@@ -50,8 +51,17 @@ class CustomerSettingsForm(forms.ModelForm):
         model = Customer
         fields = ["invoice_delivery", "send_payment_receipts", "invoice_language"]
         widgets = {"invoice_delivery": forms.RadioSelect}
-        labels = {"send_payment_receipts": "Email a receipt when a payment arrives"}
+        labels = {"send_payment_receipts": _("Email a receipt when a payment arrives")}
         help_texts = {"send_payment_receipts": "", "invoice_delivery": ""}
+
+
+class LanguageForm(forms.ModelForm):
+    """The language the portal speaks to the person logged in (every role chooses their own)."""
+
+    class Meta:
+        model = User
+        fields = ["language"]
+        help_texts = {"language": ""}
 
 
 class ContactForm(forms.ModelForm):
@@ -60,7 +70,7 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["email", "name", "is_billing", "is_tech", "is_dpo"]
-        labels = {"email": "Email address"}
+        labels = {"email": _("Email address")}
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,7 +81,7 @@ class ContactForm(forms.ModelForm):
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
         if self._others().filter(email__iexact=email).exists():
-            raise forms.ValidationError("This email address is already a contact.")
+            raise forms.ValidationError(_("This email address is already a contact."))
         return email
 
     def clean(self):
@@ -89,8 +99,8 @@ class PhoneForm(forms.ModelForm):
     # Typed with spaces and punctuation; stored shorter, in E.164.
     number = forms.CharField(
         max_length=40,
-        label="Phone number",
-        help_text="With the country code, e.g. +46 8 123 456 00.",
+        label=_("Phone number"),
+        help_text=_("With the country code, e.g. +46 8 123 456 00."),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
 
@@ -107,7 +117,7 @@ class PhoneForm(forms.ModelForm):
         number = normalize_phone(self.cleaned_data["number"], self.customer.country)
         taken = Phone.objects.filter(customer=self.customer, number=number)
         if taken.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("This number is already on the list.")
+            raise forms.ValidationError(_("This number is already on the list."))
         return number
 
 
@@ -115,7 +125,7 @@ class InvitationForm(forms.ModelForm):
     class Meta:
         model = Invitation
         fields = ["email", "role"]
-        labels = {"email": "Email address"}
+        labels = {"email": _("Email address")}
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,7 +143,7 @@ class MemberRoleForm(forms.Form):
 class JoinForm(SetPasswordMixin, forms.Form):
     """An invited person without a login chooses their name and password."""
 
-    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    full_name = forms.CharField(max_length=150, required=False, label=_("Your name"))
     password1, password2 = SetPasswordMixin.create_password_fields()
 
     def __init__(self, *args, email, **kwargs):

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CONFIRMATION_VALIDITY, INVITATION_VALIDITY, Contact, Invitation
 
@@ -15,10 +16,10 @@ _INVITATION_SALT = "accounts.invitation"
 class Refusal(models.TextChoices):
     """Why a link cannot be used; each has its own explanation on the refusal page."""
 
-    INVALID = "invalid", "This link is not valid"
-    EXPIRED = "expired", "This link has expired"
-    USED = "used", "This link has already been used"
-    OUTDATED = "outdated", "This link is no longer valid"
+    INVALID = "invalid", _("This link is not valid")
+    EXPIRED = "expired", _("This link has expired")
+    USED = "used", _("This link has already been used")
+    OUTDATED = "outdated", _("This link is no longer valid")
 
 
 class LinkRefused(Exception):

@@ -6,11 +6,13 @@ import datetime
 import zoneinfo
 
 import phonenumbers
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 # How long the links we mail stay valid: a contact's confirmation, a team invitation.
@@ -47,8 +49,15 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an email address. Staff run the admin; others act for customers."""
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(max_length=150, blank=True)
+    language = models.CharField(
+        _("language of the portal"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text="The language the portal's pages speak to this person.",
+    )
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -89,27 +98,31 @@ class Customer(models.Model):
         EUR = "EUR", "Euro"
 
     class Delivery(models.TextChoices):
-        ATTACHMENT = "attachment", "PDF attached to the email"
-        LINK = "link", "A link to the portal only"
+        ATTACHMENT = "attachment", _("PDF attached to the email")
+        LINK = "link", _("A link to the portal only")
 
     class Language(models.TextChoices):
-        ENGLISH = "en", "English"
-        SWEDISH = "sv", "Swedish"
+        ENGLISH = "en", _("English")
+        SWEDISH = "sv", _("Swedish")
 
     name = models.CharField(max_length=200)
     number = models.CharField(
-        "customer number", max_length=20, unique=True, help_text="Shown on invoices, e.g. C-10001."
+        _("customer number"),
+        max_length=20,
+        unique=True,
+        help_text="Shown on invoices, e.g. C-10001.",
     )
-    address_line1 = models.CharField("address", max_length=200, blank=True)
-    address_line2 = models.CharField("address (line 2)", max_length=200, blank=True)
-    postal_code = models.CharField(max_length=20, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    country = models.CharField(max_length=2, help_text="ISO 3166 code, e.g. SE.")
-    vat_id = models.CharField("VAT id", max_length=30, blank=True)
+    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, help_text="ISO 3166 code, e.g. SE.")
+    vat_id = models.CharField(_("VAT id"), max_length=30, blank=True)
     invoice_reference = models.CharField(
+        _("invoice reference"),
         max_length=100,
         blank=True,
-        help_text="Your purchase-order number or reference, printed on your invoices.",
+        help_text=_("Your purchase-order number or reference, printed on your invoices."),
     )
     currency = models.CharField(max_length=3, choices=Currency, default=Currency.EUR)
     payment_terms_days = models.PositiveSmallIntegerField(
@@ -124,20 +137,21 @@ class Customer(models.Model):
     )
     stripe_customer_id = models.CharField("Stripe customer id", max_length=255, blank=True)
     invoice_delivery = models.CharField(
+        _("invoice delivery"),
         max_length=10,
         choices=Delivery,
         default=Delivery.ATTACHMENT,
         help_text="How invoices arrive.",
     )
     send_payment_receipts = models.BooleanField(
-        "payment receipts", default=True, help_text="Email a receipt when a payment arrives."
+        _("payment receipts"), default=True, help_text=_("Email a receipt when a payment arrives.")
     )
     invoice_language = models.CharField(
-        "language of invoices",
+        _("language of invoices"),
         max_length=2,
         choices=Language,
         default=Language.ENGLISH,
-        help_text="The language of invoice emails and PDFs.",
+        help_text=_("The language of invoice emails and PDFs."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -167,13 +181,13 @@ class Membership(models.Model):
     """A user's seat on a customer account; the role decides what they may change."""
 
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        BILLING = "billing", "Billing"
-        VIEWER = "viewer", "Viewer"
+        OWNER = "owner", _("Owner")
+        BILLING = "billing", _("Billing")
+        VIEWER = "viewer", _("Viewer")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role, default=Role.VIEWER)
+    role = models.CharField(_("role"), max_length=10, choices=Role, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -209,14 +223,16 @@ class Contact(models.Model):
     """
 
     ROLES = {"billing": "is_billing", "tech": "is_tech", "dpo": "is_dpo"}
-    ROLE_LABELS = {"billing": "Billing", "tech": "Tech", "dpo": "DPO"}
+    ROLE_LABELS = {"billing": _("Billing"), "tech": _("Tech"), "dpo": _("DPO")}
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
-    email = models.EmailField()
-    name = models.CharField(max_length=150, blank=True)
-    is_billing = models.BooleanField("Billing", default=False, help_text="Receives invoices.")
-    is_tech = models.BooleanField("Tech", default=False, help_text="Receives technical notices.")
-    is_dpo = models.BooleanField("DPO", default=False, help_text="Data protection officer.")
+    email = models.EmailField(_("email address"))
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    is_billing = models.BooleanField(_("Billing"), default=False, help_text=_("Receives invoices."))
+    is_tech = models.BooleanField(
+        _("Tech"), default=False, help_text=_("Receives technical notices.")
+    )
+    is_dpo = models.BooleanField(_("DPO"), default=False, help_text=_("Data protection officer."))
     confirmed_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -229,7 +245,7 @@ class Contact(models.Model):
                 Lower("email"),
                 "customer",
                 name="contact_email_unique_per_customer",
-                violation_error_message="This email address is already a contact.",
+                violation_error_message=_("This email address is already a contact."),
             )
         ]
 
@@ -240,7 +256,7 @@ class Contact(models.Model):
         super().clean()
         self.email = self.email.strip().lower()
         if not self.roles:
-            raise ValidationError("Give the contact at least one role: Billing, Tech or DPO.")
+            raise ValidationError(_("Give the contact at least one role: Billing, Tech or DPO."))
 
     @property
     def is_confirmed(self) -> bool:
@@ -260,8 +276,10 @@ class Phone(models.Model):
     """A phone number of the customer's, stored in E.164 (+46812345600)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
-    number = models.CharField(max_length=20, help_text="In E.164, e.g. +46812345600.")
-    label = models.CharField(max_length=60, blank=True, help_text="e.g. Office, On call.")
+    number = models.CharField(_("number"), max_length=20, help_text="In E.164, e.g. +46812345600.")
+    label = models.CharField(
+        _("label"), max_length=60, blank=True, help_text=_("e.g. Office, On call.")
+    )
 
     class Meta:
         ordering = ["label", "number"]
@@ -269,7 +287,7 @@ class Phone(models.Model):
             models.UniqueConstraint(
                 fields=["customer", "number"],
                 name="phone_number_unique_per_customer",
-                violation_error_message="This number is already on the list.",
+                violation_error_message=_("This number is already on the list."),
             )
         ]
 
@@ -291,8 +309,10 @@ class Invitation(models.Model):
     link signed when it was sent and valid for INVITATION_VALIDITY."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField()
-    role = models.CharField(max_length=10, choices=Membership.Role, default=Membership.Role.VIEWER)
+    email = models.EmailField(_("email address"))
+    role = models.CharField(
+        _("role"), max_length=10, choices=Membership.Role, default=Membership.Role.VIEWER
+    )
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -308,7 +328,7 @@ class Invitation(models.Model):
                 "customer",
                 condition=models.Q(accepted_at=None),
                 name="one_open_invitation_per_email",
-                violation_error_message="This address already has an open invitation.",
+                violation_error_message=_("This address already has an open invitation."),
             )
         ]
 
@@ -332,21 +352,22 @@ class AuditEntry(models.Model):
     """
 
     class Action(models.TextChoices):
-        CUSTOMER_CHANGED = "customer_changed", "Customer info changed"
-        SETTINGS_CHANGED = "settings_changed", "Settings changed"
-        CONTACT_ADDED = "contact_added", "Email address added"
-        CONTACT_CHANGED = "contact_changed", "Email address changed"
-        CONTACT_REMOVED = "contact_removed", "Email address removed"
-        CONTACT_CONFIRMED = "contact_confirmed", "Email address confirmed"
-        CONFIRMATION_SENT = "confirmation_sent", "Confirmation email sent"
-        PHONE_ADDED = "phone_added", "Phone added"
-        PHONE_CHANGED = "phone_changed", "Phone changed"
-        PHONE_REMOVED = "phone_removed", "Phone removed"
-        MEMBER_INVITED = "member_invited", "Member invited"
-        INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
-        MEMBER_JOINED = "member_joined", "Invitation accepted"
-        MEMBER_ROLE_CHANGED = "member_role_changed", "Member's role changed"
-        MEMBER_REMOVED = "member_removed", "Member removed"
+        CUSTOMER_CHANGED = "customer_changed", _("Customer info changed")
+        SETTINGS_CHANGED = "settings_changed", _("Settings changed")
+        CONTACT_ADDED = "contact_added", _("Email address added")
+        CONTACT_CHANGED = "contact_changed", _("Email address changed")
+        CONTACT_REMOVED = "contact_removed", _("Email address removed")
+        CONTACT_CONFIRMED = "contact_confirmed", _("Email address confirmed")
+        CONFIRMATION_SENT = "confirmation_sent", _("Confirmation email sent")
+        PHONE_ADDED = "phone_added", _("Phone added")
+        PHONE_CHANGED = "phone_changed", _("Phone changed")
+        PHONE_REMOVED = "phone_removed", _("Phone removed")
+        MEMBER_INVITED = "member_invited", _("Member invited")
+        INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
+        MEMBER_JOINED = "member_joined", _("Invitation accepted")
+        MEMBER_ROLE_CHANGED = "member_role_changed", _("Member's role changed")
+        MEMBER_REMOVED = "member_removed", _("Member removed")
+        LANGUAGE_CHANGED = "language_changed", _("Language of the portal changed")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(

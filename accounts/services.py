@@ -7,15 +7,17 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import audit, emails, jobs, links
 from accounts.models import AuditEntry, Contact, Customer, Phone, User
 
-LAST_BILLING_CONTACT = (
+LAST_BILLING_CONTACT = gettext_lazy(
     "Invoices need somewhere to go: keep at least one confirmed address with the Billing role. "
     "Give the role to another address and confirm it first."
 )
-ONLY_ADDRESS = (
+ONLY_ADDRESS = gettext_lazy(
     "Your only email address receives everything, so it keeps every role. "
     "Add another address to share the roles out."
 )
@@ -95,6 +97,23 @@ def customer_settings_save(*, customer: Customer, actor: User) -> Customer:
     )
 
 
+@transaction.atomic
+def user_language_save(*, user: User, customer: Customer) -> User:
+    """Store the language the portal speaks to `user`: their own choice, whatever their role,
+    recorded in the trail of the customer they act for."""
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    user.save(update_fields=["language"])
+    audit.record(
+        customer=customer,
+        actor=user,
+        action=AuditEntry.Action.LANGUAGE_CHANGED,
+        subject=user.email,
+        before=audit.snapshot(stored, ["language"]),
+        after=audit.snapshot(user, ["language"]),
+    )
+    return user
+
+
 # ---- Email addresses ----
 
 
@@ -115,7 +134,7 @@ def contact_save(*, contact: Contact, actor: User) -> Contact:
         with transaction.atomic():
             contact.save()
     except IntegrityError:
-        raise ValidationError({"email": "This email address is already a contact."}) from None
+        raise ValidationError({"email": _("This email address is already a contact.")}) from None
     _keep_confirmed_billing(contact.customer_id, had_it=had_billing)
     audit.record(
         customer=contact.customer,
@@ -192,12 +211,15 @@ def contact_resend_confirmation(*, contact: Contact, actor: User) -> Contact:
     lock_customer(contact.customer_id)
     contact = Contact.objects.get(pk=contact.pk)
     if contact.is_confirmed:
-        raise ValidationError(f"{contact.email} is already confirmed.")
+        raise ValidationError(_("%(email)s is already confirmed.") % {"email": contact.email})
     now = timezone.now()
     if contact.confirmation_sent_at and now - contact.confirmation_sent_at < RESEND_PAUSE:
         raise ValidationError(
-            f"A confirmation went to {contact.email} a moment ago. "
-            "Give it a minute to arrive, and look in the spam folder too."
+            _(
+                "A confirmation went to %(email)s a moment ago. "
+                "Give it a minute to arrive, and look in the spam folder too."
+            )
+            % {"email": contact.email}
         )
     contact.confirmation_sent_at = now
     contact.save(update_fields=["confirmation_sent_at"])
@@ -264,7 +286,7 @@ def phone_save(*, phone: Phone, actor: User) -> Phone:
         with transaction.atomic():
             phone.save()
     except IntegrityError:
-        raise ValidationError({"number": "This number is already on the list."}) from None
+        raise ValidationError({"number": _("This number is already on the list.")}) from None
     audit.record(
         customer=phone.customer,
         actor=actor,

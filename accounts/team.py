@@ -5,12 +5,16 @@ customer always keeps at least one owner."""
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import audit, emails, jobs, links
 from accounts.models import AuditEntry, Invitation, Membership, User
 from accounts.services import lock_customer
 
-LAST_OWNER = "An account needs an owner: make another member an owner first, then change this one."
+LAST_OWNER = gettext_lazy(
+    "An account needs an owner: make another member an owner first, then change this one."
+)
 
 
 def _owners_left(customer_id: int) -> int:
@@ -22,14 +26,20 @@ def member_invite(*, invitation: Invitation, actor: User) -> Invitation:
     """Invite an address with a role; the signed link is mailed after commit."""
     customer = lock_customer(invitation.customer_id)
     if customer.memberships.filter(user__email__iexact=invitation.email).exists():
-        raise ValidationError({"email": f"{invitation.email} is already a member."})
+        raise ValidationError(
+            {"email": _("%(email)s is already a member.") % {"email": invitation.email}}
+        )
     invitation.invited_by = actor
     try:
         with transaction.atomic():
             invitation.save()
     except IntegrityError:
         raise ValidationError(
-            {"email": "This address already has an open invitation. Revoke it to send a new one."}
+            {
+                "email": _(
+                    "This address already has an open invitation. Revoke it to send a new one."
+                )
+            }
         ) from None
     audit.record(
         customer=customer,
@@ -46,7 +56,9 @@ def member_invite(*, invitation: Invitation, actor: User) -> Invitation:
 def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
     lock_customer(invitation.customer_id)
     if not Invitation.objects.filter(pk=invitation.pk, accepted_at=None).delete()[0]:
-        raise ValidationError(f"{invitation.email} has already accepted the invitation.")
+        raise ValidationError(
+            _("%(email)s has already accepted the invitation.") % {"email": invitation.email}
+        )
     audit.record(
         customer=invitation.customer,
         actor=actor,
@@ -77,7 +89,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     second acceptance of the same link is refused (links.LinkRefused USED)."""
     invitation = open_invitation(token)
     if user.email.lower() != invitation.email.lower():
-        raise ValidationError(f"This invitation is for {invitation.email}.")
+        raise ValidationError(_("This invitation is for %(email)s.") % {"email": invitation.email})
     lock_customer(invitation.customer_id)
     claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(
         accepted_at=timezone.now(), accepted_by=user
@@ -105,7 +117,9 @@ def invitation_accept_as_new_user(
     """Create the invited person's login with the password they chose, and join."""
     invitation = open_invitation(token)
     if User.objects.filter(email__iexact=invitation.email).exists():
-        raise ValidationError(f"{invitation.email} has a login already: log in to accept.")
+        raise ValidationError(
+            _("%(email)s has a login already: log in to accept.") % {"email": invitation.email}
+        )
     user = User.objects.create_user(invitation.email, password, full_name=full_name)
     return user, invitation_accept(token=token, user=user)
 

@@ -6,6 +6,7 @@ from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -28,7 +29,9 @@ def member_invite(request):
             form.add_error(None, exc)
         else:
             messages.success(
-                request, f"Invitation sent to {invitation.email}. It is valid for 7 days."
+                request,
+                _("Invitation sent to %(email)s. It is valid for 7 days.")
+                % {"email": invitation.email},
             )
             return after_change(request, "team")
     return render_pane(request, tab="team", invite_form=form)
@@ -43,7 +46,9 @@ def invitation_revoke(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"The invitation to {invitation.email} is revoked.")
+        messages.success(
+            request, _("The invitation to %(email)s is revoked.") % {"email": invitation.email}
+        )
     return after_change(request, "team")
 
 
@@ -68,14 +73,17 @@ def _member_change(request, pk, change, done):
 def member_role(request, pk):
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose Owner, Billing or Viewer.")
+        messages.error(request, _("Choose Owner, Billing or Viewer."))
         return after_change(request, "team")
     role = form.cleaned_data["role"]
     return _member_change(
         request,
         pk,
         lambda m: team.member_change_role(membership=m, role=role, actor=request.user),
-        lambda m: f"{m.user.email} is now {Membership.Role(role).label}.",
+        lambda m: (
+            _("%(email)s is now %(role)s.")
+            % {"email": m.user.email, "role": Membership.Role(role).label}
+        ),
     )
 
 
@@ -86,7 +94,10 @@ def member_remove(request, pk):
         request,
         pk,
         lambda m: team.member_remove(membership=m, actor=request.user),
-        lambda m: f"{m.user.email} is no longer a member of {request.customer.name}.",
+        lambda m: (
+            _("%(email)s is no longer a member of %(customer)s.")
+            % {"email": m.user.email, "customer": request.customer.name}
+        ),
     )
 
 
@@ -134,6 +145,7 @@ def _joined(request, membership):
     request.session[SESSION_CUSTOMER_KEY] = membership.customer_id
     messages.success(
         request,
-        f"Welcome to {membership.customer.name}. You are {membership.get_role_display()}.",
+        _("Welcome to %(customer)s. You are %(role)s.")
+        % {"customer": membership.customer.name, "role": membership.get_role_display()},
     )
     return redirect("dashboard")

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.account, name="account"),
     path("customer/", views.customer_info_edit, name="customer_info_edit"),
     path("settings/", views.settings_edit, name="settings_edit"),
+    path("language/", views.language_edit, name="language_edit"),
     path("contacts/new/", contact_views.contact_create, name="contact_create"),
     path("contacts/<int:pk>/edit/", contact_views.contact_edit, name="contact_edit"),
     path("contacts/<int:pk>/delete/", contact_views.contact_delete, name="contact_delete"),

@@ -6,6 +6,7 @@ import re
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django_countries import countries
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
@@ -36,8 +37,11 @@ def normalize_vat_id(value: str, country: str) -> str:
             number = prefix + number
         if number[:2] != prefix:
             raise ValidationError(
-                f"A VAT id from {name} starts with {prefix}; this one starts with {number[:2]}. "
-                "Check the country or the VAT id.",
+                _(
+                    "A VAT id from %(country)s starts with %(prefix)s; this one starts with "
+                    "%(typed)s. Check the country or the VAT id."
+                )
+                % {"country": name, "prefix": prefix, "typed": number[:2]},
                 code="vat_country",
             )
         validate = eu_vat.validate
@@ -47,7 +51,7 @@ def normalize_vat_id(value: str, country: str) -> str:
             number = clean(value, " ").upper()
             if not _PLAIN_ID.fullmatch(number):
                 raise ValidationError(
-                    "A VAT id has letters, digits and dashes only (at most 30).",
+                    _("A VAT id has letters, digits and dashes only (at most 30)."),
                     code="vat_format",
                 )
             return number
@@ -56,14 +60,20 @@ def normalize_vat_id(value: str, country: str) -> str:
         return validate(number)
     except InvalidChecksum:
         raise ValidationError(
-            f"The check digits of this VAT id do not add up: a digit of it is mistyped. "
-            f"Copy it from your VAT registration in {name}.",
+            _(
+                "The check digits of this VAT id do not add up: a digit of it is mistyped. "
+                "Copy it from your VAT registration in %(country)s."
+            )
+            % {"country": name},
             code="vat_checksum",
         ) from None
     except NumberInvalid:
         raise ValidationError(
-            f"This is not a VAT id from {name}: its length or characters do not fit "
-            f"{name}'s format.",
+            _(
+                "This is not a VAT id from %(country)s: its length or characters do not fit "
+                "%(country)s's format."
+            )
+            % {"country": name},
             code="vat_format",
         ) from None
 
@@ -76,13 +86,15 @@ def normalize_phone(value: str, country: str = "") -> str:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         raise ValidationError(
-            "Enter a phone number with its country code, such as +46 8 123 456 00.",
+            _("Enter a phone number with its country code, such as +46 8 123 456 00."),
             code="phone_format",
         ) from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            "This is not a phone number that can be called: check the country code and the "
-            "number of digits.",
+            _(
+                "This is not a phone number that can be called: check the country code and the "
+                "number of digits."
+            ),
             code="phone_invalid",
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -11,7 +11,11 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import selectors, services
 from accounts.access import SESSION_CUSTOMER_KEY, customer_required, owner_required
@@ -20,12 +24,17 @@ from accounts.forms import (
     CustomerInfoForm,
     CustomerSettingsForm,
     InvitationForm,
+    LanguageForm,
     PhoneForm,
 )
 from accounts.rendering import render_page
 
-TABS = {"customer": "Customer Info", "contact": "Contact", "settings": "Settings"}
-OWNER_TABS = {"team": "Team", "activity": "Activity"}
+TABS = {
+    "customer": gettext_lazy("Customer Info"),
+    "contact": gettext_lazy("Contact"),
+    "settings": gettext_lazy("Settings"),
+}
+OWNER_TABS = {"team": gettext_lazy("Team"), "activity": gettext_lazy("Activity")}
 ACTIVITY_PER_PAGE = 25
 
 
@@ -49,7 +58,10 @@ def _tab_context(request, tab: str) -> dict:
             "phone_form": PhoneForm(customer=customer),
         }
     if tab == "settings":
-        return {"settings_form": CustomerSettingsForm(instance=customer) if owner else None}
+        return {
+            "language_form": LanguageForm(instance=request.user),
+            "settings_form": CustomerSettingsForm(instance=customer) if owner else None,
+        }
     if tab == "team":
         return {
             "members": selectors.team_of(customer),
@@ -113,7 +125,7 @@ def customer_info_edit(request):
         tab="customer",
         form_name="customer_form",
         save=services.customer_info_save,
-        done="Customer info saved. Invoices issued from now on carry it.",
+        done=_("Customer info saved. Invoices issued from now on carry it."),
     )
 
 
@@ -127,8 +139,26 @@ def settings_edit(request):
         tab="settings",
         form_name="settings_form",
         save=services.customer_settings_save,
-        done="Settings saved.",
+        done=_("Settings saved."),
     )
+
+
+@require_POST
+@customer_required
+def language_edit(request):
+    """The language the portal speaks to the user. The whole page is loaded again, in it."""
+    # A copy, as for the customer: an invalid choice must not stay on the page's user.
+    form = LanguageForm(request.POST, instance=copy.copy(request.user))
+    if not form.is_valid():
+        return render_pane(request, tab="settings", language_form=form)
+    user = services.user_language_save(user=form.instance, customer=request.customer)
+    translation.activate(user.language)  # the confirmation is already in the new language
+    messages.success(
+        request,
+        _("Language of the portal: %(language)s.") % {"language": user.get_language_display()},
+    )
+    url = f"{reverse('account')}?tab=settings"
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @require_POST
@@ -138,10 +168,12 @@ def switch_customer(request):
     try:
         customer_id = int(request.POST.get("customer", ""))
     except ValueError:
-        raise Http404("No such customer.") from None
+        raise Http404(_("No such customer.")) from None
     membership = next((m for m in request.memberships if m.customer_id == customer_id), None)
     if membership is None:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     request.session[SESSION_CUSTOMER_KEY] = customer_id
-    messages.success(request, f"Now showing {membership.customer.name}.")
+    messages.success(
+        request, _("Now showing %(customer)s.") % {"customer": membership.customer.name}
+    )
     return redirect("dashboard")

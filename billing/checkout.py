@@ -11,6 +11,7 @@ import hashlib
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Customer
 from accounts.selectors import billing_emails
@@ -42,9 +43,12 @@ def start_checkout(
     if not gateway.is_configured():
         raise gateway.StripeUnavailable("Online payment is not available.")
     if not invoices:
-        raise PaymentRefused("Select at least one unpaid invoice to pay.")
+        raise PaymentRefused(gettext("Select at least one unpaid invoice to pay."))
     if len(invoices) > MAX_INVOICES_PER_CHECKOUT:
-        raise PaymentRefused(f"Pay at most {MAX_INVOICES_PER_CHECKOUT} invoices at once.")
+        raise PaymentRefused(
+            gettext("Pay at most %(count)s invoices at once.")
+            % {"count": MAX_INVOICES_PER_CHECKOUT}
+        )
     invoices = list(
         Invoice.objects.for_customer(customer)
         .filter(pk__in=[invoice.pk for invoice in invoices])
@@ -53,7 +57,7 @@ def start_checkout(
     settled = [invoice for invoice in invoices if not invoice.is_payable]
     if settled:
         names = ", ".join(f"{i} ({i.get_status_display().lower()})" for i in settled)
-        raise PaymentRefused(f"Nothing to pay on {names}.")
+        raise PaymentRefused(gettext("Nothing to pay on %(invoices)s.") % {"invoices": names})
     amounts = {invoice.pk: invoice.outstanding for invoice in invoices}
     now = timezone.now()
     reusable = _open_checkout_for(customer, amounts, now=now)

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import Customer
 from accounts.selectors import billing_emails
 from billing import emails, jobs
 from billing.models import BillingError, CheckoutSession, Invoice, InvoiceEvent, Payment
@@ -159,21 +160,27 @@ def _no_recipients(invoice: Invoice, what: str, actor=None) -> list[str]:
 
 
 def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list[str]:
-    """Email the invoice with its PDF to the customer's Billing contacts; returns who got it.
+    """Email the invoice to the customer's Billing contacts, with its PDF attached or, if the
+    customer chose "a link to the portal only", with the link alone; returns who got it.
 
     Sent once after finalizing (claimed through `emailed_at`); staff may resend.
     """
     recipients = billing_emails(invoice.customer)
     if not recipients:
         return _no_recipients(invoice, "Invoice email", actor)
-    invoice = store_invoice_pdf(invoice=invoice)
+    attach = invoice.customer.invoice_delivery == Customer.Delivery.ATTACHMENT
+    if attach:
+        invoice = store_invoice_pdf(invoice=invoice)
     claim = Invoice.objects.filter(pk=invoice.pk)
     if not resend:
         claim = claim.filter(emailed_at=None)
 
     def send():
-        with invoice.pdf.open("rb") as pdf:
-            emails.invoice_issued(invoice, recipients, pdf.read()).send()
+        if attach:
+            with invoice.pdf.open("rb") as pdf:
+                emails.invoice_issued(invoice, recipients, pdf=pdf.read()).send()
+        else:
+            emails.invoice_issued(invoice, recipients, pdf=None).send()
         _delivered(invoice, InvoiceEvent.Kind.EMAILED, recipients, actor)
 
     return recipients if _send_once(claim, "emailed_at", send) else []
@@ -201,12 +208,16 @@ def _delivered(invoice: Invoice, kind: str, recipients: list[str], actor=None) -
 
 
 def email_payment_receipt(*, checkout: CheckoutSession) -> list[str]:
-    """Thank the Billing contacts for a card payment, once (claimed through receipt_sent_at)."""
+    """Thank the Billing contacts for a card payment, once (claimed through receipt_sent_at),
+    unless the customer had switched receipts off when it arrived (`receipt_wanted`)."""
     recipients = billing_emails(checkout.customer)
     if not recipients:
         return []
     claim = CheckoutSession.objects.filter(
-        pk=checkout.pk, status=CheckoutSession.Status.PAID, receipt_sent_at=None
+        pk=checkout.pk,
+        status=CheckoutSession.Status.PAID,
+        receipt_wanted=True,
+        receipt_sent_at=None,
     )
     payments = list(checkout.payments.filter(kind=Payment.Kind.PAYMENT).select_related("invoice"))
 

@@ -1,9 +1,13 @@
-"""The emails about invoices: built here, sent by services (which record who got them)."""
+"""The emails about invoices: built here, sent by services (which record who got them).
+
+Each is written in the customer's `invoice_language`, amounts and dates included."""
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from billing.models import Invoice
 from billing.money import ZERO, format_money
@@ -29,42 +33,52 @@ def _message(*, template: str, subject: str, to: list[str], context: dict):
     return message
 
 
-def invoice_issued(invoice: Invoice, to: list[str], pdf: bytes) -> EmailMultiAlternatives:
-    document = "Credit note" if invoice.is_credit_note else "Invoice"
-    message = _message(
-        template="invoice_issued",
-        subject=f"{document} {invoice.number} from {settings.SELLER['name']}",
-        to=to,
-        context=_invoice_context(invoice),
-    )
-    message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+def invoice_issued(invoice: Invoice, to: list[str], *, pdf: bytes | None) -> EmailMultiAlternatives:
+    """The invoice or credit note, with its PDF attached; without `pdf` (the customer chose a
+    link to the portal only) the email says where to find it."""
+    with translation.override(invoice.customer.invoice_language):
+        if invoice.is_credit_note:
+            subject = gettext("Credit note %(number)s from %(seller)s")
+        else:
+            subject = gettext("Invoice %(number)s from %(seller)s")
+        message = _message(
+            template="invoice_issued",
+            subject=subject % {"number": invoice.number, "seller": settings.SELLER["name"]},
+            to=to,
+            context=_invoice_context(invoice) | {"attached": pdf is not None},
+        )
+    if pdf is not None:
+        message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return message
 
 
 def overdue_reminder(invoice: Invoice, to: list[str]) -> EmailMultiAlternatives:
-    return _message(
-        template="overdue_reminder",
-        subject=f"Reminder: invoice {invoice.number} is overdue",
-        to=to,
-        context=_invoice_context(invoice),
-    )
+    with translation.override(invoice.customer.invoice_language):
+        return _message(
+            template="overdue_reminder",
+            subject=gettext("Reminder: invoice %(number)s is overdue") % {"number": invoice.number},
+            to=to,
+            context=_invoice_context(invoice),
+        )
 
 
 def payment_receipt(checkout, payments, to: list[str]) -> EmailMultiAlternatives:
     """`payments`: what the checkout paid on each invoice; the rest of it became credit."""
-    amount = format_money(checkout.amount_total, checkout.currency)
-    return _message(
-        template="payment_receipt",
-        subject=f"Payment received: {amount}, thank you",
-        to=to,
-        context={
-            "checkout": checkout,
-            "customer": checkout.customer,
-            "paid": [(payment, invoice_balance(payment.invoice)) for payment in payments],
-            "credit_kept": checkout.amount_total - sum((p.amount for p in payments), ZERO),
-            "invoices_url": _absolute(reverse("invoice_list")),
-        },
-    )
+    language = checkout.customer.invoice_language
+    with translation.override(language):
+        amount = format_money(checkout.amount_total, checkout.currency, language=language)
+        return _message(
+            template="payment_receipt",
+            subject=gettext("Payment received: %(amount)s, thank you") % {"amount": amount},
+            to=to,
+            context={
+                "checkout": checkout,
+                "customer": checkout.customer,
+                "paid": [(payment, invoice_balance(payment.invoice)) for payment in payments],
+                "credit_kept": checkout.amount_total - sum((p.amount for p in payments), ZERO),
+                "invoices_url": _absolute(reverse("invoice_list")),
+            },
+        )
 
 
 def _invoice_context(invoice: Invoice) -> dict:

@@ -4,6 +4,7 @@ Amounts have 2 decimal places, rounded half-up once per invoice line and once fo
 an invoice; unit prices keep 6. Integer minor units exist only at the Stripe edge.
 """
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -52,27 +53,62 @@ def from_minor_units(amount: int, currency: str) -> Decimal:
     return round_money(Decimal(amount) / Decimal(10) ** _exponent(currency))
 
 
-def format_money(amount, currency: str = "EUR") -> str:
-    """€1,234.56 with exact cents; a negative amount as −€12.00 (a true minus sign)."""
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a language writes numbers and amounts."""
+
+    group: str  # between thousands
+    decimal: str
+    symbol_first: bool  # €1.00, or 1,00 €
+
+
+# English is the house style (€1,234.56); Swedish writes 1 234,56 € with no-break spaces.
+# Text that is stored (timeline messages, notes) is always written in English.
+NUMBER_STYLES = {
+    "en": NumberStyle(group=",", decimal=".", symbol_first=True),
+    "sv": NumberStyle(group="\u00a0", decimal=",", symbol_first=False),
+}
+
+
+def _style(language: str) -> NumberStyle:
+    return NUMBER_STYLES.get(language.split("-")[0], NUMBER_STYLES["en"])
+
+
+def _digits(text: str, style: NumberStyle) -> str:
+    """A number Python wrote with "," between thousands and "." before the decimals, in
+    `style`."""
+    return text.translate(str.maketrans({",": style.group, ".": style.decimal}))
+
+
+def _with_currency(number: str, negative: bool, currency: str, style: NumberStyle) -> str:
+    sign = "−" if negative else ""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    if style.symbol_first:
+        return f"{sign}{symbol or currency + ' '}{number}"
+    return f"{sign}{number}\u00a0{symbol or currency}"
+
+
+def format_money(amount, currency: str = "EUR", *, language: str = "en") -> str:
+    """€1,234.56 with exact cents; a negative amount as −€12.00 (a true minus sign). In
+    Swedish (`language="sv"`): 1 234,56 € and −12,00 €."""
     value = round_money(Decimal(amount))
-    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    sign = "−" if value < 0 else ""
-    return f"{sign}{symbol}{abs(value):,.2f}"
+    style = _style(language)
+    return _with_currency(_digits(f"{abs(value):,.2f}", style), value < 0, currency, style)
 
 
-def format_quantity(value, *, min_places: int = 0) -> str:
+def format_quantity(value, *, min_places: int = 0, language: str = "en") -> str:
     """A number without needless zeros, grouped by thousands: 2160.0000 is 2,160; 0.012500
-    is 0.0125 (at least `min_places` decimals)."""
+    is 0.0125 (at least `min_places` decimals). In Swedish 2 160 and 0,0125."""
     value = Decimal(value)
     whole, _, fraction = f"{abs(value).normalize():f}".partition(".")
     fraction = fraction.ljust(min_places, "0")
-    text = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+    text = _digits(f"{int(whole):,}" + (f".{fraction}" if fraction else ""), _style(language))
     return f"−{text}" if value < 0 else text
 
 
-def format_unit_price(value, currency: str = "EUR") -> str:
-    """A unit price keeps its significant places (up to 6): €0.0125, €4.00."""
+def format_unit_price(value, currency: str = "EUR", *, language: str = "en") -> str:
+    """A unit price keeps its significant places (up to 6): €0.0125, €4.00 (0,0125 € in
+    Swedish)."""
     value = Decimal(value)
-    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    sign = "−" if value < 0 else ""
-    return f"{sign}{symbol}{format_quantity(abs(value), min_places=2)}"
+    number = format_quantity(abs(value), min_places=2, language=language)
+    return _with_currency(number, value < 0, currency, _style(language))

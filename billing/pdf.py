@@ -6,6 +6,7 @@ WeasyPrint is imported only here, when a PDF is made: a machine without its syst
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from billing.models import Invoice
 from billing.selectors import invoice_balance, invoice_line_groups
@@ -25,17 +26,20 @@ class PdfRenderError(Exception):
 
 
 def invoice_html(invoice: Invoice) -> str:
-    return render_to_string(
-        "billing/invoice_pdf.html",
-        {
-            "invoice": invoice,
-            "customer": invoice.customer,
-            "groups": invoice_line_groups(invoice),
-            "balance": invoice_balance(invoice),
-            "credit_notes": list(invoice.credit_notes.issued().order_by("issue_date", "pk")),
-            "seller": settings.SELLER,
-        },
-    )
+    """The invoice as HTML in its language (labels, dates, amounts): the customer's
+    `invoice_language` when it was issued."""
+    with translation.override(invoice.language):
+        return render_to_string(
+            "billing/invoice_pdf.html",
+            {
+                "invoice": invoice,
+                "customer": invoice.customer,
+                "groups": invoice_line_groups(invoice),
+                "balance": invoice_balance(invoice),
+                "credit_notes": list(invoice.credit_notes.issued().order_by("issue_date", "pk")),
+                "seller": settings.SELLER,
+            },
+        )
 
 
 def html_to_pdf(html: str) -> bytes:

@@ -7,12 +7,18 @@ from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
 from billing.money import ZERO, round_money
 
-STATUS_FILTERS = {"all": "All", "unpaid": "Unpaid", "paid": "Paid"}
+STATUS_FILTERS = {
+    "all": pgettext_lazy("tab of invoices", "All"),
+    "unpaid": pgettext_lazy("tab of invoices", "Unpaid"),
+    "paid": pgettext_lazy("tab of invoices", "Paid"),
+}
 
 
 def invoices_for(customer: Customer, *, status: str = "all", search: str = ""):
@@ -162,27 +168,28 @@ class Balance:
 
 
 PAYMENT_LABELS = {
-    (Payment.Kind.PAYMENT, Payment.Method.BANK_TRANSFER): "Bank transfer received {date}",
-    (Payment.Kind.PAYMENT, Payment.Method.CARD): "Card payment received {date}",
-    (Payment.Kind.REFUND, Payment.Method.BANK_TRANSFER): "Refunded {date}",
-    (Payment.Kind.REFUND, Payment.Method.CARD): "Refunded to the card {date}",
+    (Payment.Kind.PAYMENT, Payment.Method.BANK_TRANSFER): _("Bank transfer received %(date)s"),
+    (Payment.Kind.PAYMENT, Payment.Method.CARD): _("Card payment received %(date)s"),
+    (Payment.Kind.REFUND, Payment.Method.BANK_TRANSFER): _("Refunded %(date)s"),
+    (Payment.Kind.REFUND, Payment.Method.CARD): _("Refunded to the card %(date)s"),
 }
 
 
 def invoice_balance(invoice: Invoice) -> Balance:
-    """The one summary of what is owed on an invoice (two queries)."""
+    """The one summary of what is owed on an invoice (two queries), in the active language."""
     lines = [
-        BalanceLine(f"Credit note {note.number}", note.total)
+        BalanceLine(gettext("Credit note %(number)s") % {"number": note.number}, note.total)
         for note in invoice.credit_notes.issued().order_by("issue_date", "pk")
     ]
     if invoice.credit_applied:
-        lines.append(BalanceLine("Credit applied", -invoice.credit_applied))
+        lines.append(BalanceLine(gettext("Credit applied"), -invoice.credit_applied))
     for payment in invoice.payments.order_by("received_at", "pk"):
-        date = date_format(invoice.local_date(payment.received_at), "j M Y")
+        date = date_format(invoice.local_date(payment.received_at))
         if payment.kind == Payment.Kind.TO_CREDIT:
-            lines.append(BalanceLine(f"Moved to your credit {date}", payment.amount))
+            moved = gettext("Moved to your credit %(date)s") % {"date": date}
+            lines.append(BalanceLine(moved, payment.amount))
             continue
-        label = PAYMENT_LABELS[payment.kind, payment.method].format(date=date)
+        label = PAYMENT_LABELS[payment.kind, payment.method] % {"date": date}
         sign = -1 if payment.kind == Payment.Kind.PAYMENT else 1
         lines.append(BalanceLine(label, sign * payment.amount))
     return Balance(

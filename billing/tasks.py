@@ -74,15 +74,18 @@ def render_stale_pdfs() -> int:
 @shared_task
 def send_unsent_emails() -> int:
     """Queue every invoice email and payment receipt whose task never ran (the broker was down
-    when its transaction committed, or the task was lost). Sending is claimed, so a task that
-    is merely late does not send twice."""
+    when its transaction committed, or the task was lost); not a receipt the customer had
+    switched off. Sending is claimed, so a task that is merely late does not send twice."""
     before = timezone.now() - SWEEP_GRACE
     invoices = Invoice.objects.filter(deliver=True, emailed_at=None, finalized_at__lt=before)
     invoice_ids = list(invoices.values_list("pk", flat=True))
     for invoice_id in invoice_ids:
         send_invoice_email.delay(invoice_id)
     receipts = CheckoutSession.objects.filter(
-        status=CheckoutSession.Status.PAID, receipt_sent_at=None, settled_at__lt=before
+        status=CheckoutSession.Status.PAID,
+        receipt_wanted=True,
+        receipt_sent_at=None,
+        settled_at__lt=before,
     )
     checkout_ids = list(receipts.values_list("pk", flat=True))
     for checkout_id in checkout_ids:

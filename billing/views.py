@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -82,13 +83,21 @@ def invoice_list(request):
 
 # What the customer reads once the webhook has decided a payment they made on Stripe's page.
 OUTCOME_MESSAGES = {
-    PaymentOutcome.PAID: (messages.SUCCESS, "Payment received: {number} is paid. Thank you!"),
+    PaymentOutcome.PAID: (
+        messages.SUCCESS,
+        gettext_lazy("Payment received: %(number)s is paid. Thank you!"),
+    ),
     PaymentOutcome.NEEDS_REVIEW: (
         messages.INFO,
-        "Your payment was received and our billing team is checking it. "
-        "We will be in touch if anything is needed.",
+        gettext_lazy(
+            "Your payment was received and our billing team is checking it. "
+            "We will be in touch if anything is needed."
+        ),
     ),
-    PaymentOutcome.FAILED: (messages.ERROR, "The payment did not go through. Nothing was charged."),
+    PaymentOutcome.FAILED: (
+        messages.ERROR,
+        gettext_lazy("The payment did not go through. Nothing was charged."),
+    ),
 }
 
 
@@ -102,9 +111,11 @@ def invoice_detail(request, number):
     returned = request.GET.get("checkout")
     if not request.htmx:
         if returned == "cancelled":
-            messages.info(request, "Payment cancelled. Nothing was charged.")
+            messages.info(request, gettext("Payment cancelled. Nothing was charged."))
         elif returned == "success":
-            messages.success(request, "Thank you. We are confirming your payment with Stripe.")
+            messages.success(
+                request, gettext("Thank you. We are confirming your payment with Stripe.")
+            )
     outcome = selectors.payment_outcome(invoice, returned_from_checkout=returned == "success")
     processing = outcome == PaymentOutcome.PROCESSING
     context = {"invoice": invoice, "can_pay": can_pay, "processing": processing, "outcome": outcome}
@@ -112,7 +123,7 @@ def invoice_detail(request, number):
         response = render(request, "billing/invoice_detail.html#invoice-status", context)
         if not processing:
             level, text = OUTCOME_MESSAGES[outcome or PaymentOutcome.FAILED]
-            messages.add_message(request, level, text.format(number=invoice.number))
+            messages.add_message(request, level, str(text) % {"number": invoice.number})
             trigger_client_event(response, "invoice-settled")  # the panel reloads itself
         return response
     context |= {
@@ -144,7 +155,7 @@ def _render_pay(request, invoices, *, can_pay: bool):
 def _start_payment(request, invoices, *, can_pay: bool, back: str):
     """POST: open Stripe Checkout for `invoices` and send the browser there (303)."""
     if not can_pay:
-        raise PermissionDenied("Your role on this account can read, not pay, invoices.")
+        raise PermissionDenied(gettext("Your role on this account can read, not pay, invoices."))
     try:
         session = checkout.start_checkout(
             customer=request.customer,
@@ -158,8 +169,10 @@ def _start_payment(request, invoices, *, can_pay: bool, back: str):
     except stripe_gateway.StripeUnavailable:
         messages.error(
             request,
-            "Online payment is not available right now. "
-            "Pay by bank transfer with the details on the invoice, or try again later.",
+            gettext(
+                "Online payment is not available right now. "
+                "Pay by bank transfer with the details on the invoice, or try again later."
+            ),
         )
     else:
         return HttpResponseSeeOther(session.url)
@@ -184,7 +197,7 @@ def pay_selected(request):
     source = request.POST if request.method == "POST" else request.GET
     numbers = _selected_numbers(source)
     if not numbers:
-        messages.error(request, "Select at least one unpaid invoice to pay.")
+        messages.error(request, gettext("Select at least one unpaid invoice to pay."))
         return redirect("invoice_list")
     invoices, can_pay = _get_invoices(request, numbers)
     if request.method == "POST":
@@ -241,10 +254,14 @@ def invoice_zip(request):
     that is not the customer's: 404."""
     numbers = _selected_numbers(request.GET)
     if not numbers:
-        messages.error(request, "Select at least one invoice to download.")
+        messages.error(request, gettext("Select at least one invoice to download."))
         return redirect("invoice_list")
     if len(numbers) > MAX_ZIP_INVOICES:
-        messages.error(request, f"Select at most {MAX_ZIP_INVOICES} invoices for one download.")
+        messages.error(
+            request,
+            gettext("Select at most %(count)s invoices for one download.")
+            % {"count": MAX_ZIP_INVOICES},
+        )
         return redirect("invoice_list")
     invoices, _can_pay = _get_invoices(request, numbers)
     try:

@@ -141,7 +141,7 @@ def _settle(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str
 
     received_at = _occurred_at(event)
     payment_intent = session.get("payment_intent") or ""
-    ledger.lock_customer(checkout.customer_id)
+    customer = ledger.lock_customer(checkout.customer_id)
     items = list(checkout.items.all())
     invoices = ledger.lock_invoices(item.invoice_id for item in items)
     excess = ZERO
@@ -175,9 +175,12 @@ def _settle(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str
         )
     checkout.status = CheckoutSession.Status.PAID
     checkout.settled_at = received_at
-    checkout.save(update_fields=["status", "settled_at"])
+    # Decided once, now: neither a retry nor the sweep sends a receipt the customer turned off.
+    checkout.receipt_wanted = customer.send_payment_receipts
+    checkout.save(update_fields=["status", "settled_at", "receipt_wanted"])
     _apply_deferred_refunds(payment_intent)
-    jobs.after_commit(jobs.SEND_PAYMENT_RECEIPT, checkout.pk)
+    if checkout.receipt_wanted:
+        jobs.after_commit(jobs.SEND_PAYMENT_RECEIPT, checkout.pk)
     if excess:
         return f"paid; {format_money(excess, currency)} kept as customer credit"
     return "paid"

@@ -1,17 +1,41 @@
-"""Request plumbing: which customer the request acts for, messages for HTMX responses, idle
-sessions, and what browsers and proxies may keep."""
+"""Request plumbing: the language of the page, which customer the request acts for, messages
+for HTMX responses, idle sessions, and what browsers and proxies may keep."""
 
 import time
 import zoneinfo
 
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
-from django.utils import timezone
-from django.utils.cache import patch_cache_control
+from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.access import SESSION_CUSTOMER_KEY
 from accounts.selectors import memberships_of
+
+
+class LanguageMiddleware:
+    """Speaks the language a logged-in user chose (Settings tab, `User.language`); without a
+    login (the login page, emailed links) the one the browser asks for, as Django's
+    LocaleMiddleware would choose it (Accept-Language), else LANGUAGE_CODE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            language = request.user.language
+        else:
+            language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        try:
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", translation.get_language())
+        finally:
+            translation.deactivate()
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
 
 
 class CurrentCustomerMiddleware:
@@ -46,14 +70,22 @@ class CurrentCustomerMiddleware:
 
 class HtmxMessagesMiddleware:
     """Hands pending Django messages to the page as an HX-Trigger event, so that HTMX swaps
-    show the same toasts as full page loads (static/js/portal.js listens for "messages")."""
+    show the same toasts as full page loads (static/js/portal.js listens for "messages").
+    A redirect, or an answer that tells htmx to load another page (HX-Redirect, HX-Refresh),
+    leaves them for the page that follows."""
+
+    LEAVES_THE_PAGE = ("HX-Redirect", "HX-Refresh")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not getattr(request, "htmx", False) or 300 <= response.status_code < 400:
+        if (
+            not getattr(request, "htmx", False)
+            or 300 <= response.status_code < 400
+            or any(header in response.headers for header in self.LEAVES_THE_PAGE)
+        ):
             return response
         pending = [
             {"level": message.level_tag, "text": str(message)}

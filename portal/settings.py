@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the login is known: each user's own language (Settings), else Accept-Language.
+    "portal.middleware.LanguageMiddleware",
     "portal.middleware.SessionIdleMiddleware",
     "portal.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -90,7 +92,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
-            "builtins": ["portal.templatetags.portal_tags"],
+            "builtins": ["django.templatetags.i18n", "portal.templatetags.portal_tags"],
         },
     }
 ]
@@ -115,7 +117,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-gb"
+# English and Swedish: each user reads the portal in the language they chose (Settings tab),
+# and each customer gets invoice emails and PDFs in its `invoice_language`. Without a login,
+# the browser's Accept-Language decides. Translations: locale/<code>/LC_MESSAGES (README).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("sv", "Svenska")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as the portal writes them in English (1 Oct 2026); Django's own "en" is American.
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -37,6 +37,10 @@ class CheckoutSession(models.Model):
     expires_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
+    receipt_wanted = models.BooleanField(
+        default=True,
+        help_text="The customer's receipts setting when the payment arrived: no receipt if off.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

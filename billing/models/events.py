@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from billing.models.invoices import Invoice
 
@@ -11,25 +12,25 @@ class InvoiceEvent(models.Model):
     """The invoice's timeline and audit trail: what happened, when, and who did it."""
 
     class Kind(models.TextChoices):
-        FINALIZED = "finalized", "Issued"
-        PDF_RENDERED = "pdf_rendered", "PDF created"
-        EMAILED = "emailed", "Emailed"
-        NOT_EMAILED = "not_emailed", "Not emailed"
-        MARKED_OVERDUE = "marked_overdue", "Marked overdue"
-        REMINDER_SENT = "reminder_sent", "Reminder sent"
-        CHECKOUT_STARTED = "checkout_started", "Online payment started"
-        PAYMENT_PROCESSING = "payment_processing", "Payment processing"
-        PAYMENT_FAILED = "payment_failed", "Payment failed"
-        PAYMENT_RECEIVED = "payment_received", "Payment received"
-        PAYMENT_MISMATCH = "payment_mismatch", "Payment needs review"
-        REFUNDED = "refunded", "Refunded"
-        CREDITED = "credited", "Credit note issued"
-        CREDIT_APPLIED = "credit_applied", "Credit applied"
-        MOVED_TO_CREDIT = "moved_to_credit", "Moved to credit"
-        PAID = "paid", "Paid"
-        SETTLED = "settled", "Settled"
-        REOPENED = "reopened", "Owed again"
-        VOIDED = "voided", "Voided"
+        FINALIZED = "finalized", _("Issued")
+        PDF_RENDERED = "pdf_rendered", _("PDF created")
+        EMAILED = "emailed", _("Emailed")
+        NOT_EMAILED = "not_emailed", _("Not emailed")
+        MARKED_OVERDUE = "marked_overdue", _("Marked overdue")
+        REMINDER_SENT = "reminder_sent", _("Reminder sent")
+        CHECKOUT_STARTED = "checkout_started", _("Online payment started")
+        PAYMENT_PROCESSING = "payment_processing", _("Payment processing")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        PAYMENT_RECEIVED = "payment_received", _("Payment received")
+        PAYMENT_MISMATCH = "payment_mismatch", _("Payment needs review")
+        REFUNDED = "refunded", _("Refunded")
+        CREDITED = "credited", _("Credit note issued")
+        CREDIT_APPLIED = "credit_applied", _("Credit applied")
+        MOVED_TO_CREDIT = "moved_to_credit", _("Moved to credit")
+        PAID = "paid", _("Paid")
+        SETTLED = "settled", _("Settled")
+        REOPENED = "reopened", _("Owed again")
+        VOIDED = "voided", _("Voided")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.money import ZERO, line_amount
@@ -48,8 +49,9 @@ class InvoiceSequence(models.Model):
 
 
 def customer_details(customer: Customer) -> dict:
-    """Who an invoice is billed to, as it prints them. Kept on the invoice when it is issued,
-    so that later changes to the customer's details never alter an issued invoice."""
+    """Who an invoice is billed to, as it prints them, and in which language. Kept on the
+    invoice when it is issued, so that later changes to the customer's details or language
+    never alter an issued invoice."""
     return {
         "name": customer.name,
         "number": customer.number,
@@ -57,6 +59,7 @@ def customer_details(customer: Customer) -> dict:
         "country": customer.country,
         "vat_id": customer.vat_id,
         "reference": customer.invoice_reference,
+        "language": customer.invoice_language,
     }
 
 
@@ -89,16 +92,16 @@ class InvoiceQuerySet(models.QuerySet):
 
 class Invoice(models.Model):
     class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        CREDIT_NOTE = "credit_note", "Credit note"
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        UNPAID = "unpaid", "Unpaid"
-        OVERDUE = "overdue", "Overdue"
-        PAID = "paid", "Paid"
-        CREDITED = "credited", "Credited"
-        VOID = "void", "Void"
+        DRAFT = "draft", _("Draft")
+        UNPAID = "unpaid", _("Unpaid")
+        OVERDUE = "overdue", _("Overdue")
+        PAID = "paid", _("Paid")
+        CREDITED = "credited", _("Credited")
+        VOID = "void", _("Void")
 
     OPEN_STATUSES = (Status.UNPAID, Status.OVERDUE)
     # Paid: money (a payment, or the customer's credit) went into it. Credited: nothing was paid
@@ -275,6 +278,12 @@ class Invoice(models.Model):
         return self.bill_to or customer_details(self.customer)
 
     @property
+    def language(self) -> str:
+        """The language its PDF is written in: the customer's when it was issued (invoices
+        issued before languages existed are English)."""
+        return self.billed_to.get("language", Customer.Language.ENGLISH)
+
+    @property
     def owed(self) -> Decimal:
         """The total less everything that reduced it; what `outstanding` shows while open."""
         return self.total - self.amount_paid - self.amount_credited - self.credit_applied
@@ -300,12 +309,11 @@ class Invoice(models.Model):
 
     @property
     def period_label(self) -> str:
-        """ "1 Oct 2026 – 31 Oct 2026", or "" for an invoice without a billing period."""
+        """ "1 Oct 2026 – 31 Oct 2026" ("1 oktober 2026 – 31 oktober 2026" in Swedish), or ""
+        for an invoice without a billing period."""
         if not (self.period_start and self.period_end):
             return ""
-        return (
-            f"{date_format(self.period_start, 'j M Y')} – {date_format(self.period_end, 'j M Y')}"
-        )
+        return f"{date_format(self.period_start)} – {date_format(self.period_end)}"
 
     @property
     def paid_on(self) -> datetime.date | None:

@@ -1,18 +1,19 @@
 """Invoice display helpers for templates: {% load billing_tags %}."""
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
 # The badge a customer sees for each display status: never colour alone, always a word.
 BADGES = {
-    "paid": ("badge-paid", "check-circle", "Paid"),
-    "unpaid": ("badge-unpaid", "clock", "Unpaid"),
-    "overdue": ("badge-overdue", "alert", "Overdue"),
-    "credited": ("badge-neutral", "check", "Credited"),
-    "no_charge": ("badge-neutral", "check", "No charge"),
-    "void": ("badge-void", "minus-circle", "Void"),
-    "draft": ("badge-draft", "minus-circle", "Draft"),
+    "paid": ("badge-paid", "check-circle", _("Paid")),
+    "unpaid": ("badge-unpaid", "clock", _("Unpaid")),
+    "overdue": ("badge-overdue", "alert", _("Overdue")),
+    "credited": ("badge-neutral", "check", _("Credited")),
+    "no_charge": ("badge-neutral", "check", _("No charge")),
+    "void": ("badge-void", "minus-circle", _("Void")),
+    "draft": ("badge-draft", "minus-circle", _("Draft")),
 }
 
 

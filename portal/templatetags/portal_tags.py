@@ -1,9 +1,10 @@
 """Display helpers every template may use (registered as builtins in settings): money and
-quantities as billing/money.py writes them, and icons."""
+quantities as billing/money.py writes them in the active language, and icons."""
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django_countries import countries
 
 from billing.money import format_money, format_quantity, format_unit_price
@@ -14,20 +15,23 @@ register = template.Library()
 
 @register.filter
 def money(amount, currency="EUR"):
-    """€1,234.56 (exact cents); a negative amount as −€12.00. Blank for None."""
-    return "" if amount is None or amount == "" else format_money(amount, currency)
+    """€1,234.56 (exact cents); a negative amount as −€12.00; 1 234,56 € in Swedish. Blank
+    for None."""
+    if amount is None or amount == "":
+        return ""
+    return format_money(amount, currency, language=get_language())
 
 
 @register.filter
 def quantity(value):
     """A metered quantity without needless zeros: 2,160 or 12.5."""
-    return "" if value is None else format_quantity(value)
+    return "" if value is None else format_quantity(value, language=get_language())
 
 
 @register.filter
 def unit_price(value, currency="EUR"):
     """A unit price keeps its significant places (up to 6): €0.0125, €4.00."""
-    return "" if value is None else format_unit_price(value, currency)
+    return "" if value is None else format_unit_price(value, currency, language=get_language())
 
 
 @register.filter

@@ -5,6 +5,9 @@
   "use strict";
   document.documentElement.classList.remove("no-js");
   const byId = (id) => document.getElementById(id);
+  // What this script says, in the page's language (portal/context_processors.py).
+  const texts = JSON.parse(byId("portal-texts")?.textContent || "{}");
+  const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (_, name) => values[name]);
 
   // ---- Sidebar: below 960px it hides behind the menu button ----
   function setSidebar(open) {
@@ -49,15 +52,11 @@
   document.body.addEventListener("messages", (event) => {
     event.detail.items.forEach((message) => showToast(message.level, message.text));
   });
-  const failures = {
-    403: "You do not have permission to do that.",
-    404: "That is no longer here. Reload the page.",
-    0: "The portal could not be reached. Check your connection and try again.",
-  };
+  const failures = { 403: texts.forbidden, 404: texts.gone, 0: texts.unreachable };
   ["htmx:responseError", "htmx:sendError"].forEach((name) => {
     document.body.addEventListener(name, (event) => {
       const status = event.detail.xhr.status;
-      showToast("error", failures[status] || `Something went wrong (${status}). Please try again.`);
+      showToast("error", failures[status] || fill(texts.failed, { status }));
     });
   });
 
@@ -125,8 +124,9 @@
     if (!form) return;
     const boxes = Array.from(document.querySelectorAll("[data-select-row]"));
     const chosen = boxes.filter((box) => box.checked).length;
+    const selected = chosen === 1 ? texts.selected_one : texts.selected_other;
     form.querySelector("[data-selection-count]").textContent = chosen
-      ? chosen + " selected" : "Select invoices to download or pay several at once.";
+      ? fill(selected, { count: chosen }) : texts.select_invoices;
     form.querySelectorAll("[data-selection-action]").forEach((button) => { button.disabled = !chosen; });
     const all = document.querySelector("[data-select-all]") || {};
     all.checked = chosen > 0 && chosen === boxes.length;

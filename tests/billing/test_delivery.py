@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
+from accounts.models import Customer
 from billing import delivery, ledger, services, tasks
 from billing.models import Invoice
 from tests.billing.conftest import pdf_text
@@ -201,6 +202,49 @@ def test_without_a_billing_address_the_reminder_waits_flagged_for_staff(
     late.refresh_from_db()
     assert [m.to for m in mail.outbox] == [["ap@acme.example"]]
     assert late.reminder_sent_at is not None and late.undelivered_at is None
+
+
+# ---- The customer's choice: the PDF attached, or a link to the portal only ----
+
+
+def test_by_default_the_invoice_email_carries_its_pdf(invoice, billing_contact):
+    delivery.email_invoice(invoice=invoice)
+    (message,) = mail.outbox
+    ((name, content, mimetype),) = message.attachments
+    assert (name, mimetype) == (f"{invoice.number}.pdf", "application/pdf")
+    assert content.startswith(b"%PDF")
+    assert "The PDF is attached." in message.body
+
+
+def test_a_customer_who_chose_the_link_gets_no_attachment_but_the_link(
+    invoice, customer, billing_contact
+):
+    customer.invoice_delivery = Customer.Delivery.LINK
+    customer.save()
+    delivery.email_invoice(invoice=Invoice.objects.get(pk=invoice.pk))
+    (message,) = mail.outbox
+    assert message.attachments == []
+    url = f"http://127.0.0.1:8000/invoices/{invoice.number}/"
+    assert (
+        "Your account receives invoices as a link to the billing portal, so no PDF is "
+        "attached. See it there, download its PDF and pay it:\n" + url
+    ) in message.body
+    assert "The PDF is attached" not in message.body
+    html = message.alternatives[0][0]
+    assert f'<a href="{url}">{url}</a>' in html and "The PDF is attached" not in html
+    assert "€212.86" in message.body  # what is owed is still in the email itself
+    assert invoice.events.filter(kind="emailed").count() == 1
+
+
+def test_a_credit_note_follows_the_same_choice(invoice, customer, billing_contact):
+    customer.invoice_delivery = Customer.Delivery.LINK
+    customer.save()
+    note = services.issue_credit_note(invoice=invoice, reason="Outage", deliver=False)
+    delivery.email_invoice(invoice=Invoice.objects.get(pk=note.pk))
+    (message,) = mail.outbox
+    assert message.subject.startswith(f"Credit note {note.number}")
+    assert message.attachments == []
+    assert f"/invoices/{note.number}/" in message.body
 
 
 # ---- Work whose task never ran ----

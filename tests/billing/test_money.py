@@ -7,6 +7,8 @@ import pytest
 from billing import services
 from billing.money import (
     format_money,
+    format_quantity,
+    format_unit_price,
     from_minor_units,
     line_amount,
     round_money,
@@ -135,3 +137,16 @@ def test_money_is_written_with_its_currency_and_a_true_minus_for_credits():
     assert format_money(Decimal("1234.5"), "EUR") == "€1,234.50"
     assert format_money(Decimal("-12"), "EUR") == "−€12.00"
     assert format_money(Decimal("3"), "SEK") == "SEK 3.00"
+
+
+def test_swedish_writes_amounts_with_a_decimal_comma_and_the_currency_after():
+    nbsp = "\u00a0"
+    assert (
+        format_money(Decimal("1234567.5"), "EUR", language="sv") == f"1{nbsp}234{nbsp}567,50{nbsp}€"
+    )
+    assert format_money(Decimal("-12"), "EUR", language="sv") == f"−12,00{nbsp}€"
+    assert format_money(Decimal("3"), "SEK", language="sv") == f"3,00{nbsp}SEK"
+    assert format_quantity(Decimal("8640.5000"), language="sv") == f"8{nbsp}640,5"
+    assert format_unit_price(Decimal("0.012500"), "EUR", language="sv") == f"0,0125{nbsp}€"
+    # A language without a style of its own is written the house way.
+    assert format_money(Decimal("1234.5"), "EUR", language="de") == "€1,234.50"

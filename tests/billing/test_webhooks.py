@@ -9,8 +9,9 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
-from billing import services
+from billing import services, tasks
 from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, StripeEvent
 from billing.selectors import invoice_stats
 from tests.billing.conftest import CENTS, LINES, TOTAL, WEBHOOK, completed, deliver, state
@@ -76,6 +77,40 @@ def test_the_customer_gets_one_receipt(
     assert len(receipts) == 1
     assert receipts[0].to == ["ap@acme.example"]
     assert "€212.86" in receipts[0].body and invoice.number in receipts[0].body
+
+
+def test_no_receipt_when_the_customer_switched_receipts_off_not_even_from_the_sweep(
+    client, checkout, invoice, customer, django_capture_on_commit_callbacks, monkeypatch
+):
+    customer.send_payment_receipts = False
+    customer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(client, completed(checkout)).json()["outcome"] == "paid"
+    assert state(invoice)[0] == "paid"  # the money is booked all the same
+    paid = CheckoutSession.objects.get()
+    assert (paid.receipt_wanted, paid.receipt_sent_at) == (False, None)
+    # The sweep for receipts whose task was lost passes over it, and so does a stray task.
+    later = timezone.now() + datetime.timedelta(hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert tasks.send_unsent_emails() == 0
+    assert tasks.send_payment_receipt(paid.pk) == []
+    assert mail.outbox == []
+    # Switching receipts on again does not send the old one: it was not wanted when paid.
+    customer.send_payment_receipts = True
+    customer.save()
+    assert tasks.send_unsent_emails() == 0 and mail.outbox == []
+
+
+def test_a_wanted_receipt_whose_task_was_lost_is_sent_by_the_sweep(
+    client, checkout, invoice, monkeypatch
+):
+    deliver(client, completed(checkout))  # its job after commit never ran
+    assert mail.outbox == []
+    later = timezone.now() + datetime.timedelta(minutes=11)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert tasks.send_unsent_emails() == 1
+    assert [m.subject for m in mail.outbox] == ["Payment received: €212.86, thank you"]
+    assert tasks.send_unsent_emails() == 0 and len(mail.outbox) == 1
 
 
 def test_stats_move_by_exactly_the_paid_amount(

@@ -1,5 +1,18 @@
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
+
+from tests.conftest import wait_until_settled
+
+
+def violations(page) -> list[str]:
+    """What axe-core finds to fix on the page at rest."""
+    wait_until_settled(page)
+    result = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']} at {[node['target'] for node in v['nodes'][:3]]}"
+        for v in result.response["violations"]
+    ]
 
 
 @pytest.fixture

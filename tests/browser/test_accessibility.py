@@ -2,24 +2,14 @@
 pages a customer uses, including the open sheet and the payment dialog."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from accounts import links
 from accounts.models import Contact, Customer, Invitation, Phone
 from billing.models import Invoice
-from tests.conftest import wait_until_settled
+from tests.browser.conftest import violations
 
 pytestmark = pytest.mark.browser
-
-
-def violations(page) -> list[str]:
-    wait_until_settled(page)
-    result = Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']} at {[node['target'] for node in v['nodes'][:3]]}"
-        for v in result.response["violations"]
-    ]
 
 
 def test_the_customer_pages_have_no_accessibility_violations(page, live_server, demo, log_in):
