@@ -11,7 +11,6 @@ body that is not `application/json`; 503 while USAGE_INGEST_TOKEN is unset.
 """
 
 import hmac
-import json
 import logging
 
 from django.conf import settings
@@ -19,7 +18,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from usage.ingest import InvalidBatch, ingest_records
+from usage.ingest import InvalidBatch, ingest_records, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +47,8 @@ def ingest_usage(request):
     if body is None:
         return _answer(413, error=f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
     try:
-        payload = json.loads(body, parse_constant=_no_constants)
-    except (ValueError, RecursionError):
+        payload = parse_json(body)
+    except ValueError:
         return _answer(400, error="The body is not valid JSON.")
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         return _answer(400, error='The body must be a JSON object with a list "records".')
@@ -88,7 +87,3 @@ def _body(request) -> bytes | None:
         return None
     body = request.read(MAX_BODY_BYTES + 1)
     return None if len(body) > MAX_BODY_BYTES else body
-
-
-def _no_constants(name: str):
-    raise ValueError(f"{name} is not JSON")  # Python's json would read NaN and Infinity
