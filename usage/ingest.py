@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from usage.aggregation import mark_ingest_in_flight
-from usage.models import Metric, Service, UsageRecord
+from usage.models import Metric, Service
 
 MAX_QUANTITY = Decimal(1_000_000_000)
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -278,7 +278,7 @@ def _store(records: list[_Record]) -> IngestResult:
     if connection.vendor == "postgresql":
         accepted = _insert_postgresql(rows, received_at)
     else:
-        accepted = _insert_orm(rows, received_at)
+        accepted = _insert_sqlite(rows, received_at)
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted)
 
 
@@ -337,25 +337,19 @@ def _insert_postgresql(rows: list[tuple], received_at: datetime.datetime) -> int
         return cursor.rowcount
 
 
-def _insert_orm(rows: list[tuple], received_at: datetime.datetime) -> int:
-    """SQLite: one writer at a time (transactions take the write lock when they begin), so
-    the records with an id above the highest one before the insert are this batch's."""
-    before = UsageRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    UsageRecord.objects.bulk_create(
-        [
-            UsageRecord(
-                customer_id=customer_id,
-                service_id=service_id,
-                metric=metric,
-                external_id=external_id,
-                quantity=quantity,
-                start=start,
-                end=end,
-                resource=resource,
-                received_at=received_at,
-            )
-            for customer_id, service_id, metric, external_id, quantity, start, end, resource in rows
-        ],
-        ignore_conflicts=True,
-    )
-    return UsageRecord.objects.filter(pk__gt=before).count()
+def _insert_sqlite(rows: list[tuple], received_at: datetime.datetime) -> int:
+    """The same INSERT ... ON CONFLICT DO NOTHING, a row at a time in one executemany; SQLite
+    sums the rows each one inserted. Values as Django's SQLite backend stores them."""
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(received_at)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (customer_id, external_id) DO NOTHING",
+            [
+                (*head, str(quantity), adapt(start), adapt(end), resource, received)
+                for *head, quantity, start, end, resource in rows
+            ],
+        )
+        return cursor.rowcount
