@@ -19,6 +19,9 @@ def record(n: int = 1, customer: str = "C-20000", **fields) -> dict:
     }
 
 
+NOTHING = {"records": [], "services": [], "rollup": []}
+
+
 def stored() -> dict:
     """Everything metering has stored: a test of bad input checks that none of it changed."""
     return {

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import CustomerFactory
-from tests.usage.records import record, stored
+from tests.usage.records import NOTHING, record, stored
 from usage.management.commands import import_usage
 from usage.models import UsageRecord
 
@@ -219,7 +219,7 @@ def test_a_csv_header_that_does_not_name_the_fields_stops_the_import(tmp_path):
         "The CSV header must name the record's fields (id, customer, service, metric, quantity, "
         "start, end, resource; resource is optional). Unknown: amount; missing: quantity, end."
     )
-    assert stored()["records"] == []
+    assert stored() == NOTHING
 
 
 @pytest.mark.parametrize("name", ["usage.txt", "usage.json", "usage"])
@@ -230,7 +230,7 @@ def test_a_file_of_unknown_format_is_refused(tmp_path, name):
     *_, message = run_failing(str(path))
 
     assert message.startswith(f"Cannot tell the format of {path}")
-    assert stored()["records"] == []
+    assert stored() == NOTHING
 
 
 def test_a_missing_file_is_named(tmp_path):

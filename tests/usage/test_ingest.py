@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import CustomerFactory
-from tests.usage.records import record, stored
+from tests.usage.records import NOTHING, record, stored
 from usage.ingest import IngestResult, InvalidBatch, ingest_records, ingest_valid_records
 from usage.models import Service, UsageRecord
 
@@ -203,7 +203,7 @@ def test_a_missing_field_is_named(field):
     assert refused.value.errors == [
         {"index": 0, "field": field, "error": "This field is required."}
     ]
-    assert stored()["records"] == []
+    assert stored() == NOTHING
 
 
 @pytest.mark.parametrize("bad", ["r-1", None, ["r-1"], 7])
@@ -214,7 +214,7 @@ def test_a_record_that_is_not_an_object_is_refused(bad):
     assert refused.value.errors == [
         {"index": 1, "field": None, "error": "Must be an object with the record's fields."}
     ]
-    assert stored()["records"] == []
+    assert stored() == NOTHING
 
 
 def test_every_problem_of_every_record_is_listed_in_order():
