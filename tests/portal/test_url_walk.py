@@ -114,6 +114,7 @@ ROUTES = {
     "account": Route(),
     "customer_info_edit": Route(changes=True),
     "settings_edit": Route(changes=True),
+    "language_edit": Route(),  # every member chooses the language they read the portal in
     "contact_create": Route(changes=True),
     "contact_edit": Route(fill=contact, changes=True),
     "contact_delete": Route(fill=contact, changes=True),
@@ -142,6 +143,7 @@ ROUTES = {
     "invoice_pay": Route(fill=invoice, changes=True),
     # usage
     "usage": Route(),
+    "usage_ingest": Route(who=API),
 }
 
 
@@ -211,7 +213,8 @@ def test_the_walk_knows_no_url_that_is_gone():
 
 
 @walked()
-def test_anonymous_visitors_are_sent_to_log_in(client, acme, found):
+def test_anonymous_visitors_are_sent_to_log_in(client, acme, found, settings):
+    settings.USAGE_INGEST_TOKEN = "a-configured-token-of-forty-characters-xx"  # else 503
     route = ROUTES[found.name]
     url = route.url(found.name, acme)
     before = snapshot()
