@@ -158,8 +158,10 @@ class UsageRecord(models.Model):
     """One measurement as the cloud sent it: raw, never changed, counted once by its id."""
 
     id = models.BigAutoField(primary_key=True)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
-    service = models.ForeignKey(Service, on_delete=models.CASCADE)
+    # No index of their own: every insert would pay for them. The unique (customer, external_id)
+    # index serves lookups by customer; nothing reads raw records by service.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_index=False)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, db_index=False)
     metric = models.CharField(max_length=16, choices=Metric)
     external_id = models.CharField("sender's id", max_length=200)
     quantity = models.DecimalField(**QUANTITY)
