@@ -95,6 +95,51 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
     )
 
 
+@dataclass(frozen=True)
+class StatusShare:
+    """How many of the customer's invoices stand in one state, and for how much: the invoices'
+    totals when paid, what is still owed on them when unpaid or overdue."""
+
+    status: str  # "paid", "unpaid" or "overdue"
+    count: int
+    amount: Decimal
+
+
+def invoice_status_shares(customer: Customer) -> list[StatusShare]:
+    """Paid (every settled invoice, as on the Paid tab), Unpaid and Overdue invoices, credit
+    notes left out: the Usage page's Billing Status pie. One GROUP BY status."""
+    rows = (
+        Invoice.objects.for_customer(customer)
+        .filter(
+            kind=Invoice.Kind.INVOICE,
+            status__in=[*Invoice.OPEN_STATUSES, *Invoice.SETTLED_STATUSES],
+        )
+        .values("status")
+        .annotate(
+            count=Count("status"),
+            total=Sum("total"),
+            paid=Sum("amount_paid"),
+            credited=Sum("amount_credited"),
+            applied=Sum("credit_applied"),
+        )
+        .order_by()
+    )
+    by_status = {row["status"]: row for row in rows}
+    settled = [by_status[s] for s in Invoice.SETTLED_STATUSES if s in by_status]
+    shares = [
+        StatusShare(
+            "paid",
+            sum(r["count"] for r in settled),
+            round_money(sum((r["total"] for r in settled), ZERO)),
+        )
+    ]
+    for status in Invoice.OPEN_STATUSES:
+        row = by_status.get(status)
+        owed = row["total"] - row["paid"] - row["credited"] - row["applied"] if row else ZERO
+        shares.append(StatusShare(str(status), row["count"] if row else 0, round_money(owed)))
+    return shares
+
+
 def credit_balance(customer: Customer) -> Decimal:
     """The customer's credit: money of theirs we hold, set off against their next invoices."""
     return CreditEntry.objects.filter(customer=customer).balance()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("account/", include("accounts.urls")),
     path("invoices/", include("billing.urls")),
+    path("usage/", views.usage, name="usage"),
     path("usage/", include("usage.urls")),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),
