@@ -54,11 +54,7 @@ def usage(request):
     today = usage_selectors.local_today(customer)
     choice = UsageFilterForm(request.GET).choice(today)
     service = {"service": choice.service} if choice.service else {}
-    if choice.range.key == "month":
-        current = {"month": choice.range.first_day.strftime("%Y-%m")}
-    else:
-        current = {"range": choice.range.key}
-    query = urlencode(current | service)
+    query = urlencode(choice.query | service)
     shares = billing.invoice_status_shares(customer)
     context = {
         "choice": choice,
@@ -66,7 +62,7 @@ def usage(request):
             (key, label, "?" + urlencode({"range": key} | service))
             for key, label in RANGE_LABELS.items()
         ],
-        "all_services_url": "?" + urlencode(current),
+        "all_services_url": "?" + urlencode(choice.query),
         "export_url": f"{reverse('usage_export_csv')}?{query}",
         "daily_url": f"{reverse('usage_daily_csv')}?{query}",
         "status_slices": charts.pie(

@@ -32,6 +32,15 @@ class UsageChoice:
     range: UsageRange
     service: str | None
     notices: list[str] = field(default_factory=list)
+    by_month: bool = False  # chosen by ?month=, not by ?range=
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The range as asked for, for links that keep it: ?month=2026-10 keeps meaning October
+        next month too, ?range=last-month does not."""
+        if self.by_month:
+            return {"month": self.range.first_day.strftime("%Y-%m")}
+        return {"range": self.range.key}
 
 
 class UsageFilterForm(forms.Form):
@@ -45,7 +54,9 @@ class UsageFilterForm(forms.Form):
         self.is_valid()  # every field is optional: an error only marks what to leave out
         data, notices = self.cleaned_data, []
         month = None
-        if data.get("month"):
+        if "month" in self.errors:
+            notices.append(gettext("That is not a month; showing the last 7 days."))
+        elif data.get("month"):
             month, problem = parse_month(data["month"], today)
             notices += [problem] if problem else []
         key = data.get("range") or DEFAULT_RANGE
@@ -63,7 +74,7 @@ class UsageFilterForm(forms.Form):
             )
         if "service" in self.errors:
             notices.append(gettext("That is not a service name; showing all services."))
-        return UsageChoice(usage_range, data.get("service") or None, notices)
+        return UsageChoice(usage_range, data.get("service") or None, notices, by_month=bool(month))
 
 
 def parse_month(text: str, today: datetime.date) -> tuple[datetime.date | None, str]:
