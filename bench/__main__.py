@@ -24,7 +24,7 @@ def main() -> None:
     # Imported after setup: they import models.
     from django.test.utils import override_settings
 
-    from bench import invoices, load, payments, pdf
+    from bench import invoices, load, payments, pdf, usage_page
     from portal.celery import app as celery_app
 
     # Benchmarks measure the web process: background work runs in it, never on a worker.
@@ -36,7 +36,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as media,
         override_settings(MEDIA_ROOT=media),
     ):
-        rows = [*invoices.run(), *pdf.run(), *payments.run()]
+        rows = [*invoices.run(), *usage_page.run(), *pdf.run(), *payments.run()]
     rows += load.run()
     print(table(rows))
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")

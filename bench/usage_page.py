@@ -1,0 +1,145 @@
+"""The Usage page for Last 90 Days with a million raw usage records behind it, against the same
+page with a thousand: the page reads the daily rollup only, so neither its time nor its queries
+may grow with the records.
+
+Both customers have the same 12 services and 4 metrics. The big one sent hourly records for
+868 days (12 x 4 x 24 x 868 = 999,936 records, rolled up into 41,664 daily rows); the small one
+one record a day for 21 days (12 x 4 x 21 = 1,008 records and rows). On PostgreSQL the raw
+records are written too (COPY), so that the table the page must not read is really there; on
+SQLite only the rollup is.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from bench.measure import (
+    analyze,
+    make_customer,
+    median,
+    owner_client,
+    p95,
+    query_count,
+    row,
+    timed_gets,
+)
+from usage.models import DailyUsage, Metric, Service
+
+SERVICES = 12
+BIG_DAYS, SMALL_DAYS = 868, 21
+SAMPLES, WARMUP = 50, 5
+PATH = "/usage/?range=90d"
+# An hour's use of one metric by one service: what a record says.
+HOURLY = {
+    Metric.CPU: Decimal("4"),
+    Metric.MEMORY: Decimal("16"),
+    Metric.STORAGE: Decimal("500"),
+    Metric.BANDWIDTH: Decimal("0.75"),
+}
+
+
+def run() -> list[dict]:
+    today = timezone.now().date()
+    big = owner_client(customer_with_usage("C-90101", "Metered Big AB", BIG_DAYS, 24, today))
+    small = owner_client(customer_with_usage("C-90102", "Metered Small AB", SMALL_DAYS, 1, today))
+    analyze()
+    what = (
+        f"Usage page, 90 days, {raw_records(BIG_DAYS, 24):,} vs {raw_records(SMALL_DAYS, 1):,} "
+        "records"
+    )
+    big_ms, small_ms = timed_gets([big, small], PATH, samples=SAMPLES, warmup=WARMUP)
+    big_queries, small_queries = query_count(big, PATH), query_count(small, PATH)
+    ratio = median(big_ms) / median(small_ms)
+    return [
+        row(
+            f"{what}: median",
+            median(big_ms),
+            "ms",
+            baseline=median(small_ms),
+            goal="< 50 ms, ratio < 1.3",
+            ok=median(big_ms) < 50 and ratio < 1.3,
+        ),
+        row(
+            f"{what}: p95",
+            p95(big_ms),
+            "ms",
+            baseline=p95(small_ms),
+            goal="< 100 ms",
+            ok=p95(big_ms) < 100,
+        ),
+        row(
+            f"{what}: queries",
+            big_queries,
+            "queries",
+            baseline=small_queries,
+            goal="= baseline",
+            ok=big_queries == small_queries,
+        ),
+    ]
+
+
+def raw_records(days: int, per_day: int) -> int:
+    return SERVICES * len(HOURLY) * days * per_day
+
+
+def customer_with_usage(number: str, name: str, days: int, per_day: int, today: datetime.date):
+    """A customer whose services each sent `per_day` records a day per metric for `days` days
+    up to today, and the daily rollup the aggregation would have made of them."""
+    customer = make_customer(number, name)
+    services = Service.objects.bulk_create(
+        Service(customer=customer, name=f"service-{n:02d}") for n in range(SERVICES)
+    )
+    days_list = [today - datetime.timedelta(days=age) for age in range(days)]
+    DailyUsage.objects.bulk_create(
+        (
+            DailyUsage(
+                customer=customer,
+                service=service,
+                metric=metric,
+                day=day,
+                quantity=hourly * 24 * (1 + n % 3),
+            )
+            for n, service in enumerate(services)
+            for day in days_list
+            for metric, hourly in HOURLY.items()
+        ),
+        batch_size=5000,
+    )
+    if connection.vendor == "postgresql":
+        copy_raw_records(customer, services, days_list, per_day)
+    return customer
+
+
+def copy_raw_records(customer, services, days: list[datetime.date], per_day: int) -> None:
+    """The raw records behind the rollup, written with COPY (about 1 million rows in seconds)."""
+    span = datetime.timedelta(hours=24 // per_day)
+    received = timezone.now()
+    columns = (
+        'customer_id, service_id, metric, external_id, quantity, start, "end", resource, '
+        "received_at"
+    )
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY usage_usagerecord ({columns}) FROM STDIN") as copy,
+    ):
+        for n, service in enumerate(services):
+            for day in days:
+                midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+                for slot in range(per_day):
+                    start = midnight + slot * span
+                    for metric, hourly in HOURLY.items():
+                        copy.write_row(
+                            (
+                                customer.pk,
+                                service.pk,
+                                metric,
+                                f"{service.pk}-{metric}-{start:%Y%m%d%H}",
+                                hourly * 24 / per_day * (1 + n % 3),
+                                start,
+                                start + span,
+                                "",
+                                received,
+                            )
+                        )
