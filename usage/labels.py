@@ -22,6 +22,6 @@ METRIC_LABELS = {
 SHOWN_UNITS = {
     Metric.CPU: _("vCPU-hours"),
     Metric.MEMORY: _("GB-hours"),
-    Metric.STORAGE: _("GB (average)"),
+    Metric.STORAGE: _("average GB"),
     Metric.BANDWIDTH: _("GB"),
 }

@@ -167,3 +167,17 @@ def test_the_usage_page_has_no_accessibility_violations(usage_page, live_server)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/usage/?range=90d")
     assert violations(page) == [], "390 px"
+
+
+def test_a_customer_without_usage_reads_what_will_appear(
+    page, live_server, demo, log_in, screenshot
+):
+    DailyUsage.objects.filter(customer__number="C-10001").delete()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in()
+    page.goto(f"{live_server.url}/usage/")
+    expect(page.get_by_role("heading", name="No usage reported yet")).to_be_visible()
+    expect(page.locator(".bar-chart")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Billing Status")).to_be_visible()
+    screenshot("usage-empty-1280")
+    assert violations(page) == []

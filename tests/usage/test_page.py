@@ -63,7 +63,7 @@ def test_last_7_days_cards_table_and_changes_are_the_hand_sums(acme, owner_clien
     )
     # 7,300 GB-hours over 7 x 24 = 168 hours: 43.45 GB on average; 10 GB-months x 0.095.
     assert card(html, "storage") == (
-        "Storage 43.45 GB (average) €0.95 estimated New nothing in the previous 7 days"
+        "Storage 43.45 average GB €0.95 estimated New nothing in the previous 7 days"
     )
     # 123.456 GB x 0.01 = 1.23456.
     assert card(html, "bandwidth") == (
@@ -99,7 +99,7 @@ def test_last_month_is_october_and_compares_with_september(acme, owner_client):
     )
     # 73,000 GB-hours over 31 x 24 = 744 hours: 98.12 GB; 100 GB-months x 0.095 = 9.50.
     assert card(html, "storage") == (
-        "Storage 98.12 GB (average) €9.50 estimated New nothing in September 2026"
+        "Storage 98.12 average GB €9.50 estimated New nothing in September 2026"
     )
     assert card(html, "memory") == (
         "Memory 0.00 GB-hours €0.00 estimated none in September 2026 either"
@@ -119,7 +119,7 @@ def test_the_invoice_sheets_link_shows_one_service_in_one_month(acme, owner_clie
         "web 100.50 0.00 0.00 0.00 €3.12",
         "Total Estimated Bill 100.50 0.00 0.00 0.00 €3.12",
     ]
-    assert card(html, "storage").startswith("Storage 0.00 GB (average) €0.00")
+    assert card(html, "storage").startswith("Storage 0.00 average GB €0.00")
     # The range links keep the service; "Show all services" keeps the month.
     assert 'href="?range=7d&amp;service=web"' in html
     assert 'href="?month=2026-10"' in html
@@ -141,7 +141,7 @@ def test_90_days_are_drawn_week_by_week_each_month_priced_on_its_own(acme, owner
     # 25 Aug (a Tuesday) to 22 Nov: 25-30 Aug, then 12 weeks from Monday 31 Aug.
     assert html.count('<g class="chart-bar">') == 13
     assert "<title>16 Nov – 22 Nov 2026 · CPU Hours: 30.00 vCPU-hours, €0.93</title>" in html
-    assert "<title>16 Nov – 22 Nov 2026 · Storage: 43.45 GB (average), €0.95</title>" in html
+    assert "<title>16 Nov – 22 Nov 2026 · Storage: 43.45 average GB, €0.95</title>" in html
     # 26 Oct - 1 Nov holds 0.5 vCPU-hours of October and 0.5 of November: each month priced
     # on its own, 0.0155 -> 0.02 twice, as their invoices will.
     assert "<title>26 Oct – 1 Nov 2026 · CPU Hours: 1.00 vCPU-hours, €0.04</title>" in html

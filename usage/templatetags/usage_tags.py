@@ -17,7 +17,7 @@ def metric_label(metric: str) -> str:
 
 @register.filter
 def metric_unit(metric: str) -> str:
-    """The unit the page shows a metric in: vCPU-hours, GB-hours, GB (average), GB."""
+    """The unit the page shows a metric in: vCPU-hours, GB-hours, average GB, GB."""
     return SHOWN_UNITS[metric]
 
 
