@@ -15,16 +15,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from bench.measure import (
-    analyze,
-    make_customer,
-    median,
-    owner_client,
-    p95,
-    query_count,
-    row,
-    timed_gets,
-)
+from bench.measure import analyze, compare, make_customer, owner_client
 from usage.models import DailyUsage, Metric, Service
 
 SERVICES = 12
@@ -49,35 +40,17 @@ def run() -> list[dict]:
         f"Usage page, 90 days, {raw_records(BIG_DAYS, 24):,} vs {raw_records(SMALL_DAYS, 1):,} "
         "records"
     )
-    big_ms, small_ms = timed_gets([big, small], PATH, samples=SAMPLES, warmup=WARMUP)
-    big_queries, small_queries = query_count(big, PATH), query_count(small, PATH)
-    ratio = median(big_ms) / median(small_ms)
-    return [
-        row(
-            f"{what}: median",
-            median(big_ms),
-            "ms",
-            baseline=median(small_ms),
-            goal="< 50 ms, ratio < 1.3",
-            ok=median(big_ms) < 50 and ratio < 1.3,
-        ),
-        row(
-            f"{what}: p95",
-            p95(big_ms),
-            "ms",
-            baseline=p95(small_ms),
-            goal="< 100 ms",
-            ok=p95(big_ms) < 100,
-        ),
-        row(
-            f"{what}: queries",
-            big_queries,
-            "queries",
-            baseline=small_queries,
-            goal="= baseline",
-            ok=big_queries == small_queries,
-        ),
-    ]
+    return compare(
+        big,
+        small,
+        PATH,
+        what,
+        median_ms=50,
+        p95_ms=100,
+        max_ratio=1.3,
+        samples=SAMPLES,
+        warmup=WARMUP,
+    )
 
 
 def raw_records(days: int, per_day: int) -> int:

@@ -59,18 +59,11 @@ class InvoiceStats:
         return {"all": self.total, "unpaid": self.unpaid, "paid": self.paid}
 
 
-def invoice_stats(customer: Customer) -> InvoiceStats:
-    """The four cards, the tab counts and the credit balance. The cards come from one GROUP BY
-    status that the covering index `invoice_customer_amounts` answers without the table.
-
-    An open invoice owes the rest of its total (whatever covers it settles it), so what is
-    outstanding is total - paid - credited - credit applied, summed over the open statuses.
-    Total Paid is the money that went into invoices: payments (less refunds) and credit.
-    """
+def _sums_by_status(invoices) -> dict[str, dict]:
+    """Per status: how many invoices, and the sums of their totals and of what covers them.
+    One GROUP BY status (the covering index `invoice_customer_amounts` answers it)."""
     rows = (
-        Invoice.objects.for_customer(customer)
-        .issued()
-        .values("status")
+        invoices.values("status")
         .annotate(
             count=Count("status"),
             total=Sum("total"),
@@ -80,12 +73,25 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
         )
         .order_by()
     )
-    by_status = {row["status"]: row for row in rows}
+    return {row["status"]: row for row in rows}
+
+
+def _owed(sums: dict) -> Decimal:
+    return sums["total"] - sums["paid"] - sums["credited"] - sums["applied"]
+
+
+def invoice_stats(customer: Customer) -> InvoiceStats:
+    """The four cards, the tab counts and the credit balance; the cards from one GROUP BY
+    status.
+
+    An open invoice owes the rest of its total (whatever covers it settles it), so what is
+    outstanding is total - paid - credited - credit applied, summed over the open statuses.
+    Total Paid is the money that went into invoices: payments (less refunds) and credit.
+    """
+    by_status = _sums_by_status(Invoice.objects.for_customer(customer).issued())
     open_rows = [by_status[s] for s in Invoice.OPEN_STATUSES if s in by_status]
     return InvoiceStats(
-        outstanding=round_money(
-            sum((r["total"] - r["paid"] - r["credited"] - r["applied"] for r in open_rows), ZERO)
-        ),
+        outstanding=round_money(sum((_owed(r) for r in open_rows), ZERO)),
         total_paid=round_money(sum((r["paid"] + r["applied"] for r in by_status.values()), ZERO)),
         overdue=by_status.get(Invoice.Status.OVERDUE, {}).get("count", 0),
         total=sum(r["count"] for r in by_status.values()),
@@ -107,24 +113,10 @@ class StatusShare:
 
 def invoice_status_shares(customer: Customer) -> list[StatusShare]:
     """Paid (every settled invoice, as on the Paid tab), Unpaid and Overdue invoices, credit
-    notes left out: the Usage page's Billing Status pie. One GROUP BY status."""
-    rows = (
-        Invoice.objects.for_customer(customer)
-        .filter(
-            kind=Invoice.Kind.INVOICE,
-            status__in=[*Invoice.OPEN_STATUSES, *Invoice.SETTLED_STATUSES],
-        )
-        .values("status")
-        .annotate(
-            count=Count("status"),
-            total=Sum("total"),
-            paid=Sum("amount_paid"),
-            credited=Sum("amount_credited"),
-            applied=Sum("credit_applied"),
-        )
-        .order_by()
+    notes and void invoices left out: the Usage page's Billing Status pie."""
+    by_status = _sums_by_status(
+        Invoice.objects.for_customer(customer).filter(kind=Invoice.Kind.INVOICE).issued()
     )
-    by_status = {row["status"]: row for row in rows}
     settled = [by_status[s] for s in Invoice.SETTLED_STATUSES if s in by_status]
     shares = [
         StatusShare(
@@ -135,8 +127,8 @@ def invoice_status_shares(customer: Customer) -> list[StatusShare]:
     ]
     for status in Invoice.OPEN_STATUSES:
         row = by_status.get(status)
-        owed = row["total"] - row["paid"] - row["credited"] - row["applied"] if row else ZERO
-        shares.append(StatusShare(str(status), row["count"] if row else 0, round_money(owed)))
+        owed = round_money(_owed(row)) if row else ZERO
+        shares.append(StatusShare(str(status), row["count"] if row else 0, owed))
     return shares
 
 

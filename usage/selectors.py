@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from usage.models import DailyUsage, Metric
-from usage.pricing import PriceBook, price_book
+from usage.pricing import CENT, PriceBook, price_book
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,7 @@ def priced_usage(
 
 def month_usage(customer: Customer, month: datetime.date) -> list[PricedUsage]:
     """A calendar month's usage by service and metric: the lines of that month's invoice."""
-    first_day = month.replace(day=1)
-    last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    return priced_usage(customer, first_day, last_day)
+    return priced_usage(customer, month.replace(day=1), last_of_month(month))
 
 
 # ---- The Usage page: ranges of UTC days chosen by the customer's local date ----
@@ -81,7 +79,6 @@ PRESET_RANGES = ("7d", "last-month", "90d")
 DEFAULT_RANGE = "7d"
 RUN_RATE_DAYS = 7  # the projection's run-rate: the last 7 days, today included
 DAY = datetime.timedelta(days=1)
-CENT = Decimal("0.01")
 WHOLE = Decimal(1)
 
 
