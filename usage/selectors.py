@@ -11,13 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import Customer
 from usage.models import DailyUsage, Metric
-from usage.pricing import CENT, PriceBook, price_book
+from usage.pricing import CENT, PriceBook, months_between, price_book
 
 
 @dataclass(frozen=True)
@@ -39,33 +38,60 @@ def priced_usage(
     last_day: datetime.date,
     *,
     service: str | None = None,
-    book: PriceBook | None = None,
 ) -> list[PricedUsage]:
     """Usage from `first_day` to `last_day` (UTC days, both included) by service, metric and
-    month, priced with the customer's plan. A month is priced as a whole, as its invoice is.
-    A page that prices several spans passes one `book` covering them all."""
+    month, priced with the customer's plan. A month is priced as a whole, as its invoice is."""
+    return priced_spans(customer, [(first_day, last_day)], service=service)[0]
+
+
+Span = tuple[datetime.date, datetime.date]
+
+
+def priced_spans(
+    customer: Customer,
+    spans: list[Span],
+    *,
+    service: str | None = None,
+    book: PriceBook | None = None,
+) -> list[list[PricedUsage]]:
+    """`priced_usage` for several spans of days at once: one pass over the rollup, grouped by
+    service and metric, with a sum for each span's part of each calendar month (comparisons
+    only: no function of the day per row), and one price book for them all."""
+    first_day, last_day = min(s[0] for s in spans), max(s[1] for s in spans)
+    parts = [
+        (index, month, max(first, month), min(last, last_of_month(month)))
+        for index, (first, last) in enumerate(spans)
+        for month in months_between(first, last)
+    ]
     rollup = DailyUsage.objects.filter(customer=customer, day__range=(first_day, last_day))
     if service is not None:
         rollup = rollup.filter(service__name=service)
+    sums = {
+        f"part_{n}": Sum("quantity", filter=Q(day__gte=part_first, day__lte=part_last))
+        for n, (_, _, part_first, part_last) in enumerate(parts)
+    }
     rows = (
-        rollup.annotate(month=TruncMonth("day"))
-        .values_list("service__name", "metric", "month")
-        .annotate(quantity=Sum("quantity"))
-        .order_by("service__name", "metric", "month")
+        rollup.values_list("service__name", "metric")
+        .annotate(**sums)
+        .order_by("service__name", "metric")
     )
     if book is None:
         book = price_book(customer, first_day, last_day)
-    return [
-        PricedUsage(
-            service=name,
-            metric=metric,
-            month=month,
-            quantity=quantity,
-            unit_price=book.unit_price(metric, month),
-            cost=book.cost(metric, month, quantity),
-        )
-        for name, metric, month, quantity in rows
-    ]
+    priced = [[] for _ in spans]
+    for name, metric, *sums in rows:
+        for (index, month, _, _), quantity in zip(parts, sums, strict=True):
+            if quantity is not None:
+                priced[index].append(
+                    PricedUsage(
+                        service=name,
+                        metric=metric,
+                        month=month,
+                        quantity=quantity,
+                        unit_price=book.unit_price(metric, month),
+                        cost=book.cost(metric, month, quantity),
+                    )
+                )
+    return priced
 
 
 def month_usage(customer: Customer, month: datetime.date) -> list[PricedUsage]:
@@ -116,6 +142,14 @@ class UsageRange:
     def hours(self) -> Decimal:
         """What storage's GB-hours are divided by for the average GB: days x 24."""
         return Decimal(self.days * 24)
+
+    @property
+    def span(self) -> Span:
+        return (self.first_day, self.last_day)
+
+    @property
+    def previous_span(self) -> Span:
+        return (self.previous_first, self.previous_last)
 
     @property
     def previous_hours(self) -> Decimal:
@@ -262,22 +296,21 @@ class UsageSummary:
 
 
 def usage_summary(
-    customer: Customer,
-    usage_range: UsageRange,
-    *,
-    service: str | None = None,
-    book: PriceBook | None = None,
+    customer: Customer, usage_range: UsageRange, *, service: str | None = None
 ) -> UsageSummary:
     """The range's usage by metric and by service, and the period before by metric."""
-    if book is None:
-        book = price_book(customer, usage_range.previous_first, usage_range.last_day)
-    current, previous = (
-        priced_usage(customer, first_day, last_day, service=service, book=book)
-        for first_day, last_day in [
-            (usage_range.first_day, usage_range.last_day),
-            (usage_range.previous_first, usage_range.previous_last),
-        ]
+    current, previous = priced_spans(
+        customer, [usage_range.span, usage_range.previous_span], service=service
     )
+    return _summary(usage_range, service, current, previous)
+
+
+def _summary(
+    usage_range: UsageRange,
+    service: str | None,
+    current: list[PricedUsage],
+    previous: list[PricedUsage],
+) -> UsageSummary:
     now_used, before_used = _per_metric(current), _per_metric(previous)
     metrics = [
         MetricTotal(
@@ -313,26 +346,20 @@ class UsageOverview:
 def usage_overview(
     customer: Customer, usage_range: UsageRange, today: datetime.date, *, service: str | None = None
 ) -> UsageOverview:
-    """The Usage page for `usage_range`, all services or one: 8 queries whatever the range and
-    the number of days or records (one price book, four priced spans, one daily series)."""
+    """The Usage page for `usage_range`, all services or one: 6 queries whatever the range and
+    the number of days or records (a price book, the priced spans, the daily series)."""
     month = today.replace(day=1)
     week_first = today - (RUN_RATE_DAYS - 1) * DAY
-    book = price_book(
-        customer,
-        min(usage_range.previous_first, month, week_first),
-        max(usage_range.last_day, today),
-    )
-
-    def spent(first_day, last_day) -> Decimal:
-        return _cost(priced_usage(customer, first_day, last_day, service=service, book=book))
-
+    spans = [usage_range.span, usage_range.previous_span, (month, today), (week_first, today)]
+    book = price_book(customer, min(s[0] for s in spans), max(s[1] for s in spans))
+    current, previous, so_far, last_week = priced_spans(customer, spans, service=service, book=book)
     return UsageOverview(
-        summary=usage_summary(customer, usage_range, service=service, book=book),
+        summary=_summary(usage_range, service, current, previous),
         buckets=_buckets(customer, usage_range, service, book),
         outlook=MonthOutlook(
             month=month,
-            so_far=spent(month, today),
-            last_7_days=spent(week_first, today),
+            so_far=_cost(so_far),
+            last_7_days=_cost(last_week),
             days_left=(last_of_month(today) - today).days,
         ),
     )

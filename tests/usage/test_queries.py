@@ -13,9 +13,10 @@ pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2026, 11, 22)
 # 3 for the login (session, user, memberships); the page: whether there is usage, the price
-# book (3), four priced spans, the daily series, the invoices by status. A CSV: book and spans.
-PAGE_QUERIES = 13
-CSV_QUERIES = 8
+# book (3), the priced spans (1), the daily series, the invoices by status. A CSV: the price
+# book and its rows.
+PAGE_QUERIES = 10
+CSV_QUERIES = 7
 
 
 def customer_with_history(days: int, services: int):
