@@ -2,16 +2,21 @@
 library, nothing inline for the CSP to refuse: colours and patterns come from classes).
 
 Coordinates are strings with one decimal and a point, whatever the language: an SVG attribute
-written as "12,5" by a Swedish number format would break the drawing.
+written as "12,5" by a Swedish number format would break the drawing. Dates, names and
+quantities are written here once per bar, in the active language, for the tooltips and the
+data table alike.
 """
 
 import datetime
 import math
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.formats import date_format, number_format
 
 from usage.labels import METRIC_LABELS, SHOWN_UNITS
 from usage.models import Metric
+from usage.pricing import CENT
 from usage.selectors import UsageBucket
 
 # The bar chart's canvas (viewBox units): it scales with its container's width.
@@ -32,8 +37,9 @@ class Segment:
     metric: str
     label: str
     unit: str
-    quantity: Decimal
+    quantity: str  # as shown: 1,234.50
     cost: Decimal
+    used: bool  # any cost or quantity at all: drawn (a zero-height part would only be noise)
     x: str
     y: str
     width: str
@@ -42,13 +48,18 @@ class Segment:
 
 @dataclass(frozen=True)
 class Bar:
-    first_day: datetime.date
-    last_day: datetime.date
+    label: str  # "16 Nov 2026", or "16 Nov – 22 Nov 2026" for a week
+    axis_label: str  # "16 Nov"
     total: Decimal
-    segments: list[Segment]
+    cells: list[Segment]  # every metric, for the data table
     centre: str  # x of the bar's middle, for its axis label
     labelled: bool  # whether the x axis names it (not every bar fits a label)
     major: bool  # whether it keeps its label on a narrow screen too (every other label)
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The metrics drawn: those with any cost or use."""
+        return [cell for cell in self.cells if cell.used]
 
 
 @dataclass(frozen=True)
@@ -98,21 +109,23 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
     def y_of(amount: Decimal) -> float:
         return HEIGHT - BOTTOM - float(amount / top) * plot_height
 
+    labels = {metric: (str(METRIC_LABELS[metric]), str(SHOWN_UNITS[metric])) for metric in Metric}
     bars = []
     for index, bucket in enumerate(buckets):
         x = LEFT + slot * index + (slot - bar_width) / 2
-        segments, stacked = [], Decimal(0)
+        cells, stacked = [], Decimal(0)
         for metric in Metric.values:
             cost = bucket.costs[metric]
             low, high = y_of(stacked), y_of(stacked + cost)
             stacked += cost
-            segments.append(
+            cells.append(
                 Segment(
                     metric=metric,
-                    label=METRIC_LABELS[metric],
-                    unit=SHOWN_UNITS[metric],
-                    quantity=bucket.quantities[metric],
+                    label=labels[metric][0],
+                    unit=labels[metric][1],
+                    quantity=_quantity(bucket.quantities[metric]),
                     cost=cost,
+                    used=bool(cost or bucket.quantities[metric]),
                     x=_n(x),
                     y=_n(high),
                     width=_n(bar_width),
@@ -121,10 +134,10 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
             )
         bars.append(
             Bar(
-                first_day=bucket.first_day,
-                last_day=bucket.last_day,
+                label=_span_label(bucket.first_day, bucket.last_day),
+                axis_label=date_format(bucket.first_day, "j M"),
                 total=bucket.total,
-                segments=[s for s in segments if s.cost or s.quantity],
+                cells=cells,
                 centre=_n(x + bar_width / 2),
                 # Counted from the last bar, so that today (or this week) is always named.
                 labelled=(len(buckets) - 1 - index) % every == 0,
@@ -134,6 +147,18 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
     count = int(top / step)
     ticks = [Tick(step * n, _n(y_of(step * n))) for n in range(count + 1)]
     return BarChart(bars=bars, ticks=ticks, by_week=by_week)
+
+
+def _quantity(value: Decimal) -> str:
+    """As the floatformat:"2g" filter writes it (number_format alone would cut, not round)."""
+    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return number_format(rounded, 2, use_l10n=True, force_grouping=True)
+
+
+def _span_label(first_day: datetime.date, last_day: datetime.date) -> str:
+    if first_day == last_day:
+        return date_format(first_day, "j M Y")
+    return f"{date_format(first_day, 'j M')} – {date_format(last_day, 'j M Y')}"
 
 
 @dataclass(frozen=True)

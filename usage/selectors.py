@@ -259,11 +259,6 @@ class UsageBucket:
     def total(self) -> Decimal:
         return sum(self.costs.values(), Decimal("0.00"))
 
-    @property
-    def cells(self) -> list[tuple[str, Decimal, Decimal]]:
-        """(metric, quantity, cost) in the order of the Metric catalogue."""
-        return [(metric, self.quantities[metric], self.costs[metric]) for metric in Metric.values]
-
 
 @dataclass(frozen=True)
 class MonthOutlook:
