@@ -24,7 +24,7 @@ def main() -> None:
     # Imported after setup: they import models.
     from django.test.utils import override_settings
 
-    from bench import invoices, load, payments, pdf, usage_aggregation, usage_ingest
+    from bench import invoices, load, payments, pdf, usage_aggregation, usage_ingest, usage_page
     from portal.celery import app as celery_app
 
     # Benchmarks measure the web process: background work runs in it, never on a worker.
@@ -38,6 +38,7 @@ def main() -> None:
     ):
         rows = [
             *invoices.run(),
+            *usage_page.run(),
             *pdf.run(),
             *payments.run(),
             *usage_ingest.run(),

@@ -8,16 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from bench.measure import (
-    analyze,
-    make_customer,
-    median,
-    owner_client,
-    p95,
-    query_count,
-    row,
-    timed_gets,
-)
+from bench.measure import analyze, compare, make_customer, owner_client
 from billing.models import Invoice, InvoiceSequence
 from billing.money import vat_amount
 from billing.services import utc_today
@@ -37,44 +28,17 @@ def run() -> list[dict]:
         customer_with_history("C-90002", "Small Cloud AB", SMALL, today - SMALL_HISTORY, today)
     )
     analyze()
+    what = f"{BIG:,} vs {SMALL} invoices"
+    goals = {"median_ms": 30, "p95_ms": 60, "samples": SAMPLES, "warmup": WARMUP}
     return [
-        *compare(big, small, "/invoices/", "Invoices page"),
-        *compare(big, small, "/invoices/?status=unpaid", "Unpaid tab (HTMX)", HTMX),
-    ]
-
-
-def compare(big, small, path: str, what: str, headers: dict | None = None) -> list[dict]:
-    """Median, p95 and queries of one request for the big customer; the small one's as baseline."""
-    what = f"{what}, {BIG:,} vs {SMALL} invoices"
-    big_ms, small_ms = timed_gets(
-        [big, small], path, samples=SAMPLES, warmup=WARMUP, headers=headers
-    )
-    small_queries = query_count(small, path, headers)
-    big_queries = query_count(big, path, headers)
-    return [
-        row(
-            f"{what}: median",
-            median(big_ms),
-            "ms",
-            baseline=median(small_ms),
-            goal="< 30 ms",
-            ok=median(big_ms) < 30,
-        ),
-        row(
-            f"{what}: p95",
-            p95(big_ms),
-            "ms",
-            baseline=p95(small_ms),
-            goal="< 60 ms",
-            ok=p95(big_ms) < 60,
-        ),
-        row(
-            f"{what}: queries",
-            big_queries,
-            "queries",
-            baseline=small_queries,
-            goal="= baseline",
-            ok=big_queries == small_queries,
+        *compare(big, small, "/invoices/", f"Invoices page, {what}", **goals),
+        *compare(
+            big,
+            small,
+            "/invoices/?status=unpaid",
+            f"Unpaid tab (HTMX), {what}",
+            **goals,
+            headers=HTMX,
         ),
     ]
 

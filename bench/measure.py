@@ -76,6 +76,58 @@ def query_count(client: Client, path: str, headers: dict | None = None) -> int:
     return len(queries)
 
 
+def compare(
+    big: Client,
+    small: Client,
+    path: str,
+    what: str,
+    *,
+    median_ms: float,
+    p95_ms: float,
+    samples: int,
+    warmup: int,
+    max_ratio: float | None = None,
+    headers: dict | None = None,
+) -> list[dict]:
+    """Median, p95 and queries of one request for the big customer, the small one's as the
+    baseline. With `max_ratio`, the median must also stay within that multiple of it."""
+    big_ms, small_ms = timed_gets(
+        [big, small], path, samples=samples, warmup=warmup, headers=headers
+    )
+    small_queries = query_count(small, path, headers)
+    big_queries = query_count(big, path, headers)
+    median_goal, median_ok = f"< {median_ms:g} ms", median(big_ms) < median_ms
+    if max_ratio is not None:
+        median_goal += f", ratio < {max_ratio:g}"
+        median_ok = median_ok and median(big_ms) / median(small_ms) < max_ratio
+    return [
+        row(
+            f"{what}: median",
+            median(big_ms),
+            "ms",
+            baseline=median(small_ms),
+            goal=median_goal,
+            ok=median_ok,
+        ),
+        row(
+            f"{what}: p95",
+            p95(big_ms),
+            "ms",
+            baseline=p95(small_ms),
+            goal=f"< {p95_ms:g} ms",
+            ok=p95(big_ms) < p95_ms,
+        ),
+        row(
+            f"{what}: queries",
+            big_queries,
+            "queries",
+            baseline=small_queries,
+            goal="= baseline",
+            ok=big_queries == small_queries,
+        ),
+    ]
+
+
 def analyze() -> None:
     """Do what autovacuum would have done by now: gather the planner's statistics (without
     them PostgreSQL sorts all of a customer's invoices for the first page instead of walking

@@ -65,18 +65,11 @@ class InvoiceStats:
         return {"all": self.total, "unpaid": self.unpaid, "paid": self.paid}
 
 
-def invoice_stats(customer: Customer) -> InvoiceStats:
-    """The four cards, the tab counts and the credit balance. The cards come from one GROUP BY
-    status that the covering index `invoice_customer_amounts` answers without the table.
-
-    An open invoice owes the rest of its total (whatever covers it settles it), so what is
-    outstanding is total - paid - credited - credit applied, summed over the open statuses.
-    Total Paid is the money that went into invoices: payments (less refunds) and credit.
-    """
+def _sums_by_status(invoices) -> dict[str, dict]:
+    """Per status: how many invoices, and the sums of their totals and of what covers them.
+    One GROUP BY status (the covering index `invoice_customer_amounts` answers it)."""
     rows = (
-        Invoice.objects.for_customer(customer)
-        .issued()
-        .values("status")
+        invoices.values("status")
         .annotate(
             count=Count("status"),
             total=Sum("total"),
@@ -86,12 +79,25 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
         )
         .order_by()
     )
-    by_status = {row["status"]: row for row in rows}
+    return {row["status"]: row for row in rows}
+
+
+def _owed(sums: dict) -> Decimal:
+    return sums["total"] - sums["paid"] - sums["credited"] - sums["applied"]
+
+
+def invoice_stats(customer: Customer) -> InvoiceStats:
+    """The four cards, the tab counts and the credit balance; the cards from one GROUP BY
+    status.
+
+    An open invoice owes the rest of its total (whatever covers it settles it), so what is
+    outstanding is total - paid - credited - credit applied, summed over the open statuses.
+    Total Paid is the money that went into invoices: payments (less refunds) and credit.
+    """
+    by_status = _sums_by_status(Invoice.objects.for_customer(customer).issued())
     open_rows = [by_status[s] for s in Invoice.OPEN_STATUSES if s in by_status]
     return InvoiceStats(
-        outstanding=round_money(
-            sum((r["total"] - r["paid"] - r["credited"] - r["applied"] for r in open_rows), ZERO)
-        ),
+        outstanding=round_money(sum((_owed(r) for r in open_rows), ZERO)),
         total_paid=round_money(sum((r["paid"] + r["applied"] for r in by_status.values()), ZERO)),
         overdue=by_status.get(Invoice.Status.OVERDUE, {}).get("count", 0),
         total=sum(r["count"] for r in by_status.values()),
@@ -99,6 +105,37 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
         paid=sum(by_status[s]["count"] for s in Invoice.SETTLED_STATUSES if s in by_status),
         credit=credit_balance(customer),
     )
+
+
+@dataclass(frozen=True)
+class StatusShare:
+    """How many of the customer's invoices stand in one state, and for how much: the invoices'
+    totals when paid, what is still owed on them when unpaid or overdue."""
+
+    status: str  # "paid", "unpaid" or "overdue"
+    count: int
+    amount: Decimal
+
+
+def invoice_status_shares(customer: Customer) -> list[StatusShare]:
+    """Paid (every settled invoice, as on the Paid tab), Unpaid and Overdue invoices, credit
+    notes and void invoices left out: the Usage page's Billing Status pie."""
+    by_status = _sums_by_status(
+        Invoice.objects.for_customer(customer).filter(kind=Invoice.Kind.INVOICE).issued()
+    )
+    settled = [by_status[s] for s in Invoice.SETTLED_STATUSES if s in by_status]
+    shares = [
+        StatusShare(
+            "paid",
+            sum(r["count"] for r in settled),
+            round_money(sum((r["total"] for r in settled), ZERO)),
+        )
+    ]
+    for status in Invoice.OPEN_STATUSES:
+        row = by_status.get(status)
+        owed = round_money(_owed(row)) if row else ZERO
+        shares.append(StatusShare(str(status), row["count"] if row else 0, owed))
+    return shares
 
 
 def credit_balance(customer: Customer) -> Decimal:

@@ -1,15 +1,27 @@
-"""Project-level pages: the home redirect, the dashboard, and the health endpoints."""
+"""Project-level pages: the home redirect, the dashboard, the Usage page (usage beside
+billing's Billing Status), and the health endpoints."""
+
+from urllib.parse import urlencode
 
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
+from accounts.rendering import render_page
 from billing import selectors as billing
+from usage import charts
+from usage import selectors as usage_selectors
+from usage.forms import UsageFilterForm
+from usage.labels import RANGE_LABELS
 
 
 @require_GET
@@ -27,6 +39,66 @@ def dashboard(request):
         "next_due": billing.next_due(request.customer),
     }
     return render(request, "portal/dashboard.html", context)
+
+
+INVOICE_STATES = {"paid": _("Paid"), "unpaid": _("Unpaid"), "overdue": _("Overdue")}
+
+
+@require_GET
+@customer_required
+def usage(request):
+    """Usage and its estimated cost for a range (`?range=`, or `?month=YYYY-MM`), all services
+    or one (`?service=`), and the Billing Status of the invoices. HTMX swaps only the content
+    below the title when the range changes."""
+    customer = request.customer
+    today = usage_selectors.local_today(customer)
+    choice = UsageFilterForm(request.GET).choice(today)
+    service = {"service": choice.service} if choice.service else {}
+    query = urlencode(choice.query | service)
+    shares = billing.invoice_status_shares(customer)
+    context = {
+        "choice": choice,
+        "ranges": [
+            (key, label, "?" + urlencode({"range": key} | service))
+            for key, label in RANGE_LABELS.items()
+        ],
+        "all_services_url": "?" + urlencode(choice.query),
+        "export_url": f"{reverse('usage_export_csv')}?{query}",
+        "daily_url": f"{reverse('usage_daily_csv')}?{query}",
+        "status_slices": charts.pie(
+            [(s.status, INVOICE_STATES[s.status], s.count, s.amount) for s in shares]
+        ),
+        "range_name": range_name(choice.range),
+        "previous_name": previous_name(choice.range),
+        "overview": None,
+    }
+    if usage_selectors.has_usage(customer):
+        overview = usage_selectors.usage_overview(
+            customer, choice.range, today, service=choice.service
+        )
+        context["overview"] = overview
+        context["chart"] = charts.cost_bars(overview.buckets, by_week=choice.range.by_week)
+    return render_page(request, "portal/usage.html", context, fragment="usage-content")
+
+
+def range_name(usage_range) -> str:
+    """Last 7 Days, Last 90 Days; a calendar month by name (October 2026), the current one
+    as "November 2026 so far"."""
+    month = date_format(usage_range.first_day, "F Y")
+    if usage_range.is_whole_month:
+        return month
+    if usage_range.key == "month":
+        return gettext("%(month)s so far") % {"month": month}
+    return str(RANGE_LABELS[usage_range.key])
+
+
+def previous_name(usage_range) -> str:
+    """What the cards compare with: the month before a calendar month, else as many days."""
+    if usage_range.is_whole_month:
+        return date_format(usage_range.previous_first, "F Y")
+    return ngettext("the day before", "the previous %(days)d days", usage_range.days) % {
+        "days": usage_range.days
+    }
 
 
 @require_GET

@@ -6,15 +6,17 @@ a customer sent a thousand records or a billion.
 
 import calendar
 import datetime
+import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Q, Sum
+from django.utils import timezone
 
 from accounts.models import Customer
-from usage.models import DailyUsage
-from usage.pricing import price_book
+from usage.models import DailyUsage, Metric
+from usage.pricing import CENT, PriceBook, months_between, price_book
 
 
 @dataclass(frozen=True)
@@ -39,31 +41,433 @@ def priced_usage(
 ) -> list[PricedUsage]:
     """Usage from `first_day` to `last_day` (UTC days, both included) by service, metric and
     month, priced with the customer's plan. A month is priced as a whole, as its invoice is."""
+    return priced_spans(customer, [(first_day, last_day)], service=service)[0]
+
+
+Span = tuple[datetime.date, datetime.date]
+
+
+def priced_spans(
+    customer: Customer,
+    spans: list[Span],
+    *,
+    service: str | None = None,
+    book: PriceBook | None = None,
+) -> list[list[PricedUsage]]:
+    """`priced_usage` for several spans of days at once: one pass over the rollup, grouped by
+    service and metric, with a sum for each span's part of each calendar month (comparisons
+    only: no function of the day per row), and one price book for them all."""
+    first_day, last_day = min(s[0] for s in spans), max(s[1] for s in spans)
+    parts = [
+        (index, month, max(first, month), min(last, last_of_month(month)))
+        for index, (first, last) in enumerate(spans)
+        for month in months_between(first, last)
+    ]
     rollup = DailyUsage.objects.filter(customer=customer, day__range=(first_day, last_day))
     if service is not None:
         rollup = rollup.filter(service__name=service)
+    sums = {
+        f"part_{n}": Sum("quantity", filter=Q(day__gte=part_first, day__lte=part_last))
+        for n, (_, _, part_first, part_last) in enumerate(parts)
+    }
     rows = (
-        rollup.annotate(month=TruncMonth("day"))
-        .values_list("service__name", "metric", "month")
-        .annotate(quantity=Sum("quantity"))
-        .order_by("service__name", "metric", "month")
+        rollup.values_list("service__name", "metric")
+        .annotate(**sums)
+        .order_by("service__name", "metric")
     )
-    book = price_book(customer, first_day, last_day)
-    return [
-        PricedUsage(
-            service=name,
-            metric=metric,
-            month=month,
-            quantity=quantity,
-            unit_price=book.unit_price(metric, month),
-            cost=book.cost(metric, month, quantity),
-        )
-        for name, metric, month, quantity in rows
-    ]
+    if book is None:
+        book = price_book(customer, first_day, last_day)
+    priced = [[] for _ in spans]
+    for name, metric, *sums in rows:
+        for (index, month, _, _), quantity in zip(parts, sums, strict=True):
+            if quantity is not None:
+                priced[index].append(
+                    PricedUsage(
+                        service=name,
+                        metric=metric,
+                        month=month,
+                        quantity=quantity,
+                        unit_price=book.unit_price(metric, month),
+                        cost=book.cost(metric, month, quantity),
+                    )
+                )
+    return priced
 
 
 def month_usage(customer: Customer, month: datetime.date) -> list[PricedUsage]:
     """A calendar month's usage by service and metric: the lines of that month's invoice."""
-    first_day = month.replace(day=1)
-    last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    return priced_usage(customer, first_day, last_day)
+    return priced_usage(customer, month.replace(day=1), last_of_month(month))
+
+
+# ---- The Usage page: ranges of UTC days chosen by the customer's local date ----
+
+PRESET_RANGES = ("7d", "last-month", "90d")
+DEFAULT_RANGE = "7d"
+RUN_RATE_DAYS = 7  # the projection's run-rate: the last 7 days, today included
+DAY = datetime.timedelta(days=1)
+WHOLE = Decimal(1)
+
+
+def local_today(customer: Customer, now: datetime.datetime | None = None) -> datetime.date:
+    """The customer's date now, in their time zone: where the page's ranges end."""
+    now = now or timezone.now()
+    return now.astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+
+
+def last_of_month(day: datetime.date) -> datetime.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def previous_month(day: datetime.date) -> datetime.date:
+    """The 1st of the month before the one holding `day`."""
+    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class UsageRange:
+    """The UTC days a page shows (both ends included) and the period it compares them with:
+    the calendar month before for a whole calendar month, else as many days just before."""
+
+    key: str  # "7d", "last-month", "90d", or "month" for ?month=YYYY-MM
+    first_day: datetime.date
+    last_day: datetime.date
+    previous_first: datetime.date
+    previous_last: datetime.date
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    @property
+    def hours(self) -> Decimal:
+        """What storage's GB-hours are divided by for the average GB: days x 24."""
+        return Decimal(self.days * 24)
+
+    @property
+    def span(self) -> Span:
+        return (self.first_day, self.last_day)
+
+    @property
+    def previous_span(self) -> Span:
+        return (self.previous_first, self.previous_last)
+
+    @property
+    def previous_hours(self) -> Decimal:
+        return Decimal(((self.previous_last - self.previous_first).days + 1) * 24)
+
+    @property
+    def by_week(self) -> bool:
+        """Longer than a month: the chart shows weeks, not days."""
+        return self.days > 31
+
+    @property
+    def is_whole_month(self) -> bool:
+        return self.first_day.day == 1 and self.last_day == last_of_month(self.first_day)
+
+    @property
+    def slug(self) -> str:
+        """For file names: 2026-10 for a calendar month, else 2026-11-16_2026-11-22."""
+        if self.is_whole_month:
+            return self.first_day.strftime("%Y-%m")
+        return f"{self.first_day.isoformat()}_{self.last_day.isoformat()}"
+
+
+def _days_before(key: str, first_day: datetime.date, last_day: datetime.date) -> UsageRange:
+    length = last_day - first_day + datetime.timedelta(days=1)
+    return UsageRange(key, first_day, last_day, first_day - length, first_day - DAY)
+
+
+def preset_range(key: str, today: datetime.date) -> UsageRange:
+    """Last 7 Days and Last 90 Days end today; Last Month is the calendar month before
+    today's. An unknown key is the default range."""
+    if key == "last-month":
+        return month_range(previous_month(today), today)
+    days = 90 if key == "90d" else 7
+    return _days_before(
+        key if key in PRESET_RANGES else DEFAULT_RANGE, today - (days - 1) * DAY, today
+    )
+
+
+def month_range(month: datetime.date, today: datetime.date) -> UsageRange:
+    """A calendar month (the one an invoice covers); the current month up to today."""
+    first_day, last_day = month.replace(day=1), min(last_of_month(month), today)
+    key = "last-month" if first_day == previous_month(today) else "month"
+    if last_day == last_of_month(first_day):
+        before = previous_month(first_day)
+        return UsageRange(key, first_day, last_day, before, last_of_month(before))
+    return _days_before(key, first_day, last_day)
+
+
+def has_usage(customer: Customer) -> bool:
+    """Whether any usage of the customer's has been counted yet."""
+    return DailyUsage.objects.filter(customer=customer).exists()
+
+
+def percent_change(current: Decimal, previous: Decimal) -> Decimal | None:
+    """The change from `previous` to `current` in whole percent, half-up; None when the
+    previous period had nothing to compare with."""
+    if not previous:
+        return None
+    return ((current - previous) * 100 / previous).quantize(WHOLE, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class MetricTotal:
+    """One metric card: what was used in the range (storage as the average GB over it), its
+    estimated cost, and the same for the period before."""
+
+    metric: str
+    quantity: Decimal
+    cost: Decimal
+    previous_quantity: Decimal
+
+    @property
+    def change(self) -> Decimal | None:
+        return percent_change(self.quantity, self.previous_quantity)
+
+    @property
+    def is_new(self) -> bool:
+        return not self.previous_quantity and bool(self.quantity)
+
+
+@dataclass(frozen=True)
+class ServiceUsage:
+    """A row of the summary table: a service's quantities in the units the page shows (storage
+    as average GB), in the order of the Metric catalogue, and their estimated cost."""
+
+    service: str
+    quantities: dict[str, Decimal]
+    cost: Decimal
+
+    @property
+    def cells(self) -> list[tuple[str, Decimal]]:
+        """(metric, quantity) in the order of the Metric catalogue."""
+        return [(metric, self.quantities[metric]) for metric in Metric.values]
+
+
+@dataclass(frozen=True)
+class UsageBucket:
+    """A bar of the chart: a day, or a week (Monday to Sunday, cut at the range's ends). Each
+    metric's quantity as shown and its estimated cost, each month's part priced as a whole."""
+
+    first_day: datetime.date
+    last_day: datetime.date
+    quantities: dict[str, Decimal]
+    costs: dict[str, Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.costs.values(), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class MonthOutlook:
+    """The current month so far and where its bill is heading:
+
+    projected = so far + (last 7 days' cost / 7) x days left in the month after today."""
+
+    month: datetime.date
+    so_far: Decimal
+    last_7_days: Decimal
+    days_left: int
+
+    @property
+    def projected(self) -> Decimal:
+        run_rate = self.last_7_days * self.days_left / RUN_RATE_DAYS
+        return self.so_far + run_rate.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """The cards and the summary table of a range. Every cost is a sum of `cost()` over the
+    service x metric x month pieces of `priced_usage`, so the table's Total Estimated Bill is
+    the sum of its rows and of the four cards, to the cent."""
+
+    range: UsageRange
+    service: str | None
+    metrics: list[MetricTotal]
+    services: list[ServiceUsage]
+    total: ServiceUsage  # the Total Estimated Bill row: the cards' quantities, the rows' costs
+
+
+def usage_summary(
+    customer: Customer, usage_range: UsageRange, *, service: str | None = None
+) -> UsageSummary:
+    """The range's usage by metric and by service, and the period before by metric."""
+    current, previous = priced_spans(
+        customer, [usage_range.span, usage_range.previous_span], service=service
+    )
+    return _summary(usage_range, service, current, previous)
+
+
+def _summary(
+    usage_range: UsageRange,
+    service: str | None,
+    current: list[PricedUsage],
+    previous: list[PricedUsage],
+) -> UsageSummary:
+    now_used, before_used = _per_metric(current), _per_metric(previous)
+    metrics = [
+        MetricTotal(
+            metric=metric,
+            quantity=_shown(metric, now_used[metric], usage_range.hours),
+            cost=_cost(p for p in current if p.metric == metric),
+            previous_quantity=_shown(metric, before_used[metric], usage_range.previous_hours),
+        )
+        for metric in Metric.values
+    ]
+    services = [
+        _service_usage(name, [p for p in current if p.service == name], usage_range.hours)
+        for name in sorted({p.service for p in current})
+    ]
+    total = ServiceUsage(
+        service="",
+        quantities={m.metric: m.quantity for m in metrics},
+        cost=sum((row.cost for row in services), Decimal("0.00")),
+    )
+    return UsageSummary(usage_range, service, metrics, services, total)
+
+
+@dataclass(frozen=True)
+class UsageOverview:
+    """Everything the Usage page shows for a range: the summary, the chart's bars, and the
+    current month's outlook."""
+
+    summary: UsageSummary
+    buckets: list[UsageBucket]
+    outlook: MonthOutlook
+
+
+def usage_overview(
+    customer: Customer, usage_range: UsageRange, today: datetime.date, *, service: str | None = None
+) -> UsageOverview:
+    """The Usage page for `usage_range`, all services or one: 6 queries whatever the range and
+    the number of days or records (a price book, the priced spans, the daily series)."""
+    month = today.replace(day=1)
+    week_first = today - (RUN_RATE_DAYS - 1) * DAY
+    spans = [usage_range.span, usage_range.previous_span, (month, today), (week_first, today)]
+    book = price_book(customer, min(s[0] for s in spans), max(s[1] for s in spans))
+    current, previous, so_far, last_week = priced_spans(customer, spans, service=service, book=book)
+    return UsageOverview(
+        summary=_summary(usage_range, service, current, previous),
+        buckets=_buckets(customer, usage_range, service, book),
+        outlook=MonthOutlook(
+            month=month,
+            so_far=_cost(so_far),
+            last_7_days=_cost(last_week),
+            days_left=(last_of_month(today) - today).days,
+        ),
+    )
+
+
+def _cost(pieces) -> Decimal:
+    return sum((p.cost for p in pieces), Decimal("0.00"))
+
+
+def _per_metric(pieces: list[PricedUsage]) -> dict[str, Decimal]:
+    used = dict.fromkeys(Metric.values, Decimal(0))
+    for p in pieces:
+        used[p.metric] += p.quantity
+    return used
+
+
+def _shown(metric: str, quantity: Decimal, hours: Decimal) -> Decimal:
+    """Storage's GB-hours as the average GB over `hours`; other metrics as metered."""
+    return quantity / hours if metric == Metric.STORAGE else quantity
+
+
+def _service_usage(name: str, pieces: list[PricedUsage], hours: Decimal) -> ServiceUsage:
+    used = _per_metric(pieces)
+    return ServiceUsage(
+        service=name,
+        quantities={metric: _shown(metric, used[metric], hours) for metric in Metric.values},
+        cost=_cost(pieces),
+    )
+
+
+def _buckets(
+    customer: Customer, usage_range: UsageRange, service: str | None, book: PriceBook
+) -> list[UsageBucket]:
+    """The chart's bars, from one query of the range's usage per day and metric."""
+    rollup = DailyUsage.objects.filter(
+        customer=customer, day__range=(usage_range.first_day, usage_range.last_day)
+    )
+    if service is not None:
+        rollup = rollup.filter(service__name=service)
+    per_day = rollup.values_list("day", "metric").annotate(quantity=Sum("quantity")).order_by()
+    # bucket -> metric -> month -> quantity: a bucket across two months is priced per month.
+    used = defaultdict(lambda: defaultdict(lambda: defaultdict(Decimal)))
+    spans = _bucket_spans(usage_range)
+    bucket_of = {
+        first_day + n * DAY: first_day
+        for first_day, last_day in spans
+        for n in range((last_day - first_day).days + 1)
+    }
+    for day, metric, quantity in per_day:
+        used[bucket_of[day]][metric][day.replace(day=1)] += quantity
+    buckets = []
+    for first_day, last_day in spans:
+        hours = Decimal(((last_day - first_day).days + 1) * 24)
+        by_month = {metric: used[first_day][metric] for metric in Metric.values}
+        buckets.append(
+            UsageBucket(
+                first_day,
+                last_day,
+                quantities={
+                    metric: _shown(metric, sum(months.values(), Decimal(0)), hours)
+                    for metric, months in by_month.items()
+                },
+                costs={
+                    metric: sum(
+                        (book.cost(metric, month, q) for month, q in months.items()),
+                        Decimal("0.00"),
+                    )
+                    for metric, months in by_month.items()
+                },
+            )
+        )
+    return buckets
+
+
+def _bucket_spans(usage_range: UsageRange) -> list[tuple[datetime.date, datetime.date]]:
+    """(first, last) day of each bar: every day, or every week from Monday for long ranges."""
+    if not usage_range.by_week:
+        return [(usage_range.first_day + n * DAY,) * 2 for n in range(usage_range.days)]
+    spans, first_day = [], usage_range.first_day
+    while first_day <= usage_range.last_day:
+        sunday = first_day + (6 - first_day.weekday()) * DAY
+        spans.append((first_day, min(sunday, usage_range.last_day)))
+        first_day = sunday + DAY
+    return spans
+
+
+@dataclass(frozen=True)
+class DailyCost:
+    """A row of the daily CSV: one service's use of one metric on one UTC day, priced on its
+    own (so the rows of a month may add up to a few cents more or less than its invoice,
+    which prices the month's total once)."""
+
+    day: datetime.date
+    service: str
+    metric: str
+    quantity: Decimal
+    cost: Decimal
+
+
+def daily_costs(
+    customer: Customer, usage_range: UsageRange, *, service: str | None = None
+) -> list[DailyCost]:
+    """The rollup behind a range, day by day, service by service, metric by metric."""
+    rollup = DailyUsage.objects.filter(
+        customer=customer, day__range=(usage_range.first_day, usage_range.last_day)
+    )
+    if service is not None:
+        rollup = rollup.filter(service__name=service)
+    rows = rollup.values_list("day", "service__name", "metric", "quantity").order_by(
+        "day", "service__name", "metric"
+    )
+    book = price_book(customer, usage_range.first_day, usage_range.last_day)
+    return [
+        DailyCost(day, name, metric, quantity, book.cost(metric, day, quantity))
+        for day, name, metric, quantity in rows
+    ]

@@ -1,12 +1,44 @@
-"""The Usage page. Metering is not connected yet (no ingest API): the page says so plainly."""
+"""The Usage page's CSV exports (the page itself is composed in portal.views, beside billing's
+Billing Status). HTTP only: read the range, call a selector, write rows."""
 
-from django.shortcuts import render
+import csv
+
+from django.http import HttpResponse
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
+from usage import exports, selectors
+from usage.forms import UsageChoice, UsageFilterForm
+
+
+def _choice(request) -> UsageChoice:
+    today = selectors.local_today(request.customer)
+    return UsageFilterForm(request.GET).choice(today)
+
+
+def _csv(request, choice: UsageChoice, kind: str, rows: list[list[str]]) -> HttpResponse:
+    """usage-C-10001-2026-10.csv, usage-daily-C-10001-2026-11-16_2026-11-22-web.csv."""
+    parts = [kind, request.customer.number, choice.range.slug]
+    if choice.service:
+        parts.append(slugify(choice.service)[:40] or "service")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{"-".join(parts)}.csv"'
+    csv.writer(response).writerows(rows)
+    return response
 
 
 @require_GET
 @customer_required
-def usage_overview(request):
-    return render(request, "usage/usage_overview.html")
+def export_csv(request):
+    choice = _choice(request)
+    summary = selectors.usage_summary(request.customer, choice.range, service=choice.service)
+    return _csv(request, choice, "usage", exports.summary_rows(summary))
+
+
+@require_GET
+@customer_required
+def daily_csv(request):
+    choice = _choice(request)
+    costs = selectors.daily_costs(request.customer, choice.range, service=choice.service)
+    return _csv(request, choice, "usage-daily", exports.daily_rows(costs))

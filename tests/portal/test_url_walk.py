@@ -144,6 +144,8 @@ ROUTES = {
     # usage
     "usage": Route(),
     "usage_ingest": Route(who=API),
+    "usage_export_csv": Route(),
+    "usage_daily_csv": Route(),
 }
 
 

@@ -1,0 +1,120 @@
+"""The Usage page for Last 90 Days with a million raw usage records behind it, against the same
+page with a thousand: the page reads the daily rollup only, so neither its time nor its queries
+may grow with the records.
+
+Both customers have the same 12 services and 4 metrics and usage all through the 90 days shown
+and the 90 before (so that both pages draw the same bars and rows). The big one sent hourly
+records every day for 868 days (12 x 4 x 24 x 868 = 999,936 records, rolled up into 41,664
+daily rows); the small one a record a day every 9th day, 21 times (12 x 4 x 21 = 1,008 records
+and rows). On PostgreSQL the raw records are written too (COPY), so that the table the page
+must not read is really there; on SQLite only the rollup is.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from bench.measure import analyze, compare, make_customer, owner_client
+from usage.models import DailyUsage, Metric, Service
+
+SERVICES = 12
+BIG_DAYS, SMALL_DAYS, SMALL_EVERY = 868, 21, 9
+SAMPLES, WARMUP = 50, 5
+PATH = "/usage/?range=90d"
+# An hour's use of one metric by one service: what a record says.
+HOURLY = {
+    Metric.CPU: Decimal("4"),
+    Metric.MEMORY: Decimal("16"),
+    Metric.STORAGE: Decimal("500"),
+    Metric.BANDWIDTH: Decimal("0.75"),
+}
+
+
+def run() -> list[dict]:
+    today = timezone.now().date()
+    every_day = [today - datetime.timedelta(days=age) for age in range(BIG_DAYS)]
+    every_9th = [today - datetime.timedelta(days=SMALL_EVERY * n) for n in range(SMALL_DAYS)]
+    big = owner_client(customer_with_usage("C-90101", "Metered Big AB", every_day, 24))
+    small = owner_client(customer_with_usage("C-90102", "Metered Small AB", every_9th, 1))
+    analyze()
+    what = (
+        f"Usage page, 90 days, {raw_records(BIG_DAYS, 24):,} vs {raw_records(SMALL_DAYS, 1):,} "
+        "records"
+    )
+    return compare(
+        big,
+        small,
+        PATH,
+        what,
+        median_ms=50,
+        p95_ms=100,
+        max_ratio=1.3,
+        samples=SAMPLES,
+        warmup=WARMUP,
+    )
+
+
+def raw_records(days: int, per_day: int) -> int:
+    return SERVICES * len(HOURLY) * days * per_day
+
+
+def customer_with_usage(number: str, name: str, days: list[datetime.date], per_day: int):
+    """A customer whose services each sent `per_day` records per metric on each of `days`, and
+    the daily rollup the aggregation would have made of them."""
+    customer = make_customer(number, name)
+    services = Service.objects.bulk_create(
+        Service(customer=customer, name=f"service-{n:02d}") for n in range(SERVICES)
+    )
+    DailyUsage.objects.bulk_create(
+        (
+            DailyUsage(
+                customer=customer,
+                service=service,
+                metric=metric,
+                day=day,
+                quantity=hourly * 24 * (1 + n % 3),
+            )
+            for n, service in enumerate(services)
+            for day in days
+            for metric, hourly in HOURLY.items()
+        ),
+        batch_size=5000,
+    )
+    if connection.vendor == "postgresql":
+        copy_raw_records(customer, services, days, per_day)
+    return customer
+
+
+def copy_raw_records(customer, services, days: list[datetime.date], per_day: int) -> None:
+    """The raw records behind the rollup, written with COPY (about 1 million rows in seconds)."""
+    span = datetime.timedelta(hours=24 // per_day)
+    received = timezone.now()
+    columns = (
+        'customer_id, service_id, metric, external_id, quantity, start, "end", resource, '
+        "received_at"
+    )
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY usage_usagerecord ({columns}) FROM STDIN") as copy,
+    ):
+        for n, service in enumerate(services):
+            for day in days:
+                midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+                for slot in range(per_day):
+                    start = midnight + slot * span
+                    for metric, hourly in HOURLY.items():
+                        copy.write_row(
+                            (
+                                customer.pk,
+                                service.pk,
+                                metric,
+                                f"{service.pk}-{metric}-{start:%Y%m%d%H}",
+                                hourly * 24 / per_day * (1 + n % 3),
+                                start,
+                                start + span,
+                                "",
+                                received,
+                            )
+                        )

@@ -1,0 +1,56 @@
+import datetime
+import html
+import re
+from decimal import Decimal
+
+import pytest
+
+from usage.models import DailyUsage, Service
+
+NOW = datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC)  # a Sunday
+
+
+@pytest.fixture
+def now(time_machine):
+    """Sunday 22 November 2026, noon UTC: Last 7 Days is 16-22 Nov (Monday to Sunday), Last
+    Month is October."""
+    time_machine.move_to(NOW)
+    return NOW
+
+
+@pytest.fixture
+def rollup():
+    """rollup(customer, [(service name, metric, "YYYY-MM-DD", quantity), ...]): daily usage
+    rows as the aggregation leaves them, services created on first sight."""
+
+    def add(customer, rows):
+        for name, metric, day, quantity in rows:
+            service, _ = Service.objects.get_or_create(customer=customer, name=name)
+            DailyUsage.objects.create(
+                customer=customer,
+                service=service,
+                metric=metric,
+                day=datetime.date.fromisoformat(day),
+                quantity=Decimal(quantity),
+            )
+
+    return add
+
+
+def text(fragment: str) -> str:
+    """What a reader sees of an HTML fragment: tags dropped, entities read, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+def card(page: str, metric: str) -> str:
+    match = re.search(
+        rf'<div class="card metric-card" data-metric="{metric}">(.*?)</div>', page, re.S
+    )
+    assert match, f"no {metric} card"
+    return text(match[1])
+
+
+def summary_rows(page: str) -> list[str]:
+    table = re.search(r'<table class="table usage-table">(.*?)</table>', page, re.S)
+    assert table, "no summary table"
+    return [text(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table[1], re.S)[1:]]

@@ -1,0 +1,63 @@
+"""The Usage page and its CSVs ask the database the same few questions whatever the history:
+10 days or 400 days of rollup, one service or twelve."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from tests.factories import CustomerFactory, MembershipFactory
+from usage.models import DailyUsage, Metric, Service
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 11, 22)
+# 3 for the login (session, user, memberships); the page: whether there is usage, the price
+# book (3), the priced spans (1), the daily series, the invoices by status. A CSV: the price
+# book and its rows.
+PAGE_QUERIES = 10
+CSV_QUERIES = 7
+
+
+def customer_with_history(days: int, services: int):
+    customer = CustomerFactory()
+    owner = MembershipFactory(customer=customer).user
+    rows = []
+    for n in range(services):
+        service = Service.objects.create(customer=customer, name=f"service-{n}")
+        for age in range(days):
+            for metric in Metric.values:
+                rows.append(
+                    DailyUsage(
+                        customer=customer,
+                        service=service,
+                        metric=metric,
+                        day=TODAY - datetime.timedelta(days=age),
+                        quantity=Decimal(age + 1),
+                    )
+                )
+    DailyUsage.objects.bulk_create(rows)
+    return owner
+
+
+@pytest.mark.parametrize(("days", "services"), [(10, 1), (400, 12)])
+@pytest.mark.parametrize("query", ["", "?range=last-month", "?range=90d", "?month=2026-02"])
+def test_the_page_asks_the_same_few_questions_whatever_the_history(
+    client, now, django_assert_max_num_queries, days, services, query
+):
+    client.force_login(customer_with_history(days, services))
+    with django_assert_max_num_queries(PAGE_QUERIES):
+        response = client.get(f"/usage/{query}")
+    assert response.status_code == 200
+    with django_assert_max_num_queries(PAGE_QUERIES):
+        client.get(f"/usage/{query}", HTTP_HX_REQUEST="true")
+
+
+@pytest.mark.parametrize(("days", "services"), [(10, 1), (400, 12)])
+@pytest.mark.parametrize("path", ["/usage/export.csv?range=90d", "/usage/daily.csv?range=90d"])
+def test_the_csvs_ask_the_same_few_questions_whatever_the_history(
+    client, now, django_assert_max_num_queries, days, services, path
+):
+    client.force_login(customer_with_history(days, services))
+    with django_assert_max_num_queries(CSV_QUERIES):
+        assert client.get(path).status_code == 200
