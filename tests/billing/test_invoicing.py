@@ -12,6 +12,7 @@ from django.core import mail
 from billing import invoicing
 from billing.models import Invoice
 from billing.money import line_amount
+from billing.pdf import invoice_html
 from tests.billing.test_concurrency import run_together
 from tests.factories import ContactFactory, CustomerFactory, issued_invoice
 from usage.models import DailyUsage, Service
@@ -317,3 +318,43 @@ def test_two_runs_at_once_issue_one_invoice_per_customer_and_month(postgres, cus
     ]
     # The losers' numbers rolled back with their invoices: no gap.
     assert sorted(i.number[-4:] for i in invoices) == ["0001", "0002"]
+
+
+# ---- The invoice sheet links each usage line to its usage ----
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "sheet"])
+def test_each_usage_line_links_to_the_usage_page_for_its_month_and_service(
+    in_november, owner_client, customer, htmx
+):
+    used(customer, "k8s-prod", "cpu", datetime.date(2026, 10, 4), "100")
+    used(customer, "k8s-prod", "memory", datetime.date(2026, 10, 4), "100")
+    used(customer, "db primary & eu/1", "bandwidth", datetime.date(2026, 10, 4), "100")
+    (invoice,) = invoicing.issue_monthly_invoices(OCTOBER)
+
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    html = owner_client.get(f"/invoices/{invoice.number}/", **headers).content.decode()
+
+    k8s = '<a class="line-link no-print" href="/usage/?month=2026-10&amp;service=k8s-prod">'
+    db = (
+        '<a class="line-link no-print" '
+        'href="/usage/?month=2026-10&amp;service=db+primary+%26+eu%2F1">'
+    )
+    assert html.count(k8s) == 2 and html.count(db) == 1
+    assert html.count("View usage") == 3
+    # Each link says which line it is for, to a screen reader.
+    assert (
+        'View usage<span class="visually-hidden">: k8s-prod, Memory (GB-hours), October 2026'
+        "</span></a>" in html
+    )
+
+
+@pytest.mark.django_db
+def test_invoices_made_by_hand_and_pdfs_have_no_usage_links(in_november, owner_client, customer):
+    by_hand = issued_invoice(customer, [("k8s-prod", "Setup", "1", "h", "100")])
+    used(customer, "k8s-prod", "cpu", datetime.date(2026, 10, 4), "100")
+    (from_usage,) = invoicing.issue_monthly_invoices(OCTOBER)
+
+    assert "View usage" not in owner_client.get(f"/invoices/{by_hand.number}/").content.decode()
+    assert "View usage" not in invoice_html(from_usage)
