@@ -12,6 +12,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Every 5 minutes: roll new usage records into the daily rollup the Usage page reads. A
+    # run that finds the next one still queued (a worker was down) lets it expire: one is enough.
+    "aggregate-usage": {
+        "task": "usage.tasks.aggregate_usage",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 5 * 60},
+    },
     # Hourly: an invoice turns overdue once its due date has passed in its customer's own time
     # zone, and every overdue invoice without a reminder yet gets one.
     "flag-overdue-invoices": {

@@ -1,0 +1,337 @@
+"""Validating and storing batches of usage records: the ingest API and `import_usage` share it.
+
+A record is what DESIGN.md's "Metering contract" says: `id` (the sender's, unique per customer),
+`customer` (its number, C-10001), `service`, `metric`, `quantity`, `start`, `end`, and an
+optional `resource`. The rules a record must pass, beyond the types:
+
+- `quantity`: a decimal string ("12.5") or a JSON number, finite, from 0 to MAX_QUANTITY per
+  record (no single measurement of an hour or a day comes near it, so anything above is a bug
+  on the sender's side). It is kept to 6 decimal places, rounded half-up, as the rollup keeps.
+- `start` and `end`: ISO 8601 with a time zone (`Z` or `+01:00`); a naive time is refused, as
+  its meaning depends on the sender's clock. `end` is not before `start`, the interval is at
+  most a day, and `start` is not later than now plus CLOCK_SKEW (the sender's clock may run a
+  little ahead of ours).
+- `service` 1-120 characters, `id` 1-200, `resource` up to 200 (surrounding spaces of service
+  and resource are dropped); no control characters; no field outside the contract.
+
+A record whose (customer, id) was already stored, or came earlier in the same batch, is a
+duplicate: skipped and counted, the first one wins.
+"""
+
+import datetime
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Customer
+from usage.aggregation import mark_ingest_in_flight
+from usage.models import Metric, Service, UsageRecord
+
+MAX_QUANTITY = Decimal(1_000_000_000)
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+MAX_INTERVAL = datetime.timedelta(days=1)
+QUANTUM = Decimal("0.000001")  # UsageRecord.quantity's 6 decimal places
+
+FIELDS = ("id", "customer", "service", "metric", "quantity", "start", "end", "resource")
+REQUIRED = frozenset(FIELDS) - {"resource"}
+LENGTHS = {"id": 200, "service": 120, "resource": 200}
+# A plain decimal, optionally with an exponent: no "NaN", "Infinity", "0x10" or "1_000".
+DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
+# Control characters (PostgreSQL refuses NUL in text) and lone surrogates (not UTF-8 at all).
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+TIMESTAMP_MAX_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+
+
+class InvalidBatch(Exception):
+    """At least one record is invalid; nothing of the batch was stored.
+
+    `errors` lists every problem as {"index": i, "field": name, "error": message}, by index;
+    `field` is None when the record itself is not an object."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(f"{len(errors)} problem(s) in the batch")
+        self.errors = errors
+
+
+class _Invalid(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Record:
+    customer: str
+    external_id: str
+    service: str
+    metric: str
+    quantity: Decimal
+    start: datetime.datetime
+    end: datetime.datetime
+    resource: str
+
+
+def ingest_records(records: list) -> IngestResult:
+    """Store a batch all-or-nothing: raises InvalidBatch, storing nothing, if any record is
+    invalid. Services are created on first sight. The API caps a batch at 10,000 records."""
+    valid, errors = _validate(records)
+    if errors:
+        raise InvalidBatch(errors)
+    return _store(valid)
+
+
+def ingest_valid_records(records: list) -> tuple[IngestResult, list[dict]]:
+    """Store the valid records of a batch and return the problems of the others (the import
+    command's rule: a bad line of a large file must not hold back the good ones)."""
+    valid, errors = _validate(records)
+    return _store(valid), errors
+
+
+def _validate(records: list) -> tuple[list[_Record], list[dict]]:
+    now = timezone.now()
+    errors = []
+    parsed: list[tuple[int, dict]] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            errors.append(_error(index, None, "Must be an object with the record's fields."))
+            continue
+        values, problems = _check_record(record, now)
+        errors += [_error(index, field, message) for field, message in problems]
+        if not problems:
+            parsed.append((index, values))
+    customers = dict(
+        Customer.objects.filter(number__in={v["customer"] for _, v in parsed}).values_list(
+            "number", "pk"
+        )
+    )
+    valid = []
+    for index, values in parsed:
+        customer_id = customers.get(values["customer"])
+        if customer_id is None:
+            errors.append(_error(index, "customer", f"Unknown customer {values['customer']}."))
+            continue
+        valid.append(_Record(**{**values, "customer": customer_id}))
+    errors.sort(key=lambda error: error["index"])  # stable: a record's fields stay in order
+    return valid, errors
+
+
+def _error(index: int, field: str | None, message: str) -> dict:
+    return {"index": index, "field": field, "error": message}
+
+
+def _check_record(record: dict, now: datetime.datetime) -> tuple[dict, list[tuple[str, str]]]:
+    problems = []
+    values = {}
+    checks = {
+        "id": lambda v: _text(v, LENGTHS["id"], strip=False),
+        "customer": _customer,
+        "service": lambda v: _text(v, LENGTHS["service"], strip=True),
+        "metric": _metric,
+        "quantity": _quantity,
+        "start": _moment,
+        "end": _moment,
+        "resource": lambda v: _text(v, LENGTHS["resource"], strip=True, optional=True),
+    }
+    for field, check in checks.items():
+        if field not in record or (field == "resource" and record[field] is None):
+            if field in REQUIRED:
+                problems.append((field, "This field is required."))
+            continue
+        try:
+            values[field] = check(record[field])
+        except _Invalid as exc:
+            problems.append((field, str(exc)))
+    problems += [(field, "Unknown field.") for field in record if field not in FIELDS]
+    start, end = values.get("start"), values.get("end")
+    if start and start > now + CLOCK_SKEW:
+        problems.append(("start", "Is in the future."))
+    if start and end:
+        if end < start:
+            problems.append(("end", "Is before start."))
+        elif end - start > MAX_INTERVAL:
+            problems.append(("end", "The interval from start to end is longer than a day."))
+    values["external_id"] = values.pop("id", None)
+    values.setdefault("resource", "")
+    return values, problems
+
+
+def _text(value, max_length: int, *, strip: bool, optional: bool = False) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("Must be a string.")
+    if strip:
+        value = value.strip()
+    if not value and not optional:
+        raise _Invalid("Must not be empty.")
+    if len(value) > max_length:
+        raise _Invalid(f"Must be at most {max_length} characters.")
+    if UNPRINTABLE.search(value):
+        raise _Invalid("Must not contain control characters.")
+    return value
+
+
+def _customer(value) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("Must be a string: the customer number, such as C-10001.")
+    if not value or len(value) > Customer._meta.get_field("number").max_length:
+        raise _Invalid("Unknown customer.")
+    return _text(value, len(value), strip=False)
+
+
+def _metric(value) -> str:
+    if value not in Metric.values:
+        raise _Invalid(f"Unknown metric; one of {', '.join(Metric.values)}.")
+    return value
+
+
+def _quantity(value) -> Decimal:
+    if isinstance(value, str):
+        if not DECIMAL.fullmatch(value):
+            raise _Invalid("Must be a decimal number such as 12.5.")
+        quantity = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Invalid("Must be a finite number.")
+        quantity = Decimal(repr(value))  # 0.1 stays 0.1, not 0.1000000000000000055…
+    elif isinstance(value, int) and not isinstance(value, bool):
+        quantity = Decimal(value)
+    else:
+        raise _Invalid("Must be a decimal number, as a string or a JSON number.")
+    if quantity < 0:
+        raise _Invalid("Must not be negative.")
+    if quantity > MAX_QUANTITY:
+        raise _Invalid(f"Must be at most {MAX_QUANTITY:,} in one record.")
+    return quantity.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def _moment(value) -> datetime.datetime:
+    if not isinstance(value, str) or len(value) > TIMESTAMP_MAX_LENGTH:
+        raise _Invalid("Must be an ISO 8601 timestamp string, such as 2026-11-20T13:00:00Z.")
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise _Invalid("Not an ISO 8601 timestamp, such as 2026-11-20T13:00:00Z.") from None
+    if moment.utcoffset() is None:
+        raise _Invalid("Needs a time zone, such as Z or +01:00.")
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:
+        raise _Invalid("Is out of range.") from None
+
+
+@transaction.atomic
+def _store(records: list[_Record]) -> IngestResult:
+    if not records:
+        return IngestResult(accepted=0, duplicates=0)
+    # Before any record takes an id: the aggregation waits for this transaction to end before
+    # it trusts the highest id (ids are handed out in order, but commit in any order).
+    mark_ingest_in_flight()
+    unique: dict[tuple[int, str], _Record] = {}
+    for record in records:
+        unique.setdefault((record.customer, record.external_id), record)  # the first one wins
+    services = _services({(r.customer, r.service) for r in unique.values()})
+    rows = [
+        (
+            r.customer,
+            services[r.customer, r.service],
+            r.metric,
+            r.external_id,
+            r.quantity,
+            r.start,
+            r.end,
+            r.resource,
+        )
+        for r in unique.values()
+    ]
+    received_at = timezone.now()
+    if connection.vendor == "postgresql":
+        accepted = _insert_postgresql(rows, received_at)
+    else:
+        accepted = _insert_orm(rows, received_at)
+    return IngestResult(accepted=accepted, duplicates=len(records) - accepted)
+
+
+def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The ids of the customers' services by name, creating those seen for the first time.
+
+    Two batches naming a new service at once: the second insert waits for the first
+    transaction and skips the row (ignore_conflicts), then both read the same id back. They
+    insert in one order (sorted) so that neither can hold a name the other waits for."""
+
+    def existing() -> dict[tuple[int, str], int]:
+        found = Service.objects.filter(
+            customer_id__in={customer for customer, _ in names},
+            name__in={name for _, name in names},
+        ).values_list("customer_id", "name", "pk")
+        return {(c, n): pk for c, n, pk in found if (c, n) in names}
+
+    ids = existing()
+    if missing := sorted(names - ids.keys()):
+        Service.objects.bulk_create(
+            [Service(customer_id=c, name=n) for c, n in missing], ignore_conflicts=True
+        )
+        ids = existing()
+    return ids
+
+
+COLUMNS = 'customer_id, service_id, metric, external_id, quantity, start, "end", resource'
+
+STAGING = """
+CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch (
+    customer_id bigint, service_id bigint, metric varchar(16), external_id varchar(200),
+    quantity numeric(20, 6), start timestamptz, "end" timestamptz, resource varchar(200)
+) ON COMMIT DELETE ROWS;
+TRUNCATE usage_ingest_batch
+"""
+
+# Rows go in in one order (by customer and id): two batches sharing ids cannot each hold a
+# row the other waits for (a deadlock); the second skips the first's rows once it commits.
+INSERT_FROM_STAGING = f"""
+INSERT INTO usage_usagerecord ({COLUMNS}, received_at)
+SELECT {COLUMNS}, %s FROM usage_ingest_batch ORDER BY customer_id, external_id
+ON CONFLICT (customer_id, external_id) DO NOTHING
+"""
+
+
+def _insert_postgresql(rows: list[tuple], received_at: datetime.datetime) -> int:
+    """COPY into a temporary table, then one INSERT ... SELECT that skips the ids already
+    stored; its row count is the number of new records. The temporary table lives as long as
+    the connection and is emptied at every commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(STAGING)
+        with cursor.cursor.copy(f"COPY usage_ingest_batch ({COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(INSERT_FROM_STAGING, [received_at])
+        return cursor.rowcount
+
+
+def _insert_orm(rows: list[tuple], received_at: datetime.datetime) -> int:
+    """SQLite: one writer at a time (transactions take the write lock when they begin), so
+    the records with an id above the highest one before the insert are this batch's."""
+    before = UsageRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    UsageRecord.objects.bulk_create(
+        [
+            UsageRecord(
+                customer_id=customer_id,
+                service_id=service_id,
+                metric=metric,
+                external_id=external_id,
+                quantity=quantity,
+                start=start,
+                end=end,
+                resource=resource,
+                received_at=received_at,
+            )
+            for customer_id, service_id, metric, external_id, quantity, start, end, resource in rows
+        ],
+        ignore_conflicts=True,
+    )
+    return UsageRecord.objects.filter(pk__gt=before).count()
