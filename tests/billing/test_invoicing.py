@@ -3,19 +3,21 @@ and month however often (and however concurrently) invoicing runs, issued at eac
 own midnight once the month's UTC days are over."""
 
 import datetime
+import io
 import logging
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.management import CommandError, call_command
 
-from billing import invoicing
+from billing import invoicing, tasks
 from billing.models import Invoice
 from billing.money import line_amount
 from billing.pdf import invoice_html
 from tests.billing.test_concurrency import run_together
 from tests.factories import ContactFactory, CustomerFactory, issued_invoice
-from usage.models import DailyUsage, Service
+from usage.models import DailyUsage, Service, UsageRecord
 from usage.pricing import cost
 
 D = Decimal
@@ -358,3 +360,104 @@ def test_invoices_made_by_hand_and_pdfs_have_no_usage_links(in_november, owner_c
 
     assert "View usage" not in owner_client.get(f"/invoices/{by_hand.number}/").content.decode()
     assert "View usage" not in invoice_html(from_usage)
+
+
+# ---- The hourly task and the command ----
+
+
+def record(customer, service, metric, start, quantity):
+    """A raw usage record as the cloud sent it, not yet counted into the rollup."""
+    service, _ = Service.objects.get_or_create(customer=customer, name=service)
+    return UsageRecord.objects.create(
+        customer=customer,
+        service=service,
+        metric=metric,
+        external_id=f"{service}-{metric}-{start:%Y%m%d%H}",
+        quantity=D(quantity),
+        start=start,
+        end=start + datetime.timedelta(hours=1),
+    )
+
+
+@pytest.mark.django_db
+def test_the_hourly_task_counts_the_months_last_records_before_invoicing(time_machine):
+    auckland = CustomerFactory(timezone="Pacific/Auckland")
+    used(auckland, "k8s-prod", "cpu", datetime.date(2026, 10, 30), "100")
+    # The month's last hour, sent at the end of it and not counted yet.
+    record(auckland, "k8s-prod", "cpu", at(10, 31, 23, 0), "50")
+
+    time_machine.move_to(at(10, 31, 23, 15))  # 1 November 12:15 in Auckland; October in UTC
+    assert tasks.issue_monthly_invoices() == 0
+    time_machine.move_to(at(11, 1, 0, 15))
+    assert tasks.issue_monthly_invoices() == 1
+    assert tasks.issue_monthly_invoices() == 0
+
+    line = usage_invoices(auckland).get().lines.get()
+    assert (line.quantity, line.amount) == (D("150"), D("4.65"))  # 150 × 0.031
+
+
+def test_the_beat_schedule_runs_monthly_invoicing_every_hour():
+    from portal.celery import app
+
+    entry = app.conf.beat_schedule["issue-monthly-invoices"]
+    assert entry["task"] == tasks.issue_monthly_invoices.name
+    assert (entry["schedule"].hour, entry["schedule"].minute) == (set(range(24)), {15})
+
+
+def issue_command(*args) -> str:
+    out = io.StringIO()
+    call_command("issue_monthly_invoices", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_command_says_what_it_issued_and_what_existed(in_november, customer):
+    dollars = CustomerFactory(name="Dollar Inc", currency="USD")
+    used(dollars, "api", "cpu", datetime.date(2026, 10, 2), "100")
+    october_usage(customer)
+    record(customer, "web", "cpu", at(10, 31, 23, 0), "9.9")  # 10 vCPU-hours in all: 0.31
+
+    first = issue_command("--month", "2026-10")
+    invoice = usage_invoices(customer).get()
+    assert f"Issued {invoice.number} to Acme Cloud AB ({customer.number}): €20.78." in first
+    assert f"Skipped Dollar Inc ({dollars.number}): Dollar Inc is billed in USD" in first
+    assert "October 2026: 1 issued, 0 already issued, 1 skipped." in first
+
+    again = issue_command("--month=2026-10")
+    assert f"Already issued: {invoice.number} to Acme Cloud AB ({customer.number})." in again
+    assert "October 2026: 0 issued, 1 already issued, 1 skipped." in again
+    assert Invoice.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("2026-13", "is not a month"),
+        ("2026-00", "is not a month"),
+        ("2026/10", "must be a month as YYYY-MM"),
+        ("October 2026", "must be a month as YYYY-MM"),
+        ("2026-10-01", "must be a month as YYYY-MM"),
+        ("26-10", "must be a month as YYYY-MM"),
+        ("", "must be a month as YYYY-MM"),
+        ("２０２６-10", "must be a month as YYYY-MM"),  # full-width digits
+        ("2026-10'; DROP TABLE billing_invoice; --", "must be a month as YYYY-MM"),
+        ("2026-11", "November 2026 is not over yet"),  # this month
+        ("2027-01", "January 2027 is not over yet"),
+    ],
+)
+def test_the_command_refuses_anything_but_a_past_month_and_stores_nothing(
+    in_november, customer, value, error
+):
+    october_usage(customer)
+    record(customer, "web", "cpu", at(10, 31, 23, 0), "1")
+    with pytest.raises(CommandError, match=error):
+        issue_command("--month", value)
+    assert Invoice.objects.count() == 0
+    assert DailyUsage.objects.filter(service__name="web").count() == 1  # not counted either
+
+
+@pytest.mark.django_db
+def test_the_command_needs_a_month(customer):
+    with pytest.raises(CommandError, match="--month"):
+        issue_command()
