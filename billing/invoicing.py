@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 DESCRIPTIONS = {
     Metric.CPU: "CPU Hours (vCPU-hours)",
     Metric.MEMORY: "Memory (GB-hours)",
-    Metric.STORAGE: "Storage (GB-months of 730 GB-hours)",
+    Metric.STORAGE: "Storage (GB-months)",
     Metric.BANDWIDTH: "Bandwidth (GB transferred)",
 }
 METRIC_ORDER = {metric: index for index, metric in enumerate(Metric)}
