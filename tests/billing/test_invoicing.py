@@ -301,10 +301,10 @@ def test_an_hourly_run_invoices_only_the_customers_whose_1st_has_begun(hourly_ru
 # ---- Two runs at the same moment (PostgreSQL) ----
 
 
-# The default plan's prices come from a migration: a serialized rollback restores them after
-# earlier transactional tests flushed the tables.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_runs_at_once_issue_one_invoice_per_customer_and_month(postgres, customer):
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_issue_one_invoice_per_customer_and_month(
+    postgres, customer, default_plan
+):
     other = CustomerFactory()
     september = datetime.date(2025, 9, 1)  # a month that is over, whatever today is
     used(customer, "k8s-prod", "cpu", datetime.date(2025, 9, 3), "1000")  # 31.00

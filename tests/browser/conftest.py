@@ -3,10 +3,9 @@ from django.core.management import call_command
 
 
 @pytest.fixture
-def demo(transactional_db, django_db_serialized_rollback):
-    """The README's demo data, committed so that the live server thread sees it. Its usage is
-    priced by the default plan, which a migration made and the previous test's flush removed:
-    the serialized rollback puts it back first."""
+def demo(transactional_db, default_plan):
+    """The README's demo data, committed so that the live server thread sees it, its usage
+    priced by the default plan."""
     call_command("seed_demo")
 
 
