@@ -25,7 +25,7 @@ import logging
 import zoneinfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -84,9 +84,10 @@ def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
 
 def customers_with_usage(month: datetime.date) -> QuerySet[Customer]:
     """Customers with usage on any UTC day of the month."""
+    # One probe of the rollup's (customer, day) index per customer, not a scan of the month.
     days = (first_of_month(month), last_of_month(month))
-    with_usage = DailyUsage.objects.filter(day__range=days).values("customer_id")
-    return Customer.objects.filter(pk__in=with_usage).order_by("number")
+    usage = DailyUsage.objects.filter(customer=OuterRef("pk"), day__range=days)
+    return Customer.objects.filter(Exists(usage)).order_by("number")
 
 
 def _usage_invoice(customer: Customer, month: datetime.date) -> Invoice | None:
