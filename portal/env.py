@@ -88,6 +88,18 @@ def env_rotating_secret(name: str, *, prefix: str) -> str:
     return ",".join(secrets)
 
 
+def env_token(name: str, *, min_length: int) -> str:
+    """A shared secret that callers present (a bearer token); empty when unset. A short one
+    stops the start, without echoing it."""
+    value = env_str(name)
+    if value and (len(value) < min_length or any(c.isspace() for c in value)):
+        raise ImproperlyConfigured(
+            f"{name} must be at least {min_length} characters without spaces; "
+            "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+        )
+    return value
+
+
 def env_choice(name: str, default: str, *, choices: set[str]) -> str:
     value = env_str(name, default)
     if value not in choices:

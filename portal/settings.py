@@ -3,7 +3,8 @@
 Production is the default: DEBUG is off unless DEBUG=true (`make run` sets it for the demo),
 and then a strong SECRET_KEY is required and HTTPS is enforced. Optional services switch on
 when their variable is set: REDIS_URL (Celery broker; without it tasks run in-process),
-STRIPE_SECRET_KEY (online payment), EMAIL_URL (outgoing mail).
+STRIPE_SECRET_KEY (online payment), EMAIL_URL (outgoing mail), USAGE_INGEST_TOKEN (the usage
+ingest API).
 """
 
 import datetime
@@ -22,6 +23,7 @@ from portal.env import (
     env_rotating_secret,
     env_secret_key,
     env_str,
+    env_token,
     env_url,
     mailer_config,
 )
@@ -235,6 +237,10 @@ STRIPE_WEBHOOK_SECRET = env_rotating_secret("STRIPE_WEBHOOK_SECRET", prefix="whs
 STRIPE_API_BASE = env_url(
     "STRIPE_API_BASE", schemes={"http", "https"}, default="https://api.stripe.com"
 )
+
+# The cloud's metering posts usage to /api/v1/usage/ with this bearer token; unset, the
+# endpoint answers 503 (ingest is not configured).
+USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGING = {

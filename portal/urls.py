@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from billing.views import stripe_webhook
 from portal import views
+from usage.api import ingest_usage
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("invoices/", include("billing.urls")),
     path("usage/", include("usage.urls")),
+    path("api/v1/usage/", ingest_usage, name="usage_ingest"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),
 ]

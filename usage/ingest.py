@@ -19,10 +19,12 @@ duplicate: skipped and counted, the first one wins.
 """
 
 import datetime
+import json
 import math
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -37,7 +39,10 @@ MAX_INTERVAL = datetime.timedelta(days=1)
 QUANTUM = Decimal("0.000001")  # UsageRecord.quantity's 6 decimal places
 
 FIELDS = ("id", "customer", "service", "metric", "quantity", "start", "end", "resource")
-REQUIRED = frozenset(FIELDS) - {"resource"}
+FIELD_SET = frozenset(FIELDS)
+REQUIRED = FIELD_SET - {"resource"}
+METRICS = frozenset(Metric.values)
+CUSTOMER_NUMBER_LENGTH = Customer._meta.get_field("number").max_length
 LENGTHS = {"id": 200, "service": 120, "resource": 200}
 # A plain decimal, optionally with an exponent: no "NaN", "Infinity", "0x10" or "1_000".
 DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
@@ -67,16 +72,15 @@ class _Invalid(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class _Record:
-    customer: str
-    external_id: str
+class _Record(NamedTuple):
+    customer: int
+    id: str
     service: str
     metric: str
     quantity: Decimal
     start: datetime.datetime
     end: datetime.datetime
-    resource: str
+    resource: str = ""
 
 
 def ingest_records(records: list) -> IngestResult:
@@ -93,6 +97,22 @@ def ingest_valid_records(records: list) -> tuple[IngestResult, list[dict]]:
     command's rule: a bad line of a large file must not hold back the good ones)."""
     valid, errors = _validate(records)
     return _store(valid), errors
+
+
+def parse_json(text: str | bytes):
+    """JSON as the contract reads it (UTF-8); raises ValueError for anything else, including
+    the NaN and Infinity that Python's parser would let through, and nesting too deep."""
+    try:
+        return _DECODER.decode(text.decode() if isinstance(text, bytes) else text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
 def _validate(records: list) -> tuple[list[_Record], list[dict]]:
@@ -118,7 +138,8 @@ def _validate(records: list) -> tuple[list[_Record], list[dict]]:
         if customer_id is None:
             errors.append(_error(index, "customer", f"Unknown customer {values['customer']}."))
             continue
-        valid.append(_Record(**{**values, "customer": customer_id}))
+        values["customer"] = customer_id
+        valid.append(_Record(**values))
     errors.sort(key=lambda error: error["index"])  # stable: a record's fields stay in order
     return valid, errors
 
@@ -130,26 +151,18 @@ def _error(index: int, field: str | None, message: str) -> dict:
 def _check_record(record: dict, now: datetime.datetime) -> tuple[dict, list[tuple[str, str]]]:
     problems = []
     values = {}
-    checks = {
-        "id": lambda v: _text(v, LENGTHS["id"], strip=False),
-        "customer": _customer,
-        "service": lambda v: _text(v, LENGTHS["service"], strip=True),
-        "metric": _metric,
-        "quantity": _quantity,
-        "start": _moment,
-        "end": _moment,
-        "resource": lambda v: _text(v, LENGTHS["resource"], strip=True, optional=True),
-    }
-    for field, check in checks.items():
-        if field not in record or (field == "resource" and record[field] is None):
+    for field, check in CHECKS:
+        value = record.get(field)
+        if value is None and (field == "resource" or field not in record):
             if field in REQUIRED:
                 problems.append((field, "This field is required."))
             continue
         try:
-            values[field] = check(record[field])
+            values[field] = check(value)
         except _Invalid as exc:
             problems.append((field, str(exc)))
-    problems += [(field, "Unknown field.") for field in record if field not in FIELDS]
+    if len(record) > len(values) and (unknown := record.keys() - FIELD_SET):
+        problems += [(field, "Unknown field.") for field in record if field in unknown]
     start, end = values.get("start"), values.get("end")
     if start and start > now + CLOCK_SKEW:
         problems.append(("start", "Is in the future."))
@@ -158,13 +171,11 @@ def _check_record(record: dict, now: datetime.datetime) -> tuple[dict, list[tupl
             problems.append(("end", "Is before start."))
         elif end - start > MAX_INTERVAL:
             problems.append(("end", "The interval from start to end is longer than a day."))
-    values["external_id"] = values.pop("id", None)
-    values.setdefault("resource", "")
     return values, problems
 
 
-def _text(value, max_length: int, *, strip: bool, optional: bool = False) -> str:
-    if not isinstance(value, str):
+def _text(value, max_length: int, *, strip: bool = False, optional: bool = False) -> str:
+    if value.__class__ is not str:
         raise _Invalid("Must be a string.")
     if strip:
         value = value.strip()
@@ -173,20 +184,20 @@ def _text(value, max_length: int, *, strip: bool, optional: bool = False) -> str
     if len(value) > max_length:
         raise _Invalid(f"Must be at most {max_length} characters.")
     if UNPRINTABLE.search(value):
-        raise _Invalid("Must not contain control characters.")
+        raise _Invalid("Must be printable UTF-8 text, without control characters.")
     return value
 
 
 def _customer(value) -> str:
-    if not isinstance(value, str):
+    if value.__class__ is not str:
         raise _Invalid("Must be a string: the customer number, such as C-10001.")
-    if not value or len(value) > Customer._meta.get_field("number").max_length:
+    if not value or len(value) > CUSTOMER_NUMBER_LENGTH:
         raise _Invalid("Unknown customer.")
-    return _text(value, len(value), strip=False)
+    return _text(value, CUSTOMER_NUMBER_LENGTH)
 
 
 def _metric(value) -> str:
-    if value not in Metric.values:
+    if value.__class__ is not str or value not in METRICS:
         raise _Invalid(f"Unknown metric; one of {', '.join(Metric.values)}.")
     return value
 
@@ -226,6 +237,19 @@ def _moment(value) -> datetime.datetime:
         raise _Invalid("Is out of range.") from None
 
 
+# Field by field, in the contract's order (errors are listed in it).
+CHECKS = (
+    ("id", lambda value: _text(value, LENGTHS["id"])),
+    ("customer", _customer),
+    ("service", lambda value: _text(value, LENGTHS["service"], strip=True)),
+    ("metric", _metric),
+    ("quantity", _quantity),
+    ("start", _moment),
+    ("end", _moment),
+    ("resource", lambda value: _text(value, LENGTHS["resource"], strip=True, optional=True)),
+)
+
+
 @transaction.atomic
 def _store(records: list[_Record]) -> IngestResult:
     if not records:
@@ -235,14 +259,14 @@ def _store(records: list[_Record]) -> IngestResult:
     mark_ingest_in_flight()
     unique: dict[tuple[int, str], _Record] = {}
     for record in records:
-        unique.setdefault((record.customer, record.external_id), record)  # the first one wins
+        unique.setdefault((record.customer, record.id), record)  # the first one wins
     services = _services({(r.customer, r.service) for r in unique.values()})
     rows = [
         (
             r.customer,
             services[r.customer, r.service],
             r.metric,
-            r.external_id,
+            r.id,
             r.quantity,
             r.start,
             r.end,

@@ -42,6 +42,7 @@ VARIABLES = [
     "TRUSTED_PROXY_COUNT",
     "MEDIA_ROOT",
     "LOG_LEVEL",
+    "USAGE_INGEST_TOKEN",
 ]
 STRONG_KEY = secrets.token_urlsafe(50)
 
@@ -311,3 +312,16 @@ def test_a_malformed_webhook_secret_list_is_refused_without_echoing_it(load_sett
     with pytest.raises(ImproperlyConfigured, match="STRIPE_WEBHOOK_SECRET must be one secret") as e:
         load_settings(DEBUG="true", STRIPE_WEBHOOK_SECRET=value)
     assert "whsec_new" not in str(e.value) and "sk_live" not in str(e.value)
+
+
+def test_usage_ingest_is_off_without_a_token_and_takes_a_strong_one(load_settings):
+    assert load_settings(DEBUG="true")["USAGE_INGEST_TOKEN"] == ""
+    token = secrets.token_urlsafe(32)
+    assert load_settings(DEBUG="true", USAGE_INGEST_TOKEN=token)["USAGE_INGEST_TOKEN"] == token
+
+
+@pytest.mark.parametrize("weak", ["hunter2", "x" * 31, "two words " * 4])
+def test_a_weak_usage_ingest_token_is_refused_without_echoing_it(load_settings, weak):
+    with pytest.raises(ImproperlyConfigured, match="USAGE_INGEST_TOKEN must be at least 32") as e:
+        load_settings(DEBUG="true", USAGE_INGEST_TOKEN=weak)
+    assert weak.strip() not in str(e.value)

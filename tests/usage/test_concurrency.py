@@ -1,0 +1,155 @@
+"""Ingest and aggregation at the same moment on PostgreSQL: every record counted exactly once.
+
+Each worker is a thread with its own database connection; the tests commit for real."""
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from tests.billing.test_concurrency import run_together
+from tests.factories import CustomerFactory
+from tests.usage.records import raw_totals, record, rollup
+from usage import ingest
+from usage.aggregation import aggregate_usage
+from usage.ingest import ingest_records
+from usage.models import Service, UsageRecord
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+D = Decimal
+
+
+@pytest.fixture
+def customers(postgres):
+    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
+
+
+def batch_of(worker: int, batch: int) -> list[dict]:
+    """300 records over two customers, five services (new to everyone at first) and the hours
+    around midnight UTC; 40 ids are sent by every worker, so most of those are duplicates."""
+    records = []
+    for k in range(300):
+        shared = k < 40
+        hour = (worker + batch + k) % 6 + 21  # 21:00 to 02:00
+        day, hour = (20, hour) if hour < 24 else (21, hour - 24)
+        records.append(
+            record(
+                0,
+                id=f"shared-{batch}-{k}" if shared else f"w{worker}-b{batch}-{k}",
+                customer="C-20000" if k % 3 else "C-20001",
+                service=f"svc-{k % 5}",
+                metric=("cpu", "memory", "storage", "bandwidth")[k % 4],
+                quantity=f"{(worker * 7 + k) % 13}.125",
+                start=f"2026-10-{day}T{hour:02d}:00:00Z",
+                end=f"2026-10-{day}T{hour:02d}:59:59Z",
+            )
+        )
+    return records
+
+
+def test_sixteen_ingests_and_aggregations_at_once_count_every_record_once(customers):
+    results, counted, finished = [], [], []
+    workers = 16
+
+    def ingest_worker(worker):
+        def work():
+            try:
+                for batch in range(3):
+                    results.append(ingest_records(batch_of(worker, batch)))
+            finally:
+                finished.append(worker)
+
+        return work
+
+    def aggregator():
+        while len(finished) < workers:
+            counted.append(aggregate_usage(batch_size=500))
+
+    errors = run_together(*(ingest_worker(w) for w in range(workers)), aggregator, aggregator)
+    counted.append(aggregate_usage())
+
+    assert errors == []
+    sent = workers * 3 * 300
+    stored_records = UsageRecord.objects.count()
+    # 16 workers x 3 batches x 260 ids of their own, plus 3 x 40 shared ids stored once.
+    assert stored_records == workers * 3 * 260 + 3 * 40
+    assert sum(r.accepted for r in results) == stored_records
+    assert sum(r.accepted + r.duplicates for r in results) == sent
+    assert Service.objects.count() == 10  # five per customer, each created once
+    assert sum(counted) == stored_records
+    assert rollup() == raw_totals()
+
+
+def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeypatch):
+    """Ids are drawn in order but committed in any order: a batch that took lower ids and
+    commits after a later batch must not be skipped by an aggregation running in between."""
+    inserted, release = threading.Event(), threading.Event()
+    insert = ingest._insert_postgresql
+
+    def insert_then_hold(rows, received_at):
+        accepted = insert(rows, received_at)
+        if threading.current_thread() is not threading.main_thread():
+            inserted.set()
+            release.wait(timeout=30)
+        return accepted
+
+    monkeypatch.setattr(ingest, "_insert_postgresql", insert_then_hold)
+    Service.objects.create(customer=customers[0], name="k8s-prod-eu1")  # nothing else to wait for
+    slow = threading.Thread(
+        target=run_closing,
+        args=(ingest_records, [record(1, quantity="5"), record(2, quantity="6")]),
+    )
+    slow.start()
+    assert inserted.wait(timeout=30)
+    ingest_records([record(3, quantity="0.5")])  # higher id, committed first
+    aggregation = threading.Thread(target=run_closing, args=(aggregate_usage,))
+    aggregation.start()
+    wait_until(lambda: not aggregation.is_alive() or advisory_lock_awaited())
+    release.set()
+    slow.join()
+    aggregation.join()
+
+    aggregate_usage()
+
+    assert rollup() == {("C-20000", "k8s-prod-eu1", "cpu", "2026-10-20"): D("11.5")}
+
+
+def test_two_overlapping_aggregations_count_each_record_once(customers):
+    for batch in range(4):
+        ingest_records(batch_of(worker=batch, batch=batch))
+    counted = []
+
+    def aggregation():
+        counted.append(aggregate_usage(batch_size=100))
+
+    errors = run_together(aggregation, aggregation)
+
+    assert errors == []
+    assert sum(counted) == UsageRecord.objects.count() == 4 * 300
+    assert rollup() == raw_totals()
+
+
+def run_closing(work, *args):
+    try:
+        work(*args)
+    finally:
+        connection.close()
+
+
+def advisory_lock_awaited() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
