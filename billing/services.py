@@ -49,11 +49,13 @@ def create_draft(
     period_start: datetime.date | None = None,
     period_end: datetime.date | None = None,
     vat_rate: Decimal | None = None,
+    usage_month: datetime.date | None = None,
 ) -> Invoice:
     return Invoice.objects.create(
         customer=customer,
         period_start=period_start,
         period_end=period_end,
+        usage_month=usage_month,
         currency=customer.currency,
         vat_rate=vat_rate_for(customer) if vat_rate is None else vat_rate,
     )

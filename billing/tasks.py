@@ -9,9 +9,10 @@ from celery import shared_task
 from django.db.models import F
 from django.utils import timezone
 
-from billing import delivery, services, webhooks
+from billing import delivery, invoicing, services, webhooks
 from billing.models import CheckoutSession, Invoice
 from billing.pdf import PdfRenderError
+from usage.aggregation import aggregate_usage
 
 RETRY = {"retry_backoff": 30, "retry_backoff_max": 1800, "retry_jitter": True, "max_retries": 6}
 
@@ -51,6 +52,15 @@ def flag_overdue_invoices() -> int:
     for invoice_id in awaiting.values_list("pk", flat=True):
         send_overdue_reminder.delay(invoice_id)
     return len(flagged)
+
+
+@shared_task
+def issue_monthly_invoices() -> int:
+    """Count the newest usage records, then issue last month's invoice to every customer whose
+    1st of the month has begun in their time zone, once the month's UTC days are over. Each
+    customer and month is invoiced once, however often this runs."""
+    aggregate_usage()
+    return len(invoicing.issue_due_invoices(now=timezone.now()))
 
 
 # Work younger than this is still in the hands of the task enqueued when it committed.

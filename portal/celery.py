@@ -25,6 +25,13 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.flag_overdue_invoices",
         "schedule": crontab(minute=0),
     },
+    # Hourly, at a quarter past (the month's last records have had time to arrive): count new
+    # usage, then issue last month's invoice to each customer whose 1st of the month has begun
+    # in their time zone and whose month is over in UTC, the days usage is counted in.
+    "issue-monthly-invoices": {
+        "task": "billing.tasks.issue_monthly_invoices",
+        "schedule": crontab(minute=15),
+    },
     # Every 15 minutes: render any PDF whose task was lost: older than its invoice, or missing.
     "render-stale-pdfs": {
         "task": "billing.tasks.render_stale_pdfs",

@@ -4,11 +4,13 @@ A test that needs PostgreSQL, Redis or Chromium skips on a laptop without them, 
 CI (CI=true), where all three must be there.
 """
 
+import importlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from accounts.models import Membership
@@ -64,6 +66,15 @@ def redis_url():
     url = os.environ.get("REDIS_URL", "")
     require(url, "Redis (set REDIS_URL)")
     return url
+
+
+@pytest.fixture
+def default_plan():
+    """The default Standard plan and its prices, as the migration makes them. A transactional
+    test's flush empties every table: a later one that prices usage asks for them back (after
+    its database fixture)."""
+    metering = importlib.import_module("usage.migrations.0001_metering")
+    metering.create_standard_plan(apps, None)
 
 
 # ---- Personas: an owner, a teammate who may only read, an outsider from another customer ----

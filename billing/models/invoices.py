@@ -136,6 +136,12 @@ class Invoice(models.Model):
 
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
+    usage_month = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For an invoice of metered usage: the month it bills (its 1st). "
+        "Empty for invoices made by hand.",
+    )
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="EUR")
@@ -228,6 +234,13 @@ class Invoice(models.Model):
                 condition=Q(kind="invoice", total__gte=0)
                 | Q(kind="credit_note", total__lte=0, credited_invoice__isnull=False),
                 name="invoice_sign_matches_kind",
+            ),
+            # However often and however many at once monthly invoicing runs, a customer gets
+            # one invoice per month of usage (billing/invoicing.py).
+            models.UniqueConstraint(
+                fields=["customer", "usage_month"],
+                condition=Q(usage_month__isnull=False),
+                name="one_usage_invoice_per_month",
             ),
         ]
 

@@ -1,6 +1,10 @@
 """Invoice display helpers for templates: {% load billing_tags %}."""
 
+import datetime
+from urllib.parse import urlencode
+
 from django import template
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
@@ -21,3 +25,9 @@ BADGES = {
 def status_badge(invoice) -> dict:
     css, icon_name, label = BADGES[invoice.display_status]
     return {"css": css, "icon_name": icon_name, "label": label}
+
+
+@register.simple_tag
+def usage_url(month: datetime.date, service: str) -> str:
+    """The Usage page for one month and service: the usage an invoice line bills."""
+    return f"{reverse('usage')}?{urlencode({'month': f'{month:%Y-%m}', 'service': service})}"

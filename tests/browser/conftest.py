@@ -16,8 +16,9 @@ def violations(page) -> list[str]:
 
 
 @pytest.fixture
-def demo(transactional_db):
-    """The README's demo data, committed so that the live server thread sees it."""
+def demo(transactional_db, default_plan):
+    """The README's demo data, committed so that the live server thread sees it, its usage
+    priced by the default plan."""
     call_command("seed_demo")
 
 

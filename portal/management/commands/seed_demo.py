@@ -1,17 +1,22 @@
 """Load the demo data DESIGN.md promises. Idempotent and deterministic: run it any time."""
 
 import datetime
+import itertools
 import random
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Contact, Customer, Membership, Phone, User
-from billing import services
+from billing import invoicing, services
 from billing.models import Invoice, InvoiceEvent
-from billing.services import LineSpec
+from usage.aggregation import aggregate_usage
+from usage.ingest import ingest_records
+from usage.models import UsageRecord
+from usage.pricing import HOURS_PER_MONTH
 
 DEMO_PASSWORD = "demo1234"
 ADMIN_PASSWORD = "admin1234"
@@ -103,9 +108,12 @@ def seed_accounts() -> list[Customer]:
     return customers
 
 
-MONTHS_OF_INVOICES = 24
+MONTHS_OF_USAGE = 24  # every one of them invoiced
+HOURLY_DAYS = 120  # the newest days come as hourly records, older ones as daily records
+BATCH = 10_000  # records per ingest call, as the API takes them
 
-# Each customer's cloud services and what they run: (service, vCPUs, GB RAM, GB disk, GB egress).
+# Each customer's cloud services and what they run: (service, vCPUs, GB RAM, GB disk, GB egress
+# a month). A service without vCPUs (backups) sends no CPU or memory records.
 SERVICES = {
     "C-10001": [
         ("k8s-prod-eu1", 24, 96, 800, 1400),
@@ -118,12 +126,14 @@ SERVICES = {
         ("api-gateway", 4, 8, 80, 900),
     ],
 }
-PRICES = {  # per unit, EUR, excluding VAT
-    "vcpu": Decimal("0.012500"),
-    "ram": Decimal("0.004200"),
-    "disk": Decimal("0.085000"),
-    "egress": Decimal("0.010000"),
-}
+# How busy an hour of the day is (UTC), from the night's trough to the afternoon's peak; a
+# weekend day runs at WEEKEND of a weekday.
+BY_HOUR = [Decimal(f) for f in (
+    "0.55", "0.50", "0.48", "0.48", "0.50", "0.55", "0.65", "0.78", "0.90", "0.98", "1.00", "1.00",
+    "0.98", "0.98", "1.00", "1.00", "0.97", "0.92", "0.85", "0.78", "0.72", "0.66", "0.62", "0.58",
+)]  # fmt: skip
+WEEKEND = Decimal("0.70")
+RECORD_PLACES = Decimal("0.0001")
 
 
 def _month_start(day: datetime.date, months_back: int) -> datetime.date:
@@ -131,60 +141,102 @@ def _month_start(day: datetime.date, months_back: int) -> datetime.date:
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
-def _usage_lines(customer: Customer, period_start: datetime.date, hours: int) -> list[LineSpec]:
-    # Seeded by customer and month, so every run produces the same figures for the same month.
-    rng = random.Random(f"{customer.number}:{period_start:%Y-%m}")
-    lines = []
+def _hourly_usage(customer: Customer, day: datetime.date) -> dict[tuple[str, str], list[Decimal]]:
+    """What each service used of each metric in each UTC hour of `day`, by (service, metric)."""
+    usage = {}
     for service, vcpus, ram, disk, egress in SERVICES[customer.number]:
-        load = Decimal(rng.randint(80, 100)) / 100
-        usage = [
-            ("vCPU-hours", vcpus * hours * load, "vCPU-h", PRICES["vcpu"]),
-            ("Memory", ram * hours * load, "GB-h", PRICES["ram"]),
-            (
-                "Block storage",
-                Decimal(disk) * Decimal(rng.randint(95, 105)) / 100,
-                "GB-month",
-                PRICES["disk"],
-            ),
-            (
-                "Bandwidth (egress)",
-                Decimal(egress * rng.randint(70, 130)) / 100,
-                "GB",
-                PRICES["egress"],
-            ),
-        ]
-        lines += [
-            LineSpec(service, description, quantity.quantize(Decimal("0.0001")), unit, price)
-            for description, quantity, unit, price in usage
-            if quantity
-        ]
-    return lines
+        # Seeded by customer, service and day (and month), so every run makes the same figures.
+        month = random.Random(f"{customer.number}:{service}:{day:%Y-%m}")
+        load = Decimal(month.randint(80, 100)) / 100  # how busy the service is that month
+        traffic = Decimal(month.randint(70, 130)) / 100
+        stored = Decimal(disk) * Decimal(month.randint(95, 105)) / 100  # GB held that month
+        daily = Decimal(random.Random(f"{customer.number}:{service}:{day}").randint(90, 110)) / 100
+        week = WEEKEND if day.weekday() >= 5 else Decimal(1)
+        activity = [daily * week * hour for hour in BY_HOUR]
+        metrics = {
+            "cpu": [vcpus * load * a for a in activity],
+            "memory": [ram * load for _ in BY_HOUR],
+            "storage": [stored for _ in BY_HOUR],
+            "bandwidth": [egress * traffic / HOURS_PER_MONTH * a for a in activity],
+        }
+        for metric, hours in metrics.items():
+            if any(hours):
+                usage[(service, metric)] = [q.quantize(RECORD_PLACES) for q in hours]
+    return usage
+
+
+def _usage_records(customer: Customer, first_day: datetime.date, today: datetime.date):
+    """The records the cloud would have sent for the customer from `first_day` to yesterday
+    (UTC): one an hour per service and metric for the last HOURLY_DAYS days, one a day before."""
+    hourly_from = today - datetime.timedelta(days=HOURLY_DAYS)
+    day = first_day
+    while day < today:
+        midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+        for (service, metric), hours in _hourly_usage(customer, day).items():
+            spans = (
+                [(midnight + datetime.timedelta(hours=h), 1, q) for h, q in enumerate(hours)]
+                if day >= hourly_from
+                else [(midnight, 24, sum(hours))]
+            )
+            for start, length, quantity in spans:
+                yield {
+                    "id": f"{service}:{metric}:{start:%Y%m%dT%H}:{length}h",
+                    "customer": customer.number,
+                    "service": service,
+                    "metric": metric,
+                    "quantity": str(quantity),
+                    "start": start.isoformat(),
+                    "end": (start + datetime.timedelta(hours=length)).isoformat(),
+                }
+        day += datetime.timedelta(days=1)
+
+
+def seed_usage(customers: list[Customer], today: datetime.date) -> int:
+    """Two years of usage up to yesterday (UTC), sent through the ingest service as the cloud
+    sends it, then counted into the daily rollup. Only days after the newest record already
+    stored are sent: a re-run on the same day sends nothing. Returns how many records were new."""
+    accepted = 0
+    for customer in customers:
+        newest = UsageRecord.objects.filter(customer=customer).aggregate(newest=Max("start"))
+        first_day = (
+            newest["newest"].astimezone(datetime.UTC).date() + datetime.timedelta(days=1)
+            if newest["newest"]
+            else _month_start(today, MONTHS_OF_USAGE)
+        )
+        records = _usage_records(customer, first_day, today)
+        while batch := list(itertools.islice(records, BATCH)):
+            accepted += ingest_records(batch).accepted
+    aggregate_usage()
+    return accepted
 
 
 def seed_invoices(customers: list[Customer], today: datetime.date) -> int:
-    """Monthly invoices for the last two years: paid, except the newest; Acme's newest carries
-    an SLA credit note. Unpaid invoices past due are flagged overdue. Returns how many were new."""
+    """Every month of usage invoiced by the monthly invoicing service, on the 1st of the next
+    month: paid, except the newest; Acme's newest carries an SLA credit note. Unpaid invoices
+    past due are flagged overdue. Returns how many were new."""
     created = 0
-    for months_back in range(MONTHS_OF_INVOICES, 0, -1):
-        period_start = _month_start(today, months_back)
-        next_month = _month_start(today, months_back - 1)
-        period_end = next_month - datetime.timedelta(days=1)
+    for months_back in range(MONTHS_OF_USAGE, 0, -1):
+        month = _month_start(today, months_back)
         for customer in customers:
-            if Invoice.objects.filter(customer=customer, period_start=period_start).exists():
+            # An invoice for the month made by an earlier version of this command counts too.
+            if Invoice.objects.filter(
+                customer=customer, kind=Invoice.Kind.INVOICE, period_start=month
+            ).exists():
                 continue
-            created += 1
-            _seed_month(customer, period_start, period_end, issue_date=next_month, today=today)
+            invoice, issued = invoicing.issue_monthly_invoice(
+                customer, month, issue_date=_month_start(today, months_back - 1), deliver=False
+            )
+            if issued:
+                created += 1
+                _settle(invoice, today=today)
     services.flag_overdue_invoices(now=timezone.now())
     return created
 
 
-def _seed_month(customer, period_start, period_end, *, issue_date, today):
-    hours = (period_end - period_start).days * 24 + 24
-    draft = services.create_draft(
-        customer=customer, period_start=period_start, period_end=period_end
-    )
-    services.add_lines(invoice=draft, lines=_usage_lines(customer, period_start, hours))
-    invoice = services.finalize_invoice(invoice=draft, issue_date=issue_date, deliver=False)
+def _settle(invoice: Invoice, *, today: datetime.date) -> None:
+    """Give a new invoice the history its age calls for: issued on the 1st at 06:00 UTC, then
+    paid (by bank, within 3 to 20 days), left unpaid, part paid or credited."""
+    customer, issue_date = invoice.customer, invoice.issue_date
     issued_at = datetime.datetime.combine(issue_date, datetime.time(6), tzinfo=datetime.UTC)
     Invoice.objects.filter(pk=invoice.pk).update(finalized_at=issued_at)
     InvoiceEvent.objects.filter(invoice=invoice).update(created_at=issued_at)
@@ -215,7 +267,7 @@ def _seed_month(customer, period_start, period_end, *, issue_date, today):
             invoice=invoice,
             amount=invoice.total,
             received_at=received_at,
-            reference=f"{customer.name} {period_start:%b %Y}",
+            reference=f"{customer.name} {invoice.usage_month:%b %Y}",
         )
 
 
@@ -225,8 +277,13 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         customers = seed_accounts()
-        new_invoices = seed_invoices(customers, services.utc_today())
+        today = services.utc_today()
+        new_records = seed_usage(customers, today)
+        new_invoices = seed_invoices(customers, today)
         names = ", ".join(c.name for c in customers)
         self.stdout.write(
-            self.style.SUCCESS(f"Demo data ready: {names} ({new_invoices} new invoices).")
+            self.style.SUCCESS(
+                f"Demo data ready: {names} ({new_records} new usage records, "
+                f"{new_invoices} new invoices)."
+            )
         )

@@ -1,0 +1,190 @@
+"""Monthly invoices from metered usage: one per customer and month, whatever the retries.
+
+A month's usage (UTC days, `usage.selectors.month_usage`) becomes an invoice with one line per
+service and metric: the quantity a unit price applies to (`usage.pricing.priced_quantity`), in
+the unit the price is per, at that month's price. Each line's amount is therefore exactly the
+cost the Usage page shows for it (`usage.pricing.cost`), and the invoice is made, finalized,
+rendered and emailed by the same workflows as any other (billing/services.py).
+
+Lines: every service and metric with usage that prints as more than zero (four decimal places)
+gets a line, also when it costs €0.00 (a metric the plan does not price, a sliver of usage), so
+the invoice lists what the Usage page lists. A customer without such usage gets no invoice.
+
+Currency: price plans are in EUR. A customer billed in another currency is not invoiced from
+usage (no conversion is guessed): the run skips it with a warning in the log, and the command
+names it.
+
+One invoice per customer and month: `Invoice.usage_month` is unique per customer (a database
+constraint), the invoice is made in one transaction, and a run that loses the race returns the
+invoice the other run issued.
+"""
+
+import calendar
+import datetime
+import logging
+import zoneinfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from accounts.models import Customer
+from billing import ledger, services
+from billing.models import BillingError, Invoice
+from billing.services import LineSpec
+from usage.models import UNITS, DailyUsage, Metric, PricingPlan, first_of_month
+from usage.pricing import priced_quantity
+from usage.selectors import month_usage
+
+log = logging.getLogger(__name__)
+
+# What a line bills, in the Usage page's words; its unit column is the unit its price is per.
+DESCRIPTIONS = {
+    Metric.CPU: "CPU Hours (vCPU-hours)",
+    Metric.MEMORY: "Memory (GB-hours)",
+    Metric.STORAGE: "Storage (GB-months)",
+    Metric.BANDWIDTH: "Bandwidth (GB transferred)",
+}
+METRIC_ORDER = {metric: index for index, metric in enumerate(Metric)}
+
+
+class NotInvoiceable(BillingError):
+    """A month or customer that monthly invoicing refuses, with the reason."""
+
+
+def last_of_month(month: datetime.date) -> datetime.date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def previous_month(day: datetime.date) -> datetime.date:
+    """The 1st of the month before the one holding `day`."""
+    return first_of_month(first_of_month(day) - datetime.timedelta(days=1))
+
+
+def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
+    """The invoice lines for a month of the customer's usage, by service, then metric in the
+    catalogue's order."""
+    rows = sorted(month_usage(customer, month), key=lambda r: (r.service, METRIC_ORDER[r.metric]))
+    lines = []
+    for row in rows:
+        quantity = priced_quantity(row.metric, row.quantity)
+        if not quantity:
+            continue
+        lines.append(
+            LineSpec(
+                service=row.service,
+                description=f"{DESCRIPTIONS[row.metric]}, {month:%B %Y}",
+                quantity=quantity,
+                unit=UNITS[row.metric].priced,
+                unit_price=row.unit_price,
+            )
+        )
+    return lines
+
+
+def customers_with_usage(month: datetime.date) -> QuerySet[Customer]:
+    """Customers with usage on any UTC day of the month."""
+    # One probe of the rollup's (customer, day) index per customer, not a scan of the month.
+    days = (first_of_month(month), last_of_month(month))
+    usage = DailyUsage.objects.filter(customer=OuterRef("pk"), day__range=days)
+    return Customer.objects.filter(Exists(usage)).order_by("number")
+
+
+def _usage_invoice(customer: Customer, month: datetime.date) -> Invoice | None:
+    return Invoice.objects.filter(customer=customer, usage_month=month).first()
+
+
+def _local_today(customer: Customer) -> datetime.date:
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+
+
+def issue_monthly_invoice(
+    customer: Customer,
+    month: datetime.date,
+    *,
+    issue_date: datetime.date | None = None,
+    deliver: bool = True,
+) -> tuple[Invoice | None, bool]:
+    """The customer's invoice for a month of usage, and whether this call issued it: the one
+    issued before (not changed), a new one (finalized; with `deliver`, rendered and emailed
+    after commit), or None when the month has no usage to invoice.
+
+    The issue date is the customer's date today unless given. Raises NotInvoiceable for a
+    month that is not over (UTC) or a customer not billed in the plans' currency.
+    """
+    month = first_of_month(month)
+    existing = _usage_invoice(customer, month)
+    if existing:
+        return existing, False
+    if month >= first_of_month(services.utc_today()):
+        raise NotInvoiceable(f"{month:%B %Y} is not over yet (usage days are UTC days).")
+    if customer.currency != PricingPlan.currency:
+        raise NotInvoiceable(
+            f"{customer.name} is billed in {customer.currency}, the price plans in "
+            f"{PricingPlan.currency}: not invoiced from usage."
+        )
+    lines = usage_lines(customer, month)
+    if not lines:
+        return None, False
+    try:
+        with transaction.atomic():
+            # The customer first, as every workflow that spends credit locks it (finalizing
+            # does): a second run for the same customer waits here, then its insert meets the
+            # unique constraint once the first has committed.
+            ledger.lock_customer(customer.pk)
+            draft = services.create_draft(
+                customer=customer,
+                period_start=month,
+                period_end=last_of_month(month),
+                usage_month=month,
+            )
+            services.add_lines(invoice=draft, lines=lines)
+            invoice = services.finalize_invoice(
+                invoice=draft, issue_date=issue_date or _local_today(customer), deliver=deliver
+            )
+    except IntegrityError:
+        # Another run issued this month's invoice first: it stands, ours rolled back (with the
+        # PDF and email it would have sent after commit).
+        existing = _usage_invoice(customer, month)
+        if existing is None:
+            raise
+        return existing, False
+    return invoice, True
+
+
+def _issue_each(customers, month: datetime.date) -> list[Invoice]:
+    issued = []
+    for customer in customers:
+        try:
+            invoice, created = issue_monthly_invoice(customer, month)
+        except NotInvoiceable as exc:
+            log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)
+            continue
+        if created:
+            issued.append(invoice)
+    return issued
+
+
+def issue_monthly_invoices(month: datetime.date) -> list[Invoice]:
+    """Invoice a month of usage to every customer who has some; returns the invoices issued
+    now (a customer invoiced before keeps its invoice; one that cannot be invoiced is logged
+    and skipped)."""
+    month = first_of_month(month)
+    return _issue_each(customers_with_usage(month), month)
+
+
+def month_due(customer: Customer, now: datetime.datetime) -> datetime.date:
+    """The latest month whose invoice is due at `now`: the 1st of the next month has begun in
+    the customer's time zone, and the month's UTC days (what usage is counted in) are over."""
+    local_date = now.astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+    utc_date = now.astimezone(datetime.UTC).date()
+    return previous_month(min(local_date, utc_date))
+
+
+def issue_due_invoices(*, now: datetime.datetime) -> list[Invoice]:
+    """Issue last month's invoice (UTC) to every customer for whom it is due at `now` and who
+    has none yet; returns those issued. Run hourly: a customer east of UTC is invoiced at
+    midnight UTC, one west of it at its own midnight; a run that missed hours catches up."""
+    month = previous_month(now.astimezone(datetime.UTC).date())
+    waiting = customers_with_usage(month).exclude(invoices__usage_month=month)
+    return _issue_each([c for c in waiting if month_due(c, now) >= month], month)
