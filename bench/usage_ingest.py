@@ -32,7 +32,7 @@ COLUMNS = 'customer_id, service_id, metric, external_id, quantity, start, "end",
 
 
 def run() -> list[dict]:
-    customers = [make_customer("C-90101", "Metered Cloud AB"), make_customer("C-90102", "Ops AB")]
+    customers = [make_customer("C-90301", "Metered Cloud AB"), make_customer("C-90302", "Ops AB")]
     database = connection.vendor
     batches = BATCHES.get(database, BATCHES["sqlite"])
     records = [make_records(customers, "api", n) for n in range(batches)]
