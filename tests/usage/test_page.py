@@ -288,3 +288,14 @@ def test_other_customers_never_appear_in_the_pie(acme, owner_client, outsider):
     html = page(owner_client)
     assert "status-table" not in html
     assert "No invoices yet" in html
+
+
+def test_a_user_who_chose_swedish_reads_the_usage_page_in_swedish(acme, owner_client, owner):
+    owner.language = "sv"
+    owner.save()
+    html = page(owner_client)
+    assert '<html lang="sv"' in html
+    assert "<h1>Förbrukning</h1>" in html
+    assert "Förra månaden" in html and "Senaste 90 dagarna" in html
+    assert "Total uppskattad kostnad" in html and "Resursförbrukning" in html
+    assert "Total Estimated Bill" not in html and "Last Month" not in html
