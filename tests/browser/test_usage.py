@@ -181,3 +181,31 @@ def test_a_customer_without_usage_reads_what_will_appear(
     expect(page.get_by_role("heading", name="Billing Status")).to_be_visible()
     screenshot("usage-empty-1280")
     assert violations(page) == []
+
+
+def test_view_usage_on_an_invoice_line_opens_that_month_and_service(
+    page, live_server, demo, log_in, screenshot
+):
+    """The demo's invoices are issued from its usage: from a line of last month's invoice, the
+    Usage page for that month and service shows what the invoice bills for the service."""
+    invoice = (
+        Customer.objects.get(number="C-10001")
+        .invoices.exclude(usage_month=None)
+        .latest("usage_month")
+    )
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in()
+    page.goto(f"{live_server.url}/invoices/{invoice.number}/")
+    first_group = page.locator(".lines-table").first
+    service = first_group.locator("caption").inner_text()
+    subtotal = first_group.locator("tfoot td").inner_text()
+
+    first_group.get_by_role("link", name=re.compile("View usage")).first.click()
+
+    page.wait_for_url(re.compile(rf"/usage/\?month={invoice.usage_month:%Y-%m}&service="))
+    summary = page.locator(".usage-table")
+    expect(summary.locator("tbody tr")).to_have_count(1)
+    expect(summary.locator("tbody tr th, tbody tr td").first).to_have_text(service)
+    # The service's estimated cost for the month is the invoice's subtotal for it, to the cent.
+    expect(summary.locator("tfoot tr td").last).to_have_text(subtotal)
+    screenshot("usage-from-invoice-line-1280")
