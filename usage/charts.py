@@ -135,7 +135,7 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
         bars.append(
             Bar(
                 label=_span_label(bucket.first_day, bucket.last_day),
-                axis_label=date_format(bucket.first_day, "j M"),
+                axis_label=date_format(bucket.first_day, "MONTH_DAY_FORMAT"),
                 total=bucket.total,
                 cells=cells,
                 centre=_n(x + bar_width / 2),
@@ -157,8 +157,12 @@ def _quantity(value: Decimal) -> str:
 
 def _span_label(first_day: datetime.date, last_day: datetime.date) -> str:
     if first_day == last_day:
-        return date_format(first_day, "j M Y")
-    return f"{date_format(first_day, 'j M')} – {date_format(last_day, 'j M Y')}"
+        return date_format(first_day, "SHORT_DATE_FORMAT")
+    first, last = (
+        date_format(first_day, "MONTH_DAY_FORMAT"),
+        date_format(last_day, "SHORT_DATE_FORMAT"),
+    )
+    return f"{first} – {last}"
 
 
 @dataclass(frozen=True)

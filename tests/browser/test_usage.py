@@ -13,7 +13,7 @@ from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import Customer
+from accounts.models import Customer, User
 from tests.browser.test_accessibility import violations
 from usage.models import DailyUsage, Service
 
@@ -209,3 +209,31 @@ def test_view_usage_on_an_invoice_line_opens_that_month_and_service(
     # The service's estimated cost for the month is the invoice's subtotal for it, to the cent.
     expect(summary.locator("tfoot tr td").last).to_have_text(subtotal)
     screenshot("usage-from-invoice-line-1280")
+
+
+def test_the_page_reads_well_in_swedish(usage_page, live_server, screenshot):
+    page = usage_page
+    User.objects.filter(email="demo@example.com").update(language="sv")
+    page.goto(f"{live_server.url}/usage/?range=last-month")
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+    expect(page.get_by_role("heading", level=1, name="Förbrukning")).to_be_visible()
+    ranges = page.get_by_role("navigation", name="Period")
+    expect(ranges.get_by_role("link", name="Förra månaden")).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(page.locator(".usage-table tfoot")).to_contain_text("Total uppskattad kostnad")
+    expect(page.get_by_text("Beräknad kostnad vid månadens slut")).to_be_visible()
+    # No Swedish label runs out of its card, tab or table cell.
+    overflowing = page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+            '.card, .range-tabs a, .usage-downloads a, .usage-table th, .status-table th'
+        )).filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.trim())"""
+    )
+    assert overflowing == []
+    screenshot("usage-sv-1280", full_page=False)
+    assert violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name="Förbrukning")).to_be_visible()
+    screenshot("usage-sv-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

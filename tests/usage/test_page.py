@@ -290,12 +290,29 @@ def test_other_customers_never_appear_in_the_pie(acme, owner_client, outsider):
     assert "No invoices yet" in html
 
 
-def test_a_user_who_chose_swedish_reads_the_usage_page_in_swedish(acme, owner_client, owner):
+def test_a_user_who_chose_swedish_reads_the_page_in_swedish(acme, owner_client, owner):
     owner.language = "sv"
     owner.save()
     html = page(owner_client)
     assert '<html lang="sv"' in html
     assert "<h1>Förbrukning</h1>" in html
-    assert "Förra månaden" in html and "Senaste 90 dagarna" in html
-    assert "Total uppskattad kostnad" in html and "Resursförbrukning" in html
-    assert "Total Estimated Bill" not in html and "Last Month" not in html
+    assert 'aria-current="page">Senaste 7 dagarna</a>' in html
+    assert ">Förra månaden</a>" in html and ">Senaste 90 dagarna</a>" in html
+    assert "Senaste 7 dagarna 16 nov 2026 – 22 nov 2026, UTC-dygn" in text(html)
+    # The same hand sums as in English, as Swedes write them (1 000,00; 0,93 €).
+    assert card(html, "cpu") == (
+        "CPU-timmar 30,00 vCPU-timmar 0,93 € uppskattad ▲ +100% jämfört med de föregående 7 dagarna"
+    )
+    assert card(html, "storage") == (
+        "Lagring 43,45 GB i snitt 0,95 € uppskattad Ny inget under de föregående 7 dagarna"
+    )
+    assert summary_rows(html)[-1] == "Total uppskattad kostnad 30,00 1 000,00 43,45 123,46 7,31 €"
+    assert "Beräknad kostnad vid månadens slut 19,50 €" in text(html)
+    assert "Resursförbrukning" in html and "Faktureringsstatus" in html
+    # The chart's axes: euros after the number, Swedish short month names.
+    assert ">0\u00a0€</text>" in html and ">16 nov</text>" in html
+    assert "Oktober 2026 1 okt 2026 – 31 okt 2026, UTC-dygn" in text(
+        page(owner_client, "?range=last-month")
+    )
+    for english in ("Total Estimated Bill", "Last Month", "CPU Hours", "estimated"):
+        assert english not in html

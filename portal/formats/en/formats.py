@@ -6,7 +6,7 @@ need)."""
 DATE_FORMAT = "j M Y"  # 1 Oct 2026
 DATETIME_FORMAT = "j M Y, H:i"  # 1 Oct 2026, 14:30
 TIME_FORMAT = "H:i"
-MONTH_DAY_FORMAT = "j F"
+MONTH_DAY_FORMAT = "j M"  # 16 Nov: the Usage chart's axis
 SHORT_DATE_FORMAT = "j M Y"
 SHORT_DATETIME_FORMAT = "j M Y, H:i"
 FIRST_DAY_OF_WEEK = 1  # Monday
