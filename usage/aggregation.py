@@ -25,7 +25,7 @@ from usage.models import AggregationCursor
 USAGE_LOCKS = 0x05A6E
 RECORD_IDS = 1
 
-BATCH_SIZE = 200_000  # record ids per statement: big enough to be fast, short transactions
+BATCH_SIZE = 200_000  # records per statement: big enough to be fast, short transactions
 
 ROLL_UP_POSTGRESQL = """
 WITH batch AS (
@@ -85,8 +85,22 @@ def _settled_record_id() -> int:
         return cursor.fetchone()[0]
 
 
+def _batch_end(cursor, low: int, upper: int, batch_size: int) -> int:
+    """The id of the `batch_size`-th record above `low`, or `upper` when fewer are left.
+
+    Batches count records, not ids: ids have gaps (a duplicate skipped by ON CONFLICT still
+    draws one from the sequence, a rolled-back ingest leaves its ids unused), and a batch of
+    ids would walk every gap a statement at a time. One probe of the primary key's index."""
+    cursor.execute(
+        "SELECT id FROM usage_usagerecord WHERE id > %s AND id <= %s ORDER BY id LIMIT 1 OFFSET %s",
+        [low, upper, batch_size - 1],
+    )
+    row = cursor.fetchone()
+    return row[0] if row else upper
+
+
 def _roll_up_next_batch(upper: int, batch_size: int) -> int | None:
-    """Count the next batch of ids above the cursor (up to `upper`) and move the cursor past
+    """Count the next batch of records above the cursor (up to `upper`) and move the cursor past
     them, in one transaction. None when there is nothing left to count."""
     with transaction.atomic():
         # A second run at the same time waits here, then reads where the first one ended.
@@ -94,8 +108,8 @@ def _roll_up_next_batch(upper: int, batch_size: int) -> int | None:
         low = cursor_row.last_record_id
         if low >= upper:
             return None
-        high = min(low + batch_size, upper)
         with connection.cursor() as cursor:
+            high = _batch_end(cursor, low, upper, batch_size)
             if connection.vendor == "postgresql":
                 cursor.execute(ROLL_UP_POSTGRESQL, [low, high])
             else:

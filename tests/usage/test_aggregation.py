@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F
 
 from portal.celery import app as celery_app
 from tests.factories import CustomerFactory
@@ -14,7 +15,7 @@ from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import AggregationCursor, UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 D = Decimal
 
@@ -148,6 +149,21 @@ def test_small_batches_count_every_record_once():
     assert rollup() == raw_totals()
     # 1 October holds records 0, 10 and 20.
     assert rollup()["C-20000", "k8s-prod-eu1", "cpu", "2026-10-01"] == D("30")
+    assert AggregationCursor.objects.get().last_record_id == max_record_id()
+
+
+def test_gaps_between_record_ids_cost_no_statements(django_assert_max_num_queries):
+    # Ids have gaps: a duplicate skipped by ON CONFLICT draws an id all the same. Batches are
+    # counted in records, so a gap of 100,000 ids is crossed in one step, not 14,286 of 7.
+    ingest_records([record(n, quantity="1") for n in range(20)])
+    UsageRecord.objects.filter(external_id__in=[f"r-{n}" for n in range(10, 20)]).update(
+        id=F("id") + 100_000
+    )
+
+    with django_assert_max_num_queries(40):  # 3 batches of 7, a handful of statements each
+        assert aggregate_usage(batch_size=7) == 20
+
+    assert rollup() == {("C-20000", "k8s-prod-eu1", "cpu", "2026-10-20"): D("20")}
     assert AggregationCursor.objects.get().last_record_id == max_record_id()
 
 
