@@ -23,7 +23,7 @@ if command -v pyenv >/dev/null 2>&1; then \
 fi; exit 1
 endef
 
-.PHONY: run test setup lint format messages worker beat bench clean
+.PHONY: run test test-thorough setup lint format messages worker beat bench clean
 
 # The settings default to production (DEBUG off, a strong SECRET_KEY required). The local
 # demo, its worker and the in-process benchmarks run with DEBUG on unless told otherwise;
@@ -50,12 +50,25 @@ run: $(STAMP)
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite runs on the configured database (DATABASE_URL; SQLite without it), in as many
+# processes as the machine has cores (pytest-xdist, a test database each). With PostgreSQL
+# configured, the money, overflow, concurrency and hostile-input tests (marked both_databases)
+# run a second time on SQLite, which stores and compares values differently.
+PYTEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	@if [ -n "$$DATABASE_URL" ] && [ "$${DATABASE_URL#sqlite}" = "$$DATABASE_URL" ]; then \
+	  echo "Again on SQLite: the tests marked both_databases"; \
+	  DATABASE_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -m "both_databases and not postgres"; \
+	fi
+
+# The same, with Hypothesis trying twenty times as many examples, new ones each run.
+test-thorough: export HYPOTHESIS_PROFILE = thorough
+test-thorough: test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import Membership
 from portal.celery import app as celery_app
@@ -24,6 +26,32 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
+# Hypothesis sizes, one place for every property test. `ci` (make test, and CI) fits the suite's
+# time budget and tries the same examples on every run, so a red build is never luck; `thorough`
+# (make test-thorough) tries twenty times as many, new ones each run. The examples of a test share
+# its database transaction and fixtures (they are written for it), and the database is slow
+# beside what Hypothesis expects: those health checks are off.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=25,
+    stateful_step_count=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+hypothesis_settings.register_profile(
+    "thorough",
+    parent=hypothesis_settings.get_profile("ci"),
+    max_examples=500,
+    stateful_step_count=40,
+    derandomize=False,
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 
 def require(available, what: str) -> None:
     """Skip when `what` is missing on a developer machine; fail in CI, where it must exist."""
@@ -32,6 +60,14 @@ def require(available, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI but is not available.")
     pytest.skip(f"{what} is not available here.")
+
+
+def pytest_collection_modifyitems(items):
+    # The second, SQLite pass of `make test` (-m "both_databases and not postgres") leaves out
+    # what only PostgreSQL can run.
+    for item in items:
+        if "postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -32,6 +31,8 @@ from billing.money import to_minor_units
 from billing.selectors import credit_balance, invoice_stats
 from tests.factories import CustomerFactory, MembershipFactory, issued_invoice
 from tests.stripe_standin import checkout_event, refund_event
+
+pytestmark = pytest.mark.both_databases
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -256,12 +257,4 @@ class Books(RuleBasedStateMachine):
 
 @pytest.mark.django_db
 def test_the_books_hold_in_every_order_of_events(stripe_standin):
-    run_state_machine_as_test(
-        Books,
-        settings=settings(
-            max_examples=25,
-            stateful_step_count=25,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
+    run_state_machine_as_test(Books)  # sized by the Hypothesis profile (tests/conftest.py)

@@ -14,6 +14,8 @@ from tests.billing.conftest import deliver, pdf_text
 from tests.factories import issued_invoice
 from tests.stripe_standin import checkout_event
 
+pytestmark = pytest.mark.both_databases
+
 NOON = datetime.time(12, tzinfo=datetime.UTC)
 
 

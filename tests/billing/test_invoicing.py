@@ -20,6 +20,8 @@ from tests.factories import ContactFactory, CustomerFactory, issued_invoice
 from usage.models import DailyUsage, Service, UsageRecord
 from usage.pricing import cost
 
+pytestmark = pytest.mark.both_databases
+
 D = Decimal
 OCTOBER = datetime.date(2026, 10, 1)
 NOVEMBER_10 = datetime.datetime(2026, 11, 10, 9, tzinfo=datetime.UTC)

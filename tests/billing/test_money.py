@@ -18,6 +18,8 @@ from billing.money import (
 from tests.billing.conftest import LINES, SUBTOTAL, TOTAL, VAT
 from tests.factories import issued_invoice
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.mark.parametrize(
     ("value", "expected"),

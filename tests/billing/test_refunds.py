@@ -16,6 +16,8 @@ from tests.billing.conftest import deliver
 from tests.factories import issued_invoice
 from tests.stripe_standin import checkout_event, refund_event
 
+pytestmark = pytest.mark.both_databases
+
 
 def one_line(customer, amount: str):
     return issued_invoice(

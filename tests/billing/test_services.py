@@ -19,6 +19,8 @@ from billing.services import BillingError, LineSpec
 from tests.billing.conftest import TOTAL, status_of
 from tests.factories import CustomerFactory
 
+pytestmark = pytest.mark.both_databases
+
 NOON = datetime.time(12, tzinfo=datetime.UTC)
 
 

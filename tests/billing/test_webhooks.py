@@ -18,6 +18,8 @@ from tests.billing.conftest import CENTS, LINES, TOTAL, WEBHOOK, completed, deli
 from tests.factories import ContactFactory, issued_invoice
 from tests.stripe_standin import checkout_event, refund_event, signed
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def invoice(customer):

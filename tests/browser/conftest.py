@@ -3,6 +3,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from tests.conftest import wait_until_settled
+from tests.snapshot import TableSnapshot
 
 
 def violations(page) -> list[str]:
@@ -15,11 +16,21 @@ def violations(page) -> list[str]:
     ]
 
 
+@pytest.fixture(scope="session")
+def demo_snapshot() -> TableSnapshot:
+    return TableSnapshot()
+
+
 @pytest.fixture
-def demo(transactional_db, default_plan):
+def demo(transactional_db, default_plan, demo_snapshot):
     """The README's demo data, committed so that the live server thread sees it, its usage
-    priced by the default plan."""
-    call_command("seed_demo")
+    priced by the default plan: seeded by the first test that asks, restored from its copy for
+    the others (tests/snapshot.py)."""
+    if demo_snapshot.taken:
+        demo_snapshot.restore()
+    else:
+        call_command("seed_demo")
+        demo_snapshot.take()
 
 
 @pytest.fixture

@@ -12,18 +12,15 @@ from urllib.parse import quote
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.database import snapshot
 from tests.factories import ContactFactory, PhoneFactory, issued_invoice
 from tests.stripe_standin import WEBHOOK_SECRET, signed
 
-EXAMPLES = settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+pytestmark = pytest.mark.both_databases
+
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 NASTY = [
@@ -109,7 +106,6 @@ def test_account_forms_refuse_hostile_input_and_store_nothing(owner_client, acme
     url, text_fields, flags = FORMS[form]
     url = url.format(contact=acme["contact"].pk, phone=acme["phone"].pk)
 
-    @EXAMPLES
     @given(data=refused_form(text_fields, flags), htmx=st.booleans())
     def check(data, htmx):
         refused_and_unchanged(owner_client, url, data, htmx)
@@ -118,7 +114,6 @@ def test_account_forms_refuse_hostile_input_and_store_nothing(owner_client, acme
 
 
 def test_login_refuses_hostile_input_and_stores_nothing(client, owner):
-    @EXAMPLES
     @given(username=hostile_text, password=hostile_text)
     @example(username="x" * 5000, password="0")  # longer than axes' column: a 500 on PostgreSQL
     def check(username, password):
@@ -133,7 +128,6 @@ def test_login_refuses_hostile_input_and_stores_nothing(client, owner):
 
 
 def test_password_reset_refuses_hostile_input_and_stores_nothing(client, owner):
-    @EXAMPLES
     @given(email=hostile_text)
     def check(email):
         before = snapshot()
@@ -158,7 +152,6 @@ def a_page_or_refusal(response) -> None:
 
 
 def test_the_invoice_list_takes_any_page_status_and_search(owner_client, acme):
-    @EXAMPLES
     @given(page=query_value, status=query_value, q=query_value, htmx=st.booleans())
     def check(page, status, q, htmx):
         before = snapshot()
@@ -172,7 +165,6 @@ def test_the_invoice_list_takes_any_page_status_and_search(owner_client, acme):
 
 @pytest.mark.parametrize("path", ["/invoices/zip/", "/invoices/pay/"])
 def test_selections_take_any_numbers(owner_client, acme, path):
-    @EXAMPLES
     @given(numbers=st.lists(query_value, max_size=120))
     def check(numbers):
         before = snapshot()
@@ -185,7 +177,6 @@ def test_selections_take_any_numbers(owner_client, acme, path):
 
 
 def test_invoice_pages_take_any_number(owner_client, acme):
-    @EXAMPLES
     @given(number=query_value, suffix=st.sampled_from(["", "pdf/", "pay/"]))
     def check(number, suffix):
         before = snapshot()
@@ -197,7 +188,6 @@ def test_invoice_pages_take_any_number(owner_client, acme):
 
 
 def test_the_usage_page_takes_any_range(owner_client, acme):
-    @EXAMPLES
     @given(range_=query_value, htmx=st.booleans())
     def check(range_, htmx):
         response = owner_client.get("/usage/", {"range": range_}, **(HTMX if htmx else {}))
@@ -214,7 +204,6 @@ header_text = st.text(alphabet=st.characters(codec="latin-1"), max_size=200)
 def test_the_webhook_refuses_unsigned_bodies_and_stores_nothing(client, acme, settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
 
-    @EXAMPLES
     @given(
         body=st.one_of(st.binary(max_size=2000), st.text(max_size=2000).map(str.encode)),
         signature=st.one_of(header_text, st.just("t=1,v1=00")),
@@ -246,7 +235,6 @@ def test_the_webhook_refuses_signed_bodies_that_are_no_stripe_event(client, acme
     # JSON of any shape but an event's (which needs "data"), or no JSON at all.
     no_event = json_values.filter(lambda value: not (isinstance(value, dict) and "data" in value))
 
-    @EXAMPLES
     @given(body=st.one_of(st.text(max_size=500), no_event.map(json.dumps)))
     def check(body):
         before = snapshot()

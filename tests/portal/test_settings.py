@@ -178,7 +178,11 @@ def test_in_development_https_can_be_switched_on(load_settings):
         (None, "SECRET_KEY must be set"),
         ("s3cret", r"SECRET_KEY is too short \(6 characters; it needs at least 50\)"),
         ("ab" * 40, "SECRET_KEY has too few different characters"),
-        ("django-insecure-" + secrets.token_urlsafe(40), "SECRET_KEY is a well-known placeholder"),
+        # (a fixed key: parameters must be the same in every xdist worker)
+        (
+            "django-insecure-" + "Kq3v9Zr1xW7bT2mLp8sN4cYd6fHj0gUe" * 2,
+            "is a well-known placeholder",
+        ),
         ("change-me-in-production-" * 3, "SECRET_KEY is a well-known placeholder"),
         ("dev-only-insecure-key-set-SECRET_KEY-in-production", "is a well-known placeholder"),
     ],

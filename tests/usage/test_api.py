@@ -5,8 +5,7 @@ import datetime
 import json
 
 import pytest
-from hypothesis import HealthCheck, event, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from tests.factories import CustomerFactory
@@ -15,7 +14,7 @@ from usage.aggregation import aggregate_usage
 from usage.api import MAX_BODY_BYTES
 from usage.models import Metric, UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 URL = "/api/v1/usage/"
 TOKEN = "usage-token-0123456789-abcdefghijklmnop"
@@ -264,9 +263,6 @@ bodies = (
 )
 
 
-@hypothesis_settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
 @given(body=bodies)
 def test_hostile_bodies_get_a_json_answer_and_store_nothing_unless_the_batch_is_valid(client, body):
     before = stored()

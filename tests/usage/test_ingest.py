@@ -10,7 +10,7 @@ from tests.usage.records import NOTHING, record, stored
 from usage.ingest import IngestResult, InvalidBatch, ingest_records, ingest_valid_records
 from usage.models import Service, UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
 

@@ -11,7 +11,7 @@ from usage.models import CustomerPlan, DailyUsage, Price, PricingPlan, Service
 from usage.pricing import cost, price_book, priced_quantity
 from usage.selectors import month_usage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 D = Decimal
 
