@@ -3,7 +3,9 @@ invoices, reused while it is open. Only a verified webhook (billing/webhooks.py)
 
 No row is locked while Stripe is called. Two clicks on Pay Now at once send the same request
 with the same idempotency key, Stripe answers both with the same session, and the session is
-stored once (its Stripe id is unique).
+stored once (its Stripe id is unique). Where the keys differ (the clicks fall in two minutes,
+or one click stored its session while the other counted attempts), Stripe opens two: the
+click that stores second finds the first one's, under the customer's lock, and uses it.
 """
 
 import datetime
@@ -15,6 +17,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Customer
 from accounts.selectors import billing_emails
+from billing import ledger
 from billing import stripe_gateway as gateway
 from billing.models import BillingError, CheckoutItem, CheckoutSession, Invoice, InvoiceEvent
 from billing.money import ZERO, format_money
@@ -109,6 +112,12 @@ def start_checkout(
 def _store_checkout(
     *, customer, invoices, amounts, created, currency, attempt, idempotency_key, user
 ) -> CheckoutSession:
+    # Two clicks that reached Stripe with different keys got two sessions: the one that comes
+    # here second waits for the first one's commit, then uses its session. Ours stays unused
+    # at Stripe and expires with its hour; nobody was sent its address.
+    ledger.lock_customer(customer.pk)
+    if stored := _open_checkout_for(customer, amounts, now=timezone.now()):
+        return stored
     checkout = CheckoutSession.objects.create(
         customer=customer,
         stripe_id=created.stripe_id,

@@ -114,6 +114,36 @@ def test_a_double_click_on_pay_now_opens_one_checkout(postgres, owner, customer,
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_second_click_in_the_next_minute_still_opens_one_checkout(
+    postgres, owner, customer, stripe_standin, time_machine
+):
+    # The first click waits on Stripe while the clock turns a minute and the second click runs
+    # from start to end: Stripe's idempotency key (which holds the minute) cannot make the two
+    # one session; the second one to store its session must find the first one's.
+    time_machine.move_to(datetime.datetime(2026, 11, 2, 11, 59, 59, tzinfo=datetime.UTC))
+    invoice = issued_invoice(customer, [("vm", "h", "1", "h", "10")], deliver=False)
+    second_click = []
+
+    def click():
+        client = Client()
+        client.force_login(owner)
+        return client.post(f"/invoices/{invoice.number}/pay/")
+
+    def while_stripe_answers_the_first(path):
+        if path == "/v1/checkout/sessions" and not second_click:
+            second_click.append(None)
+            time_machine.shift(datetime.timedelta(minutes=1))
+            run_together(lambda: second_click.append(click()))
+
+    stripe_standin.on_request = while_stripe_answers_the_first
+    first = click()
+
+    assert len(stripe_standin.calls("/v1/checkout/sessions")) == 2  # the race did happen
+    assert CheckoutSession.objects.count() == 1
+    assert first["Location"] == second_click[1]["Location"] == CheckoutSession.objects.get().url
+
+
+@pytest.mark.django_db(transaction=True)
 def test_payments_refunds_credit_notes_and_finalizing_at_once_never_deadlock(
     postgres, owner, customer, stripe_standin
 ):
