@@ -15,7 +15,7 @@ from accounts import services as accounts_services
 from accounts.models import Customer
 from billing import jobs
 from billing.models import CreditEntry, Invoice, InvoiceEvent, Payment
-from billing.money import ZERO, format_money
+from core.money import ZERO, format_money
 
 # Spending credit reads the balance, then spends it: two of those at once (two invoices
 # finalized, a refund and a finalization) must not spend the same money. They take the

@@ -24,7 +24,7 @@ from billing.models import (
     Payment,
     customer_details,
 )
-from billing.money import ZERO, format_money, round_money, vat_amount
+from core.money import ZERO, format_money, round_money, vat_amount
 
 
 def utc_today() -> datetime.date:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from billing import jobs, ledger
 from billing.models import CheckoutSession, InvoiceEvent, Payment, StripeEvent
-from billing.money import ZERO, format_money, from_minor_units
+from core.money import ZERO, format_money, from_minor_units
 
 STRIPE_INTENT_LOCKS = 0x57E1  # the advisory lock namespace of payment intents
 

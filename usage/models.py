@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Customer
+from core.dates import first_of_month
 
 
 class Metric(models.TextChoices):
@@ -40,10 +41,6 @@ UNITS = {
 }
 
 QUANTITY = {"max_digits": 20, "decimal_places": 6}
-
-
-def first_of_month(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
 
 
 def validate_price_start(day: datetime.date) -> None:

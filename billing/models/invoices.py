@@ -12,7 +12,6 @@ amounts that reference the invoice they correct.
 """
 
 import datetime
-import zoneinfo
 from decimal import Decimal
 
 from django.db import models
@@ -21,7 +20,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.money import ZERO, line_amount
+from core import dates
+from core.money import ZERO, line_amount
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -335,7 +335,7 @@ class Invoice(models.Model):
 
     def local_date(self, at: datetime.datetime) -> datetime.date:
         """`at` as a date in the customer's time zone, where due and overdue are decided."""
-        return at.astimezone(zoneinfo.ZoneInfo(self.customer.timezone)).date()
+        return dates.local_date(at, self.customer.timezone)
 
     def transition_to(self, status: str) -> None:
         """Move to `status` if the lifecycle allows it; the caller saves."""

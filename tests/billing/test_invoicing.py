@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from billing import invoicing, tasks
 from billing.models import Invoice
-from billing.money import line_amount
 from billing.pdf import invoice_html
+from core.money import line_amount
 from tests.billing.test_concurrency import run_together
 from tests.factories import ContactFactory, CustomerFactory, issued_invoice
 from usage.models import DailyUsage, Service, UsageRecord
