@@ -24,26 +24,19 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Customer
 from billing import ledger, services
 from billing.models import BillingError, Invoice
 from billing.services import LineSpec
 from core.dates import first_of_month, last_of_month, local_date, previous_month
-from usage.models import UNITS, DailyUsage, Metric, PricingPlan
+from usage.models import CATALOGUE, DailyUsage, Metric, PricingPlan
 from usage.pricing import priced_quantity
 from usage.selectors import month_usage
 
 log = logging.getLogger(__name__)
 
-# What a line bills, in the Usage page's words; its unit column is the unit its price is per.
-DESCRIPTIONS = {
-    Metric.CPU: "CPU Hours (vCPU-hours)",
-    Metric.MEMORY: "Memory (GB-hours)",
-    Metric.STORAGE: "Storage (GB-months)",
-    Metric.BANDWIDTH: "Bandwidth (GB transferred)",
-}
 METRIC_ORDER = {metric: index for index, metric in enumerate(Metric)}
 
 
@@ -60,13 +53,20 @@ def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
         quantity = priced_quantity(row.metric, row.quantity)
         if not quantity:
             continue
+        info = CATALOGUE[row.metric]
+        # Stored in English, whoever runs the invoicing; pages and PDFs show the line in the
+        # reader's language from its metric and month (InvoiceLine.label).
+        with translation.override("en"):
+            description, unit = f"{info.line_description}, {month:%B %Y}", str(info.priced_unit)
         lines.append(
             LineSpec(
                 service=row.service,
-                description=f"{DESCRIPTIONS[row.metric]}, {month:%B %Y}",
+                description=description,
                 quantity=quantity,
-                unit=UNITS[row.metric].priced,
+                unit=unit,
                 unit_price=row.unit_price,
+                metric=row.metric,
+                month=month,
             )
         )
     return lines

@@ -15,8 +15,7 @@ from decimal import Decimal
 from django.utils.formats import date_format, number_format
 
 from core.money import round_money
-from usage.labels import METRIC_LABELS, SHOWN_UNITS
-from usage.models import Metric
+from usage.models import CATALOGUE, Metric
 from usage.selectors import UsageBucket
 
 # The bar chart's canvas (viewBox units): it scales with its container's width.
@@ -109,7 +108,7 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
     def y_of(amount: Decimal) -> float:
         return HEIGHT - BOTTOM - float(amount / top) * plot_height
 
-    labels = {metric: (str(METRIC_LABELS[metric]), str(SHOWN_UNITS[metric])) for metric in Metric}
+    labels = {metric: (str(info.label), str(info.shown_unit)) for metric, info in CATALOGUE.items()}
     bars = []
     for index, bucket in enumerate(buckets):
         x = LEFT + slot * index + (slot - bar_width) / 2

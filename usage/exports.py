@@ -7,16 +7,13 @@ Quantities keep the 4 places an invoice line prints; costs are in EUR with cents
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from usage.models import UNITS, Metric
+from usage.models import CATALOGUE, Metric
 from usage.pricing import QUANTITY_PLACES
 from usage.selectors import DailyCost, UsageSummary
 
 SUMMARY_COLUMNS = [
     "service",
-    "cpu_vcpu_hours",
-    "memory_gb_hours",
-    "storage_avg_gb",
-    "bandwidth_gb",
+    *(info.csv_column for info in CATALOGUE.values()),
     "estimated_cost_eur",
 ]
 DAILY_COLUMNS = ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur"]
@@ -56,7 +53,7 @@ def daily_rows(costs: list[DailyCost]) -> list[list[str]]:
                 text_cell(cost.service),
                 cost.metric,
                 quantity_cell(cost.quantity),
-                UNITS[Metric(cost.metric)].metered,
+                CATALOGUE[Metric(cost.metric)].metered_unit,
                 f"{cost.cost:.2f}",
             ]
         )
