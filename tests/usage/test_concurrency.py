@@ -3,28 +3,21 @@
 Each worker is a thread with its own database connection; the tests commit for real."""
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from tests.billing.test_concurrency import run_together
-from tests.factories import CustomerFactory
+from tests.concurrency import run_together, wait_until
 from tests.usage.records import raw_totals, record, rollup
 from usage import ingest
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import Service, UsageRecord
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
 
 D = Decimal
-
-
-@pytest.fixture
-def customers(postgres):
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def batch_of(worker: int, batch: int) -> list[dict]:
@@ -107,7 +100,10 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
     ingest_records([record(3, quantity="0.5")])  # higher id, committed first
     aggregation = threading.Thread(target=run_closing, args=(aggregate_usage,))
     aggregation.start()
-    wait_until(lambda: not aggregation.is_alive() or advisory_lock_awaited())
+    wait_until(
+        lambda: not aggregation.is_alive() or advisory_lock_awaited(),
+        "the aggregation to wait for the lock of the ingest in flight",
+    )
     release.set()
     slow.join()
     aggregation.join()
@@ -146,10 +142,3 @@ def advisory_lock_awaited() -> bool:
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         return cursor.fetchone()[0] > 0
-
-
-def wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
