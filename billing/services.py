@@ -7,14 +7,13 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Customer
-from billing import jobs, ledger, selectors
+from billing import jobs, ledger, selectors, vat
 from billing.models import (
     BillingError,
     Invoice,
@@ -31,13 +30,6 @@ def utc_today() -> datetime.date:
     return timezone.now().astimezone(datetime.UTC).date()
 
 
-def vat_rate_for(customer: Customer) -> Decimal:
-    """Domestic customers pay the seller's VAT; others are reverse-charged or out of scope (0%)."""
-    if customer.country == settings.SELLER["country"]:
-        return settings.VAT_RATE
-    return Decimal("0.00")
-
-
 @transaction.atomic
 def create_draft(
     *,
@@ -47,13 +39,20 @@ def create_draft(
     vat_rate: Decimal | None = None,
     usage_month: datetime.date | None = None,
 ) -> Invoice:
+    """A draft taxed by the EU rule (billing/vat.py) for the customer's confirmed country and
+    VAT id, at the rates in force at the end of the period it bills (or today); `vat_rate`
+    overrides the rate, not the treatment."""
+    tax = vat.vat_for(
+        country=customer.country, vat_id=customer.vat_id, on=period_end or utc_today()
+    )
     return Invoice.objects.create(
         customer=customer,
         period_start=period_start,
         period_end=period_end,
         usage_month=usage_month,
         currency=customer.currency,
-        vat_rate=vat_rate_for(customer) if vat_rate is None else vat_rate,
+        vat_treatment=tax.treatment,
+        vat_rate=tax.rate if vat_rate is None else vat_rate,
     )
 
 
@@ -232,6 +231,7 @@ def issue_credit_note(
         period_start=invoice.period_start,
         period_end=invoice.period_end,
         currency=invoice.currency,
+        vat_treatment=invoice.vat_treatment,
         vat_rate=invoice.vat_rate,
     )
     add_lines(invoice=note, lines=lines)

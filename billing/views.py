@@ -131,6 +131,7 @@ def invoice_detail(request, number):
         "groups": selectors.invoice_line_groups(invoice),
         "events": invoice.events.all(),
         "credit_notes": invoice.credit_notes.issued(),
+        "seller": settings.SELLER,
     }
     return render_page(request, "billing/invoice_detail.html", context, fragment="invoice-sheet")
 

@@ -214,8 +214,11 @@ SELLER = {
     "iban": env_str("SELLER_IBAN", "SE45 5000 0000 0583 9825 7466"),
     "bic": env_str("SELLER_BIC", "ESSESESS"),
 }
-# VAT charged to customers in the seller's country; others are reverse-charged (0%).
+# The VAT of the seller's country, charged to customers there (the EU rule: billing/vat.py).
 VAT_RATE = env_decimal("VAT_RATE", "25.00")
+# An EU seller whose sales to consumers in other EU countries stay under €10,000 a year
+# (Art. 59c of Directive 2006/112/EC) charges them its own VAT instead of their country's.
+SELLER_UNDER_EU_VAT_THRESHOLD = env_bool("SELLER_UNDER_EU_VAT_THRESHOLD", False)
 # A ZIP of selected invoices renders their missing PDFs for at most this long (seconds, well
 # inside gunicorn's 30-second timeout); the rest are queued and the customer asks again.
 INVOICE_ZIP_RENDER_SECONDS = 20

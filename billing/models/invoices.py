@@ -91,6 +91,19 @@ class InvoiceQuerySet(models.QuerySet):
         return self.select_for_update(of=("self",)).order_by("pk")
 
 
+class VatTreatment(models.TextChoices):
+    """Why an invoice charges the VAT it does (billing/vat.py decides)."""
+
+    DOMESTIC = "domestic", _("VAT of the seller's country")
+    EU_CONSUMER = "eu_consumer", _("VAT of the customer's EU country (One-Stop-Shop)")
+    EU_CONSUMER_SELLER_VAT = (
+        "eu_consumer_seller_vat",
+        _("EU consumer, seller under the EU threshold: VAT of the seller's country"),
+    )
+    REVERSE_CHARGE = "reverse_charge", _("Reverse charge: the customer accounts for the VAT")
+    OUT_OF_SCOPE = "out_of_scope", _("Outside the EU: out of scope of EU VAT")
+
+
 class Invoice(models.Model):
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
@@ -150,6 +163,14 @@ class Invoice(models.Model):
     subtotal = models.DecimalField(**MONEY, default=ZERO)
     vat_rate = models.DecimalField(
         "VAT rate (%)", max_digits=5, decimal_places=2, default=Decimal("0.00")
+    )
+    vat_treatment = models.CharField(
+        "VAT treatment",
+        max_length=24,
+        choices=VatTreatment,
+        blank=True,
+        help_text="Why it charges its VAT rate, decided with the rate when the draft is made. "
+        "Empty on invoices issued before it was recorded.",
     )
     vat_amount = models.DecimalField("VAT amount", **MONEY, default=ZERO)
     total = models.DecimalField(**MONEY, default=ZERO)

@@ -116,3 +116,34 @@ def test_issued_usage_lines_learn_their_metric_and_month_and_staff_lines_stay(ba
     for staff_line in (setup, comma):
         assert (lines[staff_line].metric, lines[staff_line].month) == ("", None)
     assert lines[setup].description == "Setup fee, November 2026"
+
+
+def test_invoices_issued_before_vat_treatments_keep_the_reverse_charge_they_printed(
+    back_to_latest,
+):
+    old = migrate([("billing", "0009_invoice_line_metric_and_month")])
+    Customer, Invoice = old.get_model("accounts", "Customer"), old.get_model("billing", "Invoice")
+    acme = Customer.objects.create(name="Acme", number="C-1", country="SE")
+
+    def issued(number, vat_rate, vat_id, **fields):
+        return Invoice.objects.create(
+            customer=acme, number=number, status="unpaid", currency="EUR", vat_rate=vat_rate,
+            issue_date=NOW.date(), bill_to={"country": "DE", "vat_id": vat_id}, **fields,
+        )  # fmt: skip
+
+    reverse_charged = issued("INV-2026-0001", 0, "DE123456788")
+    issued("INV-2026-0002", 25, "SE556000000101")  # Swedish VAT
+    issued("INV-2026-0003", 0, "")  # no VAT id: no note was printed
+    issued("INV-2026-0004", 0, "DE123456788", kind="credit_note", total=-1,
+           credited_invoice=reverse_charged)  # fmt: skip
+
+    new = migrate([("billing", "0010_invoice_vat_treatment")])
+    treatments = dict(
+        new.get_model("billing", "Invoice").objects.values_list("number", "vat_treatment")
+    )
+    assert treatments == {
+        "INV-2026-0001": "reverse_charge",
+        "INV-2026-0002": "",
+        "INV-2026-0003": "",
+        "INV-2026-0004": "",  # credit notes printed none
+    }
