@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the login is known: each user's own language (Settings), else Accept-Language.
     "portal.middleware.LanguageMiddleware",
+    # Before any view or form reads the request: PostgreSQL cannot hold a NUL character.
+    "portal.middleware.RefuseNulMiddleware",
     "portal.middleware.SessionIdleMiddleware",
     "portal.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
