@@ -255,6 +255,10 @@ STRIPE_API_BASE = env_url(
 # The cloud's metering posts usage to /api/v1/usage/ with this bearer token; unset, the
 # endpoint answers 503 (ingest is not configured).
 USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
+# Usage records must start within the last USAGE_ACCEPT_DAYS days (the window Stripe's meters
+# take): older usage would land in months already invoiced without anyone deciding so.
+# `import_usage --backfill` loads it on purpose.
+USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGING = {

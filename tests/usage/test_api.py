@@ -65,6 +65,30 @@ def test_an_id_twice_in_one_batch_is_one_record_and_one_duplicate(client):
     assert str(UsageRecord.objects.get(external_id="r-1").quantity) == "1.500000"
 
 
+def test_old_usage_foreign_digits_and_hostile_service_names_refuse_the_batch(client, settings):
+    settings.USAGE_ACCEPT_DAYS = 10  # from noon on 12 November
+    before = stored()
+    records = [
+        record(1, start="2026-11-12T12:00:00Z", end="2026-11-12T13:00:00Z"),
+        record(2, start="2026-11-12T11:59:59Z", end="2026-11-12T13:00:00Z"),
+        record(3, start="2026-11-20T13:00:00Z", end="2026-11-20T14:00:00Z", quantity="\u0663"),
+        record(4, start="2026-11-20T13:00:00Z", end="2026-11-20T14:00:00Z", service="web\u200b"),
+        record(5, start="2026-11-20T13:00:00Z", end="2026-11-20T14:00:00Z", service="a;@b"),
+    ]
+
+    response = post(client, {"records": records})
+
+    assert_answer(response, 400)
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
+        (1, "start"),
+        (2, "quantity"),
+        (3, "service"),
+        (4, "service"),
+    ]
+    assert "Is more than 10 days ago" in response.json()["errors"][0]["error"]
+    assert stored() == before
+
+
 def test_an_invalid_record_refuses_the_whole_batch_naming_index_and_field(client):
     post(client, {"records": [record(100)]})
     aggregate_usage()

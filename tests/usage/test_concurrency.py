@@ -23,7 +23,7 @@ D = Decimal
 
 
 @pytest.fixture
-def customers(postgres):
+def customers(postgres, now):
     return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 

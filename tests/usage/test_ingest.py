@@ -108,6 +108,8 @@ def test_an_empty_batch_stores_nothing():
 
 
 LONG = "x" * 121
+SERVICE_CHARACTERS = "May hold letters, digits, spaces and . _ - : / ( ) # only"
+FORMULA = "a spreadsheet would run it as a formula"
 
 BAD_RECORDS = [
     # (what is wrong, the record's fields, the field named, the message)
@@ -130,6 +132,9 @@ BAD_RECORDS = [
     ("boolean quantity", {"quantity": True}, "quantity", "Must be a decimal number"),
     ("null quantity", {"quantity": None}, "quantity", "Must be a decimal number"),
     ("list quantity", {"quantity": [1]}, "quantity", "Must be a decimal number"),
+    ("Arabic-Indic digit", {"quantity": "٣"}, "quantity", "Must be a decimal number"),
+    ("full-width digits", {"quantity": "１２"}, "quantity", "Must be a decimal number"),
+    ("Devanagari decimal", {"quantity": "1.३"}, "quantity", "Must be a decimal number"),
     (
         "end before start",
         {"start": "2026-10-20T13:00:00Z", "end": "2026-10-20T12:59:59Z"},
@@ -146,7 +151,14 @@ BAD_RECORDS = [
         "start in the future",
         {"start": "2026-11-22T12:05:01Z", "end": "2026-11-22T13:00:00Z"},
         "start",
-        "Is in the future.",
+        "Is in the future (more than 5 minutes ahead of our clock).",
+    ),
+    (
+        # 35 days (USAGE_ACCEPT_DAYS) before noon on 22 November is noon on 18 October.
+        "start more than 35 days ago",
+        {"start": "2026-10-18T11:59:59Z", "end": "2026-10-18T12:30:00Z"},
+        "start",
+        "Is more than 35 days ago; older usage is loaded with `manage.py import_usage --backfill`.",
     ),
     ("naive start", {"start": "2026-10-20T13:00:00"}, "start", "Needs a time zone"),
     ("a date, no time", {"end": "2026-10-20"}, "end", "Needs a time zone"),
@@ -159,6 +171,19 @@ BAD_RECORDS = [
     ("service not a string", {"service": ["web"]}, "service", "Must be a string."),
     ("control character", {"service": "web\x00"}, "service", "printable UTF-8"),
     ("lone surrogate", {"service": "web\ud800"}, "service", "printable UTF-8"),
+    ("zero-width space", {"service": "web\u200bapp"}, "service", SERVICE_CHARACTERS),
+    ("right-to-left override", {"service": "\u202eexe.tset"}, "service", SERVICE_CHARACTERS),
+    ("byte order mark", {"service": "\ufeffweb"}, "service", SERVICE_CHARACTERS),
+    ("no-break space", {"service": "web\u00a0app"}, "service", SERVICE_CHARACTERS),
+    ("a semicolon", {"service": "web;app"}, "service", SERVICE_CHARACTERS),
+    ("markup", {"service": "<b>web</b>"}, "service", SERVICE_CHARACTERS),
+    ("formula", {"service": "=HYPERLINK(evil)"}, "service", FORMULA),
+    ("plus", {"service": "+1"}, "service", FORMULA),
+    ("minus", {"service": "-2 web"}, "service", FORMULA),
+    ("at", {"service": "@SUM(A1)"}, "service", FORMULA),
+    ("tab then formula", {"service": "\t=1+1"}, "service", FORMULA),
+    ("formula after ;", {"service": "web;=1+1"}, "service", FORMULA),
+    ("formula after , and spaces", {"service": "web,  -1"}, "service", FORMULA),
     ("empty id", {"id": ""}, "id", "Must not be empty."),
     ("id too long", {"id": "i" * 201}, "id", "at most 200 characters"),
     ("id as a number", {"id": 42}, "id", "Must be a string."),
@@ -251,9 +276,13 @@ def test_the_limits_themselves_are_accepted():
         record(6, service="s" * 120, id="i" * 200, resource="v" * 200),
         record(7, resource=None),
         record(8, resource=""),
+        record(9, start="2026-10-18T12:00:00Z", end="2026-10-18T13:00:00Z"),  # 35 days ago
+        record(10, service="k8s_prod-eu1.a:b/c (blue) #2"),  # every character allowed
+        record(11, service="Ärende-tjänst नमस्ते ٣"),  # letters, marks and digits of any script
+        record(12, service="web-1 - 2"),  # a minus inside is no formula
     ]
 
-    assert ingest_records(batch) == IngestResult(accepted=8, duplicates=0)
+    assert ingest_records(batch) == IngestResult(accepted=12, duplicates=0)
     assert UsageRecord.objects.get(external_id="r-7").resource == ""
 
 
