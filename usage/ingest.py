@@ -18,8 +18,11 @@ optional `resource`. The rules a record must pass, beyond the types:
   (surrounding spaces of service and resource are dropped); no control characters; no field
   outside the contract.
 
-A record whose (customer, id) was already stored, or came earlier in the same batch, is a
-duplicate: skipped and counted, the first one wins.
+A record whose (customer, id) was already stored, or came earlier in the same batch, with the
+same content is a duplicate: skipped and counted. The same (customer, id) with other content
+(service, metric, quantity as stored, start, end or resource) is a conflict: the sender has a
+bug, and keeping either silently would lose usage. The batch is refused (ConflictingBatch);
+the import command stores the first and reports the others.
 """
 
 import dataclasses
@@ -38,7 +41,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from usage.aggregation import mark_ingest_in_flight
-from usage.models import FORMULA_STARTS, Metric, Service
+from usage.models import FORMULA_STARTS, Metric, Service, UsageRecord
 
 MAX_QUANTITY = Decimal(1_000_000_000)
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -87,6 +90,14 @@ class InvalidBatch(Exception):
         self.errors = errors
 
 
+class ConflictingBatch(InvalidBatch):
+    """At least one record reuses an id already received (or earlier in the batch) with other
+    content; nothing of the batch was stored. `errors` name each such record's index."""
+
+
+CONFLICT = "already received with other content"
+
+
 class _Invalid(Exception):
     pass
 
@@ -104,8 +115,9 @@ class _Record(NamedTuple):
 
 def ingest_records(records: list, *, backfill: bool = False) -> IngestResult:
     """Store a batch all-or-nothing: raises InvalidBatch, storing nothing, if any record is
-    invalid. Services are created on first sight. The API caps a batch at 10,000 records.
-    `backfill` takes records that start before the accepted window (USAGE_ACCEPT_DAYS)."""
+    invalid (ConflictingBatch if its id came before with other content). Services are
+    created on first sight. The API caps a batch at 10,000 records. `backfill` takes records
+    that start before the accepted window (USAGE_ACCEPT_DAYS)."""
     valid, errors = _validate(records, backfill=backfill)
     if errors:
         raise InvalidBatch(errors)
@@ -116,9 +128,18 @@ def ingest_valid_records(
     records: list, *, backfill: bool = False
 ) -> tuple[IngestResult, list[dict]]:
     """Store the valid records of a batch and return the problems of the others (the import
-    command's rule: a bad line of a large file must not hold back the good ones)."""
+    command's rule: a bad line of a large file must not hold back the good ones). A record in
+    conflict with one stored, or with one earlier in the batch, is one of the others."""
     valid, errors = _validate(records, backfill=backfill)
-    return _store(valid), errors
+    while True:  # each round leaves out at least one record
+        try:
+            result = _store(valid)
+        except ConflictingBatch as conflict:
+            refused = {error["index"] for error in conflict.errors}
+            valid = [(index, record) for index, record in valid if index not in refused]
+            errors = sorted(errors + conflict.errors, key=lambda error: error["index"])
+        else:
+            return result, errors
 
 
 def parse_json(text: str | bytes):
@@ -137,7 +158,8 @@ def _no_constants(name: str):
 _DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
-def _validate(records: list, *, backfill: bool) -> tuple[list[_Record], list[dict]]:
+def _validate(records: list, *, backfill: bool) -> tuple[list[tuple[int, _Record]], list[dict]]:
+    """The valid records with their index in the batch, and the problems of the others."""
     now = timezone.now()
     window = Window(
         earliest=None if backfill else now - datetime.timedelta(days=settings.USAGE_ACCEPT_DAYS),
@@ -165,7 +187,7 @@ def _validate(records: list, *, backfill: bool) -> tuple[list[_Record], list[dic
             errors.append(_error(index, "customer", f"Unknown customer {values['customer']}."))
             continue
         values["customer"] = customer_id
-        valid.append(_Record(**values))
+        valid.append((index, _Record(**values)))
     errors.sort(key=lambda error: error["index"])  # stable: a record's fields stay in order
     return valid, errors
 
@@ -312,36 +334,56 @@ CHECKS = (
 
 
 @transaction.atomic
-def _store(records: list[_Record]) -> IngestResult:
+def _store(records: list[tuple[int, _Record]]) -> IngestResult:
+    """Insert the records whose ids are new; raises ConflictingBatch, storing nothing, when an
+    id comes again with other content (within the batch, or against what is stored)."""
     if not records:
         return IngestResult(accepted=0, duplicates=0)
     # Before any record takes an id: the aggregation waits for this transaction to end before
     # it trusts the highest id (ids are handed out in order, but commit in any order).
     mark_ingest_in_flight()
-    unique: dict[tuple[int, str], _Record] = {}
-    for record in records:
-        unique.setdefault((record.customer, record.id), record)  # the first one wins
-    services = _services({(r.customer, r.service) for r in unique.values()})
-    rows = [
-        (
-            r.customer,
-            services[r.customer, r.service],
-            r.metric,
-            r.id,
-            r.quantity,
-            r.start,
-            r.end,
-            r.resource,
-        )
-        for r in unique.values()
-    ]
+    services = _services({(r.customer, r.service) for _, r in records})
+    # Each record as a row, and each id's first row: the one stored if the id is new.
+    batch = [(index, _row(record, services)) for index, record in records]
+    first: dict[tuple[int, str], tuple] = {}
+    for _, row in batch:
+        first.setdefault(_key(row), row)
+    rows = list(first.values())
     received_at = timezone.now()
     if connection.vendor == "postgresql":
         months = _insert_postgresql(rows, received_at)
     else:
         months = _insert_sqlite(rows, received_at)
     accepted = sum(months.values())
+    # An id stored before with other content than its first row here, as stored. Compared after
+    # the insert, which waited for any batch storing the same ids at the same time to commit.
+    changed = {}
+    if accepted < len(rows):
+        changed = _changed_postgresql() if connection.vendor == "postgresql" else _changed(rows)
+    # Every record must match what its id holds: the stored row, else the batch's first.
+    conflicts = [i for i, row in batch if row != changed.get(_key(row), first[_key(row)])]
+    if conflicts:
+        raise ConflictingBatch([_error(index, "id", CONFLICT) for index in conflicts])
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted, months=months)
+
+
+def _row(record: _Record, services: dict[tuple[int, str], int]) -> tuple:
+    """The record as UsageRecord stores it, in the order of COLUMNS."""
+    return (
+        record.customer,
+        services[record.customer, record.service],
+        record.metric,
+        record.id,
+        record.quantity,
+        record.start,
+        record.end,
+        record.resource,
+    )
+
+
+def _key(row: tuple) -> tuple[int, str]:
+    """(customer, id): what makes a record the same record."""
+    return row[0], row[3]
 
 
 def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -367,7 +409,18 @@ def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
     return ids
 
 
+# A row as stored, in the order _store builds it.
 COLUMNS = 'customer_id, service_id, metric, external_id, quantity, start, "end", resource'
+ROW_FIELDS = (
+    "customer_id",
+    "service_id",
+    "metric",
+    "external_id",
+    "quantity",
+    "start",
+    "end",
+    "resource",
+)
 
 STAGING = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch (
@@ -405,6 +458,32 @@ def _insert_postgresql(
                 copy.write_row(row)
         cursor.execute(INSERT_FROM_STAGING, [received_at])
         return {(customer, month): count for customer, month, count in cursor.fetchall()}
+
+
+# The stored rows of the batch's ids (still in the staging table) whose content differs.
+CHANGED_IN_STAGING = f"""
+SELECT {", ".join(f"r.{column}" for column in COLUMNS.split(", "))}
+FROM usage_ingest_batch b
+JOIN usage_usagerecord r ON r.customer_id = b.customer_id AND r.external_id = b.external_id
+WHERE (r.service_id, r.metric, r.quantity, r.start, r."end", r.resource)
+    IS DISTINCT FROM (b.service_id, b.metric, b.quantity, b.start, b."end", b.resource)
+"""
+
+
+def _changed_postgresql() -> dict[tuple[int, str], tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(CHANGED_IN_STAGING)
+        return {_key(row): row for row in cursor.fetchall()}
+
+
+def _changed(rows: list[tuple]) -> dict[tuple[int, str], tuple]:
+    """The same in Python, from one query for the stored rows of the batch's ids (SQLite)."""
+    batch = {_key(row): row for row in rows}
+    stored = UsageRecord.objects.filter(
+        customer_id__in={customer for customer, _ in batch},
+        external_id__in={external_id for _, external_id in batch},
+    ).values_list(*ROW_FIELDS)
+    return {_key(row): row for row in stored if _key(row) in batch and batch[_key(row)] != row}
 
 
 def _insert_sqlite(

@@ -285,3 +285,16 @@ def test_a_backfill_takes_older_records_and_names_the_months_it_changed(tmp_path
     out, _ = run(str(path), "--backfill")  # again: every id is a duplicate, no month changes
 
     assert out == "accepted 0, duplicates 5, rejected 0\nmonths changed: none\n"
+
+
+def test_a_line_reusing_an_id_with_other_content_is_reported_and_the_rest_stored(tmp_path):
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER + csv_line(1))
+    run(str(path))
+    path.write_text(HEADER + csv_line(1, quantity="2") + csv_line(2) + csv_line(1))
+
+    out, err, failed = run_failing(str(path))
+
+    assert out == "accepted 1, duplicates 1, rejected 1\n"
+    assert err == "line 2, id: already received with other content\n"
+    assert UsageRecord.objects.get(external_id="r-1").quantity == Decimal("1.5")

@@ -7,7 +7,13 @@ import pytest
 
 from tests.factories import CustomerFactory
 from tests.usage.records import NOTHING, record, stored
-from usage.ingest import IngestResult, InvalidBatch, ingest_records, ingest_valid_records
+from usage.ingest import (
+    ConflictingBatch,
+    IngestResult,
+    InvalidBatch,
+    ingest_records,
+    ingest_valid_records,
+)
 from usage.models import Service, UsageRecord
 
 pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
@@ -81,11 +87,96 @@ def test_the_same_batch_twice_is_stored_once():
     assert UsageRecord.objects.count() == 5
 
 
-def test_an_id_sent_twice_in_one_batch_counts_once_and_the_first_wins():
-    result = ingest_records([record(1, quantity="2"), record(2), record(1, quantity="7")])
+def test_an_id_sent_twice_in_one_batch_with_the_same_content_counts_once():
+    result = ingest_records([record(1, quantity="2"), record(2), record(1, quantity=2.0)])
 
     assert result == IngestResult(accepted=2, duplicates=1)
     assert UsageRecord.objects.get(external_id="r-1").quantity == Decimal("2")
+
+
+# What a resend may change without being a new record: nothing the record stores.
+OTHER_CONTENT = {
+    "quantity": {"quantity": "1.500001"},
+    "metric": {"metric": "memory"},
+    "start": {"start": "2026-10-20T13:00:01Z"},
+    "end": {"end": "2026-10-20T14:00:01Z"},
+    "service": {"service": "web"},
+    "resource": {"resource": "vm-43"},
+}
+
+
+@pytest.mark.parametrize("change", OTHER_CONTENT.values(), ids=OTHER_CONTENT.keys())
+def test_an_id_sent_again_with_other_content_refuses_the_batch(change):
+    ingest_records([record(1, resource="vm-42")])
+    before = stored()
+
+    with pytest.raises(ConflictingBatch) as refused:
+        ingest_records([record(2), record(1, **({"resource": "vm-42"} | change)), record(3)])
+
+    assert refused.value.errors == [
+        {"index": 1, "field": "id", "error": "already received with other content"}
+    ]
+    assert stored() == before
+    assert UsageRecord.objects.get(external_id="r-1").quantity == Decimal("1.5")
+
+
+@pytest.mark.parametrize("change", OTHER_CONTENT.values(), ids=OTHER_CONTENT.keys())
+def test_an_id_twice_in_one_batch_with_other_content_refuses_the_batch(change):
+    with pytest.raises(ConflictingBatch) as refused:
+        ingest_records([record(1), record(2), record(1, **change), record(1)])
+
+    assert refused.value.errors == [
+        {"index": 2, "field": "id", "error": "already received with other content"}
+    ]
+    assert stored() == NOTHING
+
+
+def test_a_resend_written_differently_but_meaning_the_same_is_a_duplicate():
+    ingest_records([record(1, quantity="1.5", resource="vm-42")])
+
+    again = record(
+        1,
+        quantity=1.5000001,  # 6 places, as stored
+        service=" k8s-prod-eu1 ",
+        start="2026-10-20T15:00:00+02:00",
+        end="2026-10-20T14:00:00.000Z",
+        resource="vm-42",
+    )
+    assert ingest_records([again]) == IngestResult(accepted=0, duplicates=1)
+
+
+def test_every_conflict_of_a_batch_is_named(customers):
+    ingest_records([record(1), record(2), record(1, customer="C-20001")])
+
+    with pytest.raises(ConflictingBatch) as refused:
+        ingest_records(
+            [
+                record(1, quantity="2"),
+                record(2),
+                record(1, customer="C-20001", quantity="3"),
+                record(1, quantity="2"),
+                record(4),
+            ]
+        )
+
+    assert [(e["index"], e["field"]) for e in refused.value.errors] == [
+        (0, "id"),
+        (2, "id"),
+        (3, "id"),
+    ]
+
+
+@pytest.mark.parametrize("size", [10, 1_000])
+def test_comparing_a_resend_costs_the_same_few_queries_whatever_the_batch(
+    size, django_assert_max_num_queries
+):
+    batch = [record(n) for n in range(size)]
+    ingest_records(batch)
+
+    with django_assert_max_num_queries(12):
+        assert ingest_records(batch) == IngestResult(accepted=0, duplicates=size)
+    with django_assert_max_num_queries(12), pytest.raises(ConflictingBatch):
+        ingest_records([*batch[:-1], record(size - 1, quantity="9")])
 
 
 def test_a_batch_mixing_new_and_known_ids_counts_each_kind():
@@ -294,3 +385,20 @@ def test_the_import_rule_stores_the_valid_records_and_returns_the_others_problem
     assert result == IngestResult(accepted=2, duplicates=1)
     assert errors == [{"index": 1, "field": "metric", "error": errors[0]["error"]}]
     assert sorted(UsageRecord.objects.values_list("external_id", flat=True)) == ["r-1", "r-3"]
+
+
+def test_the_import_rule_stores_the_first_of_conflicting_records_and_names_the_others():
+    ingest_records([record(1)])
+
+    result, errors = ingest_valid_records(
+        [record(1, quantity="2"), record(2), record(3), record(2, quantity="4"), record(4)]
+    )
+
+    assert result == IngestResult(accepted=3, duplicates=0)
+    conflict = "already received with other content"
+    assert errors == [
+        {"index": 0, "field": "id", "error": conflict},
+        {"index": 3, "field": "id", "error": conflict},
+    ]
+    quantities = dict(UsageRecord.objects.values_list("external_id", "quantity"))
+    assert quantities == {f"r-{n}": Decimal("1.5") for n in range(1, 5)}
