@@ -27,7 +27,7 @@ from accounts.forms import (
     LanguageForm,
     PhoneForm,
 )
-from accounts.rendering import render_page
+from core.rendering import render_page
 
 TABS = {
     "customer": gettext_lazy("Customer Info"),

@@ -8,16 +8,13 @@ Decimals, text is str: the views write them with every text cell quoted.
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from usage.models import FORMULA_STARTS, UNITS, Metric
+from usage.models import CATALOGUE, FORMULA_STARTS, Metric
 from usage.pricing import QUANTITY_PLACES
 from usage.selectors import DailyCost, UsageSummary
 
 SUMMARY_COLUMNS = [
     "service",
-    "cpu_vcpu_hours",
-    "memory_gb_hours",
-    "storage_avg_gb",
-    "bandwidth_gb",
+    *(info.csv_column for info in CATALOGUE.values()),
     "estimated_cost_eur",
 ]
 DAILY_COLUMNS = ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur"]
@@ -60,7 +57,7 @@ def daily_rows(costs: list[DailyCost]) -> list[list[str | Decimal]]:
                 text_cell(cost.service),
                 cost.metric,
                 quantity_cell(cost.quantity),
-                UNITS[Metric(cost.metric)].metered,
+                CATALOGUE[Metric(cost.metric)].metered_unit,
                 cost_cell(cost.cost),
             ]
         )

@@ -26,7 +26,17 @@ from billing.views import pdf_response
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
-    fields = ["position", "service", "description", "quantity", "unit", "unit_price", "amount"]
+    fields = [
+        "position",
+        "service",
+        "metric",
+        "month",
+        "description",
+        "quantity",
+        "unit",
+        "unit_price",
+        "amount",
+    ]
     readonly_fields = ["amount"]
 
     def _editable(self, obj):

@@ -83,3 +83,36 @@ def test_credit_statuses_pdfs_refunds_and_waiting_events_carry_over(back_to_late
         "Storgatan 1",
         "Stockholm",
     ]
+
+
+def test_issued_usage_lines_learn_their_metric_and_month_and_staff_lines_stay(back_to_latest):
+    old = migrate([("billing", "0008_invoice_usage_month")])
+    Customer = old.get_model("accounts", "Customer")
+    Invoice, InvoiceLine = (
+        old.get_model("billing", "Invoice"),
+        old.get_model("billing", "InvoiceLine"),
+    )
+    acme = Customer.objects.create(name="Acme", number="C-1", country="SE")
+    invoice = Invoice.objects.create(
+        customer=acme, number="INV-2026-0001", currency="EUR", issue_date=NOW.date(),
+        status="unpaid", total=10,
+    )  # fmt: skip
+
+    def line(description):
+        return InvoiceLine.objects.create(
+            invoice=invoice, service="k8s-prod-eu1", description=description, quantity=1,
+            unit="GB-month", unit_price=1, amount=1,
+        ).pk  # fmt: skip
+
+    storage = line("Storage (GB-months), November 2026")
+    cpu = line("CPU Hours (vCPU-hours), January 2025")
+    setup = line("Setup fee, November 2026")
+    comma = line("Storage (GB-months), of a kind")
+
+    new = migrate([("billing", "0009_invoice_line_metric_and_month")])
+    lines = new.get_model("billing", "InvoiceLine").objects.in_bulk()
+    assert (lines[storage].metric, lines[storage].month) == ("storage", datetime.date(2026, 11, 1))
+    assert (lines[cpu].metric, lines[cpu].month) == ("cpu", datetime.date(2025, 1, 1))
+    for staff_line in (setup, comma):
+        assert (lines[staff_line].metric, lines[staff_line].month) == ("", None)
+    assert lines[setup].description == "Setup fee, November 2026"

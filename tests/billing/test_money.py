@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from billing import services
-from billing.money import (
+from core.money import (
     format_money,
     format_quantity,
     format_unit_price,

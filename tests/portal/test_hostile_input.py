@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from tests.database import snapshot
 from tests.factories import ContactFactory, PhoneFactory, issued_invoice
+from tests.htmx import HTMX
 from tests.stripe_standin import WEBHOOK_SECRET, signed
 
 pytestmark = pytest.mark.both_databases
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 NASTY = [
     "<script>alert(1)</script>",

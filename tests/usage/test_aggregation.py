@@ -1,6 +1,5 @@
 """The daily rollup: sums per UTC day equal the raw records, each record counted once."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
@@ -8,22 +7,19 @@ from django.core.management import call_command
 from django.db.models import F
 
 from portal.celery import app as celery_app
-from tests.factories import CustomerFactory
 from tests.usage.records import raw_totals, record, rollup
 from usage import tasks
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import AggregationCursor, UsageRecord
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.both_databases,
+    pytest.mark.usefixtures("still_now", "customers"),
+]
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def customers(time_machine):
-    time_machine.move_to(datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC), tick=False)
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def at(day: str, start: str, end: str) -> dict:

@@ -3,28 +3,25 @@
 Each worker is a thread with its own database connection; the tests commit for real."""
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from tests.billing.test_concurrency import run_together
-from tests.factories import CustomerFactory
+from tests.concurrency import run_together, wait_until
 from tests.usage.records import raw_totals, record, rollup
 from usage import ingest
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import Service, UsageRecord
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The records of tests/usage/records.py start on 20 October: within the ingest window of NOW.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres", "now"),
+]
 
 D = Decimal
-
-
-@pytest.fixture
-def customers(postgres, now):
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def batch_of(worker: int, batch: int) -> list[dict]:
@@ -109,7 +106,10 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
     ingest_records([record(3, quantity="0.5")])  # higher id, committed first
     aggregation = threading.Thread(target=run_closing, args=(aggregate_usage,))
     aggregation.start()
-    wait_until(lambda: not aggregation.is_alive() or awaited(ADVISORY_LOCK_AWAITED))
+    wait_until(
+        lambda: not aggregation.is_alive() or awaited(ADVISORY_LOCK_AWAITED),
+        "the aggregation to wait for the lock of the ingest in flight",
+    )
     release.set()
     slow.join()
     aggregation.join()
@@ -149,7 +149,9 @@ def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
     assert inserted.wait(timeout=30)
     second = threading.Thread(target=run_closing, args=(second_sender,))
     second.start()
-    wait_until(lambda: awaited(ROW_LOCK_AWAITED))
+    wait_until(
+        lambda: awaited(ROW_LOCK_AWAITED), "the second batch to wait for the first's uncommitted id"
+    )
     release.set()
     first.join()
     second.join()
@@ -197,10 +199,3 @@ def awaited(lock_query: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(lock_query)
         return cursor.fetchone()[0] > 0
-
-
-def wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)

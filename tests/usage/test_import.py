@@ -1,7 +1,6 @@
 """`manage.py import_usage`: CSV, JSON Lines and standard input, streamed in batches; bad lines
 reported by number and field and skipped, the rest stored; a summary; exit 1 on rejections."""
 
-import datetime
 import io
 import json
 from decimal import Decimal
@@ -9,20 +8,13 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import CustomerFactory
 from tests.usage.records import NOTHING, record, stored
 from usage.management.commands import import_usage
 from usage.models import UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("still_now", "customers")]
 
 HEADER = "id,customer,service,metric,quantity,start,end,resource\n"
-
-
-@pytest.fixture(autouse=True)
-def customers(time_machine):
-    time_machine.move_to(datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC), tick=False)
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def run(*args, stdin=None) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import CustomerFactory
 from tests.usage.records import NOTHING, record, stored
 from usage.ingest import (
     ConflictingBatch,
@@ -16,15 +15,13 @@ from usage.ingest import (
 )
 from usage.models import Service, UsageRecord
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.both_databases,
+    pytest.mark.usefixtures("still_now", "customers"),
+]
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture(autouse=True)
-def customers(time_machine):
-    time_machine.move_to(NOW, tick=False)
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def test_a_valid_batch_is_stored_with_its_services_created_on_first_sight():

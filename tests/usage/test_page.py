@@ -6,11 +6,11 @@ GB-month (730 GB-hours), bandwidth €0.01 per GB. "Now" is Sunday 22 Nov 2026, 
 
 import pytest
 
+from tests.htmx import HTMX
 from tests.usage.conftest import card, summary_rows, text
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # What Acme used, day by day (the aggregation's rollup), and what a neighbour used.
 ACME = [
