@@ -221,7 +221,10 @@ def _check_record(record: dict, window: Window) -> tuple[dict, list[tuple[str, s
         problems += [(field, "Unknown field.") for field in record if field in unknown]
     start, end = values.get("start"), values.get("end")
     if start and start > window.latest:
-        problems.append(("start", "Is in the future (more than 5 minutes ahead of our clock)."))
+        skew = CLOCK_SKEW // datetime.timedelta(minutes=1)
+        problems.append(
+            ("start", f"Is in the future (more than {skew} minutes ahead of our clock).")
+        )
     if start and window.earliest and start < window.earliest:
         problems.append(
             (

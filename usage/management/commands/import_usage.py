@@ -6,11 +6,12 @@ sender fixes it and sends the batch again), while a file of millions of lines wo
 in that way. Here an invalid line is reported by its line number and field and skipped, and the
 valid lines around it are stored. The command ends with `accepted N, duplicates D, rejected R`
 and exits with status 1 when anything was rejected. Importing the same file again stores
-nothing new (every id is then a duplicate).
+nothing new (every id is then a duplicate); a line reusing an id with other content is
+rejected, the record first received stays.
 
 Records must start within the ingest API's window (the last USAGE_ACCEPT_DAYS days) unless
 `--backfill` is given, which takes older ones and ends by naming the months it changed for each
-customer: usage of a month already invoiced goes on the customer's next invoice as late usage.
+customer: usage of a month already invoiced is on no invoice, so these are the months to check.
 """
 
 import csv
