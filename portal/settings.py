@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the login is known: each user's own language (Settings), else Accept-Language.
     "portal.middleware.LanguageMiddleware",
+    # Before any view or form reads the request: PostgreSQL cannot hold a NUL character.
+    "portal.middleware.RefuseNulMiddleware",
     "portal.middleware.SessionIdleMiddleware",
     "portal.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -256,6 +258,10 @@ STRIPE_API_BASE = env_url(
 # The cloud's metering posts usage to /api/v1/usage/ with this bearer token; unset, the
 # endpoint answers 503 (ingest is not configured).
 USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
+# Usage records must start within the last USAGE_ACCEPT_DAYS days (the window Stripe's meters
+# take): older usage would land in months already invoiced without anyone deciding so.
+# `import_usage --backfill` loads it on purpose.
+USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGING = {

@@ -92,6 +92,11 @@ def validate_price_start(day: datetime.date) -> None:
         )
 
 
+# What a spreadsheet runs as a formula at the start of a cell (OWASP, "CSV injection"): ingest
+# refuses service names that start so; the CSV exports defuse any stored before that rule.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 class Service(models.Model):
     """A customer's own cloud service or project, created the first time usage names it."""
 
