@@ -7,8 +7,13 @@ cost the Usage page shows for it (`usage.pricing.cost`), and the invoice is made
 rendered and emailed by the same workflows as any other (billing/services.py).
 
 Lines: every service and metric with usage that prints as more than zero (four decimal places)
-gets a line, also when it costs €0.00 (a metric the plan does not price, a sliver of usage), so
-the invoice lists what the Usage page lists. A customer without such usage gets no invoice.
+gets a line, also when it costs €0.00 (a sliver of usage), so the invoice lists what the Usage
+page lists. A customer without such usage gets no invoice.
+
+Prices: each month at the plan recorded for it (usage.pricing.price_book). Usage of a metric
+that the month's plan has no price for is never billed at €0.00: the month is not invoiced,
+and the run records it on the customer (UninvoicedMonth, the admin's "needs attention"), logs
+it and the command names it.
 
 Currency: price plans are in EUR. A customer billed in another currency is not invoiced from
 usage (no conversion is guessed): the run skips it with a warning in the log, and the command
@@ -23,6 +28,7 @@ import calendar
 import datetime
 import logging
 import zoneinfo
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -30,7 +36,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from billing import ledger, services
-from billing.models import BillingError, Invoice
+from billing.models import BillingError, Invoice, UninvoicedMonth
 from billing.services import LineSpec
 from usage.models import UNITS, DailyUsage, Metric, PricingPlan, first_of_month
 from usage.pricing import priced_quantity
@@ -52,6 +58,10 @@ class NotInvoiceable(BillingError):
     """A month or customer that monthly invoicing refuses, with the reason."""
 
 
+class MissingPrice(NotInvoiceable):
+    """Usage of a metric that the month's plan has no price for: the month waits for staff."""
+
+
 def last_of_month(month: datetime.date) -> datetime.date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
@@ -65,6 +75,13 @@ def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
     """The invoice lines for a month of the customer's usage, by service, then metric in the
     catalogue's order."""
     rows = sorted(month_usage(customer, month), key=lambda r: (r.service, METRIC_ORDER[r.metric]))
+    unpriced = sorted({row.metric for row in rows if row.unpriced}, key=METRIC_ORDER.get)
+    if unpriced:
+        names = ", ".join(Metric(metric).label for metric in unpriced)
+        raise MissingPrice(
+            f"{month:%B %Y} has usage of {names} but the customer's plan for that month has no "
+            "price for it: not invoiced."
+        )
     lines = []
     for row in rows:
         quantity = priced_quantity(row.metric, row.quantity)
@@ -152,17 +169,54 @@ def issue_monthly_invoice(
     return invoice, True
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a run did with one customer's month: the invoice (issued now or before), or why
+    it is skipped (a customer not invoiced from usage), or the month left uninvoiced."""
+
+    customer: Customer
+    invoice: Invoice | None = None
+    created: bool = False
+    skipped: str = ""
+    uninvoiced: UninvoicedMonth | None = None
+
+
+def _record_uninvoiced(customer: Customer, month: datetime.date, reason: str, detail: str):
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = UninvoicedMonth.objects.select_for_update().get_or_create(
+            customer=customer, usage_month=month, defaults={"reason": reason, "detail": detail}
+        )
+        if not created:
+            row.reason, row.detail, row.last_failed_at, row.resolved_at = reason, detail, now, None
+            row.attempts += 1
+            row.save()
+    return row
+
+
+def invoice_month(customer: Customer, month: datetime.date) -> Outcome:
+    """Invoice one customer's month of usage as a run does: what cannot be invoiced is logged
+    and, unless the customer is not invoiced from usage at all, recorded on it for staff; a
+    month invoiced after all is no longer shown to them."""
+    try:
+        invoice, created = issue_monthly_invoice(customer, month)
+    except MissingPrice as exc:
+        log.error("Monthly invoice of %s for %s not issued: %s", customer.number, month, exc)
+        reason = UninvoicedMonth.Reason.NO_PRICE
+        return Outcome(customer, uninvoiced=_record_uninvoiced(customer, month, reason, str(exc)))
+    except NotInvoiceable as exc:
+        log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)
+        return Outcome(customer, skipped=str(exc))
+    if invoice is not None:
+        UninvoicedMonth.objects.filter(
+            customer=customer, usage_month=month, resolved_at=None
+        ).update(resolved_at=timezone.now())
+    return Outcome(customer, invoice, created)
+
+
 def _issue_each(customers, month: datetime.date) -> list[Invoice]:
-    issued = []
-    for customer in customers:
-        try:
-            invoice, created = issue_monthly_invoice(customer, month)
-        except NotInvoiceable as exc:
-            log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)
-            continue
-        if created:
-            issued.append(invoice)
-    return issued
+    outcomes = [invoice_month(customer, month) for customer in customers]
+    return [outcome.invoice for outcome in outcomes if outcome.created]
 
 
 def issue_monthly_invoices(month: datetime.date) -> list[Invoice]:

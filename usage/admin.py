@@ -2,9 +2,13 @@
 usage (read-only: records are what the cloud sent, the rollup is what the aggregation counted)."""
 
 from django.contrib import admin
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin import RecordAdmin
+from usage import services
 from usage.models import CustomerPlan, DailyUsage, Price, PricingPlan, UsageRecord
+from usage.pricing import plan_periods
 
 
 class PriceInline(admin.TabularInline):
@@ -27,11 +31,36 @@ class PriceInline(admin.TabularInline):
 
 @admin.register(PricingPlan)
 class PricingPlanAdmin(admin.ModelAdmin):
+    """Ticking a plan's *default plan* (or unticking it) applies from the 1st of this month:
+    the change is recorded (DefaultPlan), so earlier months keep the default they had."""
+
     list_display = ["name", "is_default"]
+    fields = ["name", "is_default", "applies_to"]
+    readonly_fields = ["applies_to"]
     inlines = [PriceInline]
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="applies to")
+    def applies_to(self, plan):
+        periods = plan_periods(plan.pk) if plan.pk else []
+        if not periods:
+            return "No customer, in no month."
+        rows = (
+            (
+                period.customer or "Customers without a plan of their own (default plan)",
+                date_format(period.first_day),
+                f" to {date_format(period.last_day)}" if period.last_day else " on",
+            )
+            for period in periods
+        )
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: from {}{}</li>", rows))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "is_default" in form.changed_data:
+            services.record_default_plan(plan=obj if obj.is_default else None)
 
 
 @admin.register(CustomerPlan)

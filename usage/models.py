@@ -78,11 +78,15 @@ class Service(models.Model):
 
 
 class PricingPlan(models.Model):
-    """A price list, in EUR. Customers without a plan of their own are on the default one."""
+    """A price list, in EUR. Customers without a plan of their own are on the default one: the
+    plan ticked as default now, and for each month the one DefaultPlan recorded for it."""
 
     name = models.CharField(max_length=100, unique=True)
     is_default = models.BooleanField(
-        "default plan", default=False, help_text="Customers without a plan of their own use it."
+        "default plan",
+        default=False,
+        help_text="Customers without a plan of their own use it, from the 1st of this month on "
+        "(earlier months keep the default plan they had).",
     )
     currency = "EUR"
 
@@ -129,6 +133,27 @@ class Price(models.Model):
     def clean(self):
         if self._state.adding and self.effective_from:
             validate_price_start(self.effective_from)
+
+
+class DefaultPlan(models.Model):
+    """Which plan customers without a plan of their own are on, from a month on: the history
+    of PricingPlan.is_default, so that ticking another default never re-prices an earlier
+    month. No plan: from that month on there is no default (their usage cannot be invoiced)."""
+
+    plan = models.ForeignKey(
+        PricingPlan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="default_periods",
+    )
+    effective_from = models.DateField(unique=True, help_text="The 1st of the first month.")
+
+    class Meta:
+        ordering = ["-effective_from"]
+
+    def __str__(self):
+        return f"default plan from {self.effective_from}: {self.plan or 'none'}"
 
 
 class CustomerPlan(models.Model):

@@ -22,14 +22,19 @@ from usage.pricing import CENT, PriceBook, months_between, price_book
 @dataclass(frozen=True)
 class PricedUsage:
     """What one service used of one metric within one calendar month (or the part of it in a
-    range), in the metered unit, and what it costs at that month's price."""
+    range), in the metered unit, and what it costs at that month's price (None and nothing
+    when the month has no price for the metric: such usage cannot be invoiced)."""
 
     service: str
     metric: str
     month: datetime.date
     quantity: Decimal
-    unit_price: Decimal
+    unit_price: Decimal | None
     cost: Decimal
+
+    @property
+    def unpriced(self) -> bool:
+        return self.unit_price is None and self.quantity > 0
 
 
 def priced_usage(

@@ -4,6 +4,7 @@
 - events.py     InvoiceEvent (the timeline and audit trail)
 - checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
+- runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why)
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
@@ -19,6 +20,7 @@ from billing.models.invoices import (
     invoice_pdf_path,
 )
 from billing.models.payments import CreditEntry, Payment
+from billing.models.runs import UninvoicedMonth
 
 __all__ = [
     "BillingError",
@@ -33,6 +35,7 @@ __all__ = [
     "InvoiceSequence",
     "Payment",
     "StripeEvent",
+    "UninvoicedMonth",
     "customer_details",
     "invoice_pdf_path",  # named by migration 0001
 ]

@@ -18,7 +18,7 @@ from accounts import services as account_services
 from accounts.models import Phone
 from billing import services
 from billing.admin.invoices import InvoiceAdmin
-from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
 from portal.staff_groups import BILLING_STAFF, SUPPORT
 from tests.billing.conftest import completed, deliver
 from tests.database import PROJECT_APPS, snapshot
@@ -28,6 +28,9 @@ from usage.models import CustomerPlan, DailyUsage, PricingPlan, Service, UsageRe
 GROUP_MIGRATIONS = [
     importlib.import_module("portal.migrations.0001_staff_groups").create_staff_groups,
     importlib.import_module("portal.migrations.0002_usage_staff_groups").add_usage_to_staff_groups,
+    importlib.import_module(
+        "portal.migrations.0003_invoicing_history_staff_groups"
+    ).read_the_new_tables,
 ]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
@@ -70,7 +73,7 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
 
 
 def record_usage(customer):
-    """A plan of the customer's own, a raw usage record and its rollup."""
+    """A plan of the customer's own, a raw usage record and its rollup, a month not invoiced."""
     plan = PricingPlan.objects.create(name="Books")
     CustomerPlan.objects.create(
         customer=customer, plan=plan, effective_from=datetime.date(2026, 1, 1)
@@ -88,6 +91,12 @@ def record_usage(customer):
     )
     DailyUsage.objects.create(
         customer=customer, service=service, metric="cpu", day=start.date(), quantity=Decimal("12.5")
+    )
+    UninvoicedMonth.objects.create(
+        customer=customer,
+        usage_month=datetime.date(2026, 10, 1),
+        reason=UninvoicedMonth.Reason.FAILED,
+        detail="DataError: numeric field overflow",
     )
 
 
