@@ -22,6 +22,10 @@ names it.
 One invoice per customer and month: `Invoice.usage_month` is unique per customer (a database
 constraint), the invoice is made in one transaction, and a run that loses the race returns the
 invoice the other run issued.
+
+One customer failing alone: each customer's month is invoiced in its own transaction, and a
+failure (a figure too large for the books, a database error) rolls back that customer's only;
+it is recorded on the customer like a missing price, and the run goes on with the next.
 """
 
 import calendar
@@ -207,6 +211,12 @@ def invoice_month(customer: Customer, month: datetime.date) -> Outcome:
     except NotInvoiceable as exc:
         log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)
         return Outcome(customer, skipped=str(exc))
+    except Exception as exc:  # one customer's failure must not stop the others' invoices
+        # Its transaction rolled back (issue_monthly_invoice): nothing of it is stored.
+        log.exception("Monthly invoice of %s for %s failed", customer.number, month)
+        detail = f"{type(exc).__name__}: {exc}"[:1000]
+        reason = UninvoicedMonth.Reason.FAILED
+        return Outcome(customer, uninvoiced=_record_uninvoiced(customer, month, reason, detail))
     if invoice is not None:
         UninvoicedMonth.objects.filter(
             customer=customer, usage_month=month, resolved_at=None

@@ -22,6 +22,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceSequence,
     Payment,
+    check_fits,
     customer_details,
 )
 from billing.money import ZERO, format_money, round_money, vat_amount
@@ -108,6 +109,7 @@ def _update_totals(invoice: Invoice) -> None:
     invoice.subtotal = subtotal
     invoice.vat_amount = vat_amount(subtotal, invoice.vat_rate)
     invoice.total = subtotal + invoice.vat_amount
+    check_fits(invoice, "subtotal", "vat_amount", "total")
     invoice.save(update_fields=["subtotal", "vat_amount", "total"])
 
 

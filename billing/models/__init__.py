@@ -16,6 +16,8 @@ from billing.models.invoices import (
     Invoice,
     InvoiceLine,
     InvoiceSequence,
+    OutOfRange,
+    check_fits,
     customer_details,
     invoice_pdf_path,
 )
@@ -33,9 +35,11 @@ __all__ = [
     "InvoiceEvent",
     "InvoiceLine",
     "InvoiceSequence",
+    "OutOfRange",
     "Payment",
     "StripeEvent",
     "UninvoicedMonth",
+    "check_fits",
     "customer_details",
     "invoice_pdf_path",  # named by migration 0001
 ]

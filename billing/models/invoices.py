@@ -38,6 +38,21 @@ class ImmutableInvoice(Exception):
     """An attempt to change the lines or amounts of a finalized invoice."""
 
 
+class OutOfRange(BillingError):
+    """A figure too large for the column that keeps it: refused before the database is asked,
+    so that SQLite (which would store it) and PostgreSQL (which would raise) agree."""
+
+
+def check_fits(instance: models.Model, *names: str) -> None:
+    for name in names:
+        field, value = instance._meta.get_field(name), getattr(instance, name)
+        if abs(value) >= Decimal(10) ** (field.max_digits - field.decimal_places):
+            raise OutOfRange(
+                f"{instance._meta.verbose_name} {name} {value} is beyond the "
+                f"{field.max_digits - field.decimal_places} digits it can hold."
+            )
+
+
 class InvoiceSequence(models.Model):
     """The last invoice number used in a year. Locked while a number is taken: gapless."""
 
@@ -390,6 +405,7 @@ class InvoiceLine(models.Model):
         if self.invoice.status != Invoice.Status.DRAFT:
             raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
         self.amount = line_amount(self.quantity, self.unit_price)
+        check_fits(self, "quantity", "unit_price", "amount")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

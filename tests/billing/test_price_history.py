@@ -185,3 +185,36 @@ def test_usage_without_a_price_is_not_invoiced_and_needs_attention(
     record.refresh_from_db()
     assert record.attempts == 2 and record.resolved_at is None
     assert not Invoice.objects.filter(customer=customer).exists()
+
+
+def test_a_customer_whose_invoice_fails_is_recorded_and_the_run_goes_on(
+    time_machine, caplog, admin_client
+):
+    first, overflowing, last = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    for customer in (first, last):
+        used(customer, "web", "cpu", datetime.date(2026, 10, 5), "100")  # 100 x 0.031 = 3.10
+    # 400 records of 10^9 vCPU-hours, each within the per-record maximum: €12,400,000,000.00,
+    # more than an invoice's amounts hold (PostgreSQL raises, SQLite would store it).
+    used(overflowing, "batch", "cpu", datetime.date(2026, 10, 5), str(400 * 10**9))
+    time_machine.move_to(at(11, 10, 9, 0))
+
+    out = io.StringIO()
+    call_command("issue_monthly_invoices", "--month", "2026-10", stdout=out)
+
+    assert [i.customer for i in Invoice.objects.order_by("number")] == [first, last]
+    assert {i.subtotal for i in Invoice.objects.all()} == {D("3.10")}
+    assert not Invoice.objects.filter(customer=overflowing).exists()  # rolled back, no draft
+    (record,) = UninvoicedMonth.objects.all()
+    assert (record.customer, record.reason) == (overflowing, UninvoicedMonth.Reason.FAILED)
+    assert f"Not invoiced: {overflowing.name} ({overflowing.number}): " in out.getvalue()
+    assert "2 issued, 0 already issued, 0 skipped, 1 not invoiced" in out.getvalue()
+    assert any(
+        r.levelname == "ERROR" and overflowing.number in r.getMessage() for r in caplog.records
+    )
+    listed = admin_client.get("/admin/billing/uninvoicedmonth/").content.decode()
+    assert overflowing.number in listed and "Invoicing failed" in listed
+    # The invoice numbers stayed gapless: the failed customer took none.
+    assert [i.number for i in Invoice.objects.order_by("number")] == [
+        "INV-2026-0001",
+        "INV-2026-0002",
+    ]
