@@ -42,7 +42,7 @@ from accounts.models import Customer
 from billing import ledger, services
 from billing.models import BillingError, Invoice, UninvoicedMonth
 from billing.services import LineSpec
-from usage.models import UNITS, DailyUsage, Metric, PricingPlan, first_of_month
+from usage.models import UNITS, DailyUsage, HeldRecord, Metric, PricingPlan, first_of_month
 from usage.pricing import priced_quantity
 from usage.selectors import month_usage
 
@@ -62,8 +62,23 @@ class NotInvoiceable(BillingError):
     """A month or customer that monthly invoicing refuses, with the reason."""
 
 
-class MissingPrice(NotInvoiceable):
-    """Usage of a metric that the month's plan has no price for: the month waits for staff."""
+class WaitsForStaff(NotInvoiceable):
+    """A month that cannot be invoiced until staff put something right (`reason` says what)."""
+
+    reason = ""
+
+
+class MissingPrice(WaitsForStaff):
+    """Usage of a metric that the month's plan has no price for."""
+
+    reason = UninvoicedMonth.Reason.NO_PRICE
+
+
+class UsageHeld(WaitsForStaff):
+    """Records of the month the aggregation held back (usage.models.HeldRecord): the month's
+    usage is not all counted, so its invoice would bill too little."""
+
+    reason = UninvoicedMonth.Reason.HELD
 
 
 def last_of_month(month: datetime.date) -> datetime.date:
@@ -104,11 +119,12 @@ def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
 
 
 def customers_with_usage(month: datetime.date) -> QuerySet[Customer]:
-    """Customers with usage on any UTC day of the month."""
+    """Customers with usage on any UTC day of the month, counted or held back."""
     # One probe of the rollup's (customer, day) index per customer, not a scan of the month.
     days = (first_of_month(month), last_of_month(month))
     usage = DailyUsage.objects.filter(customer=OuterRef("pk"), day__range=days)
-    return Customer.objects.filter(Exists(usage)).order_by("number")
+    held = HeldRecord.objects.filter(customer=OuterRef("pk"), month=first_of_month(month))
+    return Customer.objects.filter(Exists(usage) | Exists(held)).order_by("number")
 
 
 def _usage_invoice(customer: Customer, month: datetime.date) -> Invoice | None:
@@ -143,6 +159,11 @@ def issue_monthly_invoice(
         raise NotInvoiceable(
             f"{customer.name} is billed in {customer.currency}, the price plans in "
             f"{PricingPlan.currency}: not invoiced from usage."
+        )
+    if HeldRecord.objects.filter(customer=customer, month=month).exists():
+        raise UsageHeld(
+            f"{month:%B %Y} has usage records held back by the aggregation (its month would "
+            "pass the bound): not invoiced until they are counted."
         )
     lines = usage_lines(customer, month)
     if not lines:
@@ -204,10 +225,10 @@ def invoice_month(customer: Customer, month: datetime.date) -> Outcome:
     month invoiced after all is no longer shown to them."""
     try:
         invoice, created = issue_monthly_invoice(customer, month)
-    except MissingPrice as exc:
+    except WaitsForStaff as exc:
         log.error("Monthly invoice of %s for %s not issued: %s", customer.number, month, exc)
-        reason = UninvoicedMonth.Reason.NO_PRICE
-        return Outcome(customer, uninvoiced=_record_uninvoiced(customer, month, reason, str(exc)))
+        uninvoiced = _record_uninvoiced(customer, month, exc.reason, str(exc))
+        return Outcome(customer, uninvoiced=uninvoiced)
     except NotInvoiceable as exc:
         log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)
         return Outcome(customer, skipped=str(exc))

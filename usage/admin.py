@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin import RecordAdmin
 from usage import services
-from usage.models import CustomerPlan, DailyUsage, Price, PricingPlan, UsageRecord
+from usage.models import CustomerPlan, DailyUsage, HeldRecord, Price, PricingPlan, UsageRecord
 from usage.pricing import plan_periods
 
 
@@ -86,6 +86,26 @@ class UsageRecordAdmin(RecordAdmin):
     search_fields = ["external_id", "customer__number", "service__name", "resource"]
     list_select_related = ["customer", "service"]
     show_full_result_count = False  # the table grows without bound
+
+
+@admin.register(HeldRecord)
+class HeldRecordAdmin(RecordAdmin):
+    """Records the aggregation could not count: their customer's month would pass the bound
+    (README, "Bounds"). Each aggregation run tries them again; their month is not invoiced
+    meanwhile (Admin › Uninvoiced months)."""
+
+    list_display = ["record", "customer", "month", "metric", "quantity", "held_at"]
+    list_filter = ["month"]
+    search_fields = ["customer__number", "record__external_id"]
+    list_select_related = ["record", "customer"]
+
+    @admin.display(ordering="record__metric")
+    def metric(self, held):
+        return held.record.metric
+
+    @admin.display(ordering="record__quantity")
+    def quantity(self, held):
+        return held.record.quantity
 
 
 @admin.register(DailyUsage)

@@ -39,7 +39,14 @@ UNITS = {
     Metric.BANDWIDTH: MetricUnits(metered="GB", priced="GB", shown="GB"),
 }
 
-QUANTITY = {"max_digits": 20, "decimal_places": 6}
+# Bounds (README, "Bounds"): a record holds at most 10^9 of its unit (ingest.py), and a
+# customer's month at most ten million such records: 10^16 for all its services and metrics
+# together (settings.USAGE_MONTH_QUANTITY_MAX), beyond which the aggregation holds records back.
+# So every record, day and month fits 17 digits before the point; the invoice's columns are
+# sized from the same bound (billing/models/invoices.py).
+RECORD_QUANTITY_MAX = 10**9
+MONTH_RECORDS_MAX = 10**7
+QUANTITY = {"max_digits": 23, "decimal_places": 6}
 
 
 def first_of_month(day: datetime.date) -> datetime.date:
@@ -233,6 +240,26 @@ class DailyUsage(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.service} {self.metric}: {self.quantity}"
+
+
+class HeldRecord(models.Model):
+    """A record the aggregation could not count: its customer's month would pass the bound
+    (settings.USAGE_MONTH_QUANTITY_MAX). Held instead of jamming every later run; each run tries
+    the held records again, and counts them once they fit (or their month is put right)."""
+
+    record = models.OneToOneField(
+        UsageRecord, on_delete=models.CASCADE, primary_key=True, related_name="held"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="held_usage")
+    month = models.DateField(help_text="The 1st of the month (UTC) the record counts in.")
+    held_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["customer", "month", "record"]
+        indexes = [models.Index(fields=["customer", "month"], name="held_usage_by_month")]
+
+    def __str__(self):
+        return f"{self.record} held for {self.customer.number} {self.month:%Y-%m}"
 
 
 class AggregationCursor(models.Model):

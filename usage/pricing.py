@@ -7,7 +7,7 @@ within a calendar month (UTC) every metric has one price.
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from accounts.models import Customer
 from usage.models import CustomerPlan, DefaultPlan, Metric, Price, first_of_month
@@ -16,6 +16,9 @@ HOURS_PER_MONTH = Decimal(730)
 QUANTITY_PLACES = Decimal("0.0001")  # the places an invoice line keeps
 CENT = Decimal("0.01")
 NOTHING = Decimal("0.00")
+# The largest month's quantity times the largest unit price (README, "Bounds") has 35 digits:
+# more than Decimal's default 28 keep, which would round before the cents are.
+EXACT = Context(prec=60)
 
 
 def priced_quantity(metric: str, quantity: Decimal) -> Decimal:
@@ -29,8 +32,8 @@ def priced_quantity(metric: str, quantity: Decimal) -> Decimal:
 def cost(metric: str, quantity: Decimal, unit_price: Decimal) -> Decimal:
     """EUR for a metered quantity at one unit price, rounded half-up to cents once: exactly
     the amount of the invoice line for that quantity (billing.money.line_amount)."""
-    amount = priced_quantity(metric, quantity) * Decimal(unit_price)
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    amount = EXACT.multiply(priced_quantity(metric, quantity), Decimal(unit_price))
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 @dataclass

@@ -23,7 +23,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer
 from billing.money import ZERO, line_amount
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+# Sized from the bound on a customer's month (usage/models.py, README "Bounds"): at most 10^16
+# of usage, at a unit price below 10^8 (6 places), is below 10^24 before VAT (a rate below
+# 1000 %), so every amount of an invoice, its payments and credit fits 26 digits before the point.
+MONEY = {"max_digits": 28, "decimal_places": 2}
+LINE_QUANTITY = {"max_digits": 21, "decimal_places": 4}  # a month's usage: 17 digits
 
 
 class BillingError(Exception):
@@ -390,7 +394,7 @@ class InvoiceLine(models.Model):
         max_length=120, help_text="The customer's cloud service, e.g. k8s-prod-eu1."
     )
     description = models.CharField(max_length=200)
-    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+    quantity = models.DecimalField(**LINE_QUANTITY)
     unit = models.CharField(max_length=20, help_text="e.g. vCPU-h, GB-h, GB.")
     unit_price = models.DecimalField(max_digits=14, decimal_places=6)
     amount = models.DecimalField(**MONEY, editable=False, help_text="Quantity × unit price.")

@@ -13,6 +13,7 @@ class UninvoicedMonth(models.Model):
 
     class Reason(models.TextChoices):
         NO_PRICE = "no_price", "Usage without a price"
+        HELD = "held", "Usage held back, not counted"
         FAILED = "failed", "Invoicing failed"
 
     customer = models.ForeignKey(

@@ -1,5 +1,6 @@
-"""Both staff groups read the default plan's history (usage) and the months the monthly run
-could not invoice (billing); neither is changed by hand."""
+"""Both staff groups read the default plan's history and the usage records held back by the
+aggregation (usage), and the months the monthly run could not invoice (billing); none of them
+is changed by hand."""
 
 from django.db import migrations
 
@@ -13,8 +14,8 @@ def read_the_new_tables(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("portal", "0002_usage_staff_groups"),
-        ("usage", "0003_default_plan_history"),
-        ("billing", "0009_uninvoiced_months"),
+        ("usage", "0004_held_records_and_month_bound"),
+        ("billing", "0009_uninvoiced_months_and_amounts_sized_for_the_largest_month"),
     ]
 
     operations = [migrations.RunPython(read_the_new_tables, migrations.RunPython.noop)]

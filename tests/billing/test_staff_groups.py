@@ -23,7 +23,7 @@ from portal.staff_groups import BILLING_STAFF, SUPPORT
 from tests.billing.conftest import completed, deliver
 from tests.database import PROJECT_APPS, snapshot
 from tests.factories import InvitationFactory, UserFactory, draft_invoice
-from usage.models import CustomerPlan, DailyUsage, PricingPlan, Service, UsageRecord
+from usage.models import CustomerPlan, DailyUsage, HeldRecord, PricingPlan, Service, UsageRecord
 
 GROUP_MIGRATIONS = [
     importlib.import_module("portal.migrations.0001_staff_groups").create_staff_groups,
@@ -73,13 +73,24 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
 
 
 def record_usage(customer):
-    """A plan of the customer's own, a raw usage record and its rollup, a month not invoiced."""
+    """A plan of the customer's own, raw usage records (one held back) and their rollup, a month
+    not invoiced."""
     plan = PricingPlan.objects.create(name="Books")
     CustomerPlan.objects.create(
         customer=customer, plan=plan, effective_from=datetime.date(2026, 1, 1)
     )
     service = Service.objects.create(customer=customer, name="k8s-prod-eu1")
     start = datetime.datetime(2026, 11, 20, 13, tzinfo=datetime.UTC)
+    held = UsageRecord.objects.create(
+        customer=customer,
+        service=service,
+        metric="cpu",
+        external_id="r-0",
+        quantity=Decimal("12.5"),
+        start=start,
+        end=start + datetime.timedelta(hours=1),
+    )
+    HeldRecord.objects.create(record=held, customer=customer, month=datetime.date(2026, 11, 1))
     UsageRecord.objects.create(
         customer=customer,
         service=service,

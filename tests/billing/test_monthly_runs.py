@@ -1,5 +1,6 @@
-"""Prices as history: a change of plan or of the default plan applies from this month on, never
-to a month that may be invoiced, and usage without a price is never billed at €0.00."""
+"""Monthly runs that never go silently wrong: prices as history (a change of plan or of the
+default plan applies from this month on, never to a month that may be invoiced), usage without
+a price never billed at €0.00, one customer's failure or runaway month never stopping the rest."""
 
 import datetime
 import io
@@ -12,10 +13,16 @@ from billing import invoicing
 from billing.models import Invoice, UninvoicedMonth
 from tests.billing.test_invoicing import at, lines_of, used
 from tests.factories import CustomerFactory
-from usage.models import CustomerPlan, Price, PricingPlan
+from usage.aggregation import aggregate_usage
+from usage.ingest import ingest_records
+from usage.models import CustomerPlan, HeldRecord, Price, PricingPlan
 from usage.pricing import price_book
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.both_databases,
+    pytest.mark.usefixtures("default_plan"),
+]
 
 D = Decimal
 OCTOBER, NOVEMBER, DECEMBER = (datetime.date(2026, month, 1) for month in (10, 11, 12))
@@ -193,9 +200,11 @@ def test_a_customer_whose_invoice_fails_is_recorded_and_the_run_goes_on(
     first, overflowing, last = CustomerFactory(), CustomerFactory(), CustomerFactory()
     for customer in (first, last):
         used(customer, "web", "cpu", datetime.date(2026, 10, 5), "100")  # 100 x 0.031 = 3.10
-    # 400 records of 10^9 vCPU-hours, each within the per-record maximum: €12,400,000,000.00,
-    # more than an invoice's amounts hold (PostgreSQL raises, SQLite would store it).
-    used(overflowing, "batch", "cpu", datetime.date(2026, 10, 5), str(400 * 10**9))
+    # A month past the bound (written straight into the rollup: the aggregation would have held
+    # it back): 1.8 x 10^17 vCPU-hours, more than an invoice line holds (PostgreSQL raises
+    # "numeric field overflow", SQLite would store it; both refuse it before the database).
+    used(overflowing, "batch", "cpu", datetime.date(2026, 10, 5), str(9 * 10**16))
+    used(overflowing, "batch", "cpu", datetime.date(2026, 10, 6), str(9 * 10**16))
     time_machine.move_to(at(11, 10, 9, 0))
 
     out = io.StringIO()
@@ -218,3 +227,32 @@ def test_a_customer_whose_invoice_fails_is_recorded_and_the_run_goes_on(
         "INV-2026-0001",
         "INV-2026-0002",
     ]
+
+
+def test_a_month_with_usage_held_back_is_not_invoiced_until_it_is_counted(
+    time_machine, customer, settings
+):
+    time_machine.move_to(at(10, 20, 9, 0))
+    settings.USAGE_MONTH_QUANTITY_MAX = 10**9
+    sent = {"customer": customer.number, "service": "web", "metric": "cpu"}
+    ingest_records(
+        [
+            {"id": f"r-{n}", "quantity": "600000000", **sent, "start": f"2026-10-{n}T09:00:00Z",
+             "end": f"2026-10-{n}T10:00:00Z"}
+            for n in (10, 11)
+        ]
+    )  # fmt: skip
+    aggregate_usage()
+    assert HeldRecord.objects.count() == 2
+    time_machine.move_to(at(11, 10, 9, 0))
+
+    assert invoicing.issue_monthly_invoices(OCTOBER) == []
+    record = UninvoicedMonth.objects.get(customer=customer, usage_month=OCTOBER)
+    assert record.reason == UninvoicedMonth.Reason.HELD
+
+    settings.USAGE_MONTH_QUANTITY_MAX = 10**16
+    assert aggregate_usage() == 2
+    (invoice,) = invoicing.issue_monthly_invoices(OCTOBER)
+    assert invoice.subtotal == D("37200000.00")  # 1.2 x 10^9 vCPU-hours x 0.031
+    record.refresh_from_db()
+    assert record.resolved_at is not None
