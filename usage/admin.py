@@ -1,13 +1,21 @@
 """Staff pages for metering: plans and their prices, customers' plans, and the raw and rolled-up
 usage (read-only: records are what the cloud sent, the rollup is what the aggregation counted)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import RecordAdmin
 from usage import services
-from usage.models import CustomerPlan, DailyUsage, HeldRecord, Price, PricingPlan, UsageRecord
+from usage.models import (
+    CustomerPlan,
+    DailyUsage,
+    HeldRecord,
+    Metric,
+    Price,
+    PricingPlan,
+    UsageRecord,
+)
 from usage.pricing import plan_periods
 
 
@@ -61,6 +69,18 @@ class PricingPlanAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if "is_default" in form.changed_data:
             services.record_default_plan(plan=obj if obj.is_default else None)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        priced = set(form.instance.prices.values_list("metric", flat=True))
+        unpriced = [metric.label for metric in Metric if metric not in priced]
+        if unpriced:
+            self.message_user(
+                request,
+                f"{form.instance} has no price for {', '.join(unpriced)}: a customer on it who "
+                "uses them is not invoiced (Uninvoiced months) until the plan prices them.",
+                messages.WARNING,
+            )
 
 
 @admin.register(CustomerPlan)

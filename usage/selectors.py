@@ -15,7 +15,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import Customer
-from usage.models import DailyUsage, Metric
+from usage.models import DailyUsage, HeldRecord, Metric
 from usage.pricing import CENT, PriceBook, months_between, price_book
 
 
@@ -335,12 +335,31 @@ def _summary(
 
 @dataclass(frozen=True)
 class UsageOverview:
-    """Everything the Usage page shows for a range: the summary, the chart's bars, and the
-    current month's outlook."""
+    """Everything the Usage page shows for a range: the summary, the chart's bars, the
+    current month's outlook, and the months of the range (or the current one) that cannot be
+    invoiced as they stand (month -> NO_PRICE or HELD)."""
 
     summary: UsageSummary
     buckets: list[UsageBucket]
     outlook: MonthOutlook
+    not_invoiceable: dict[datetime.date, str]
+
+
+NO_PRICE, HELD = "no_price", "held"  # the reasons a month's usage cannot be invoiced yet
+
+
+def not_invoiceable_months(
+    customer: Customer, pieces: list[PricedUsage], first_day: datetime.date, last_day: datetime.date
+) -> dict[datetime.date, str]:
+    """The months from `first_day` to `last_day` whose invoice cannot be made from the usage
+    as it stands: some of it has no price (`pieces`, priced usage of those days), or records
+    of the month are held back by the aggregation (the month's usage is not all counted)."""
+    months = {p.month: NO_PRICE for p in pieces if p.unpriced}
+    held = HeldRecord.objects.filter(
+        customer=customer, month__gte=first_day.replace(day=1), month__lte=last_day
+    )
+    months.update(dict.fromkeys(held.values_list("month", flat=True).distinct(), HELD))
+    return months
 
 
 def usage_overview(
@@ -353,6 +372,8 @@ def usage_overview(
     spans = [usage_range.span, usage_range.previous_span, (month, today), (week_first, today)]
     book = price_book(customer, min(s[0] for s in spans), max(s[1] for s in spans))
     current, previous, so_far, last_week = priced_spans(customer, spans, service=service, book=book)
+    first_day = min(usage_range.first_day, month)
+    last_day = max(usage_range.last_day, today)
     return UsageOverview(
         summary=_summary(usage_range, service, current, previous),
         buckets=_buckets(customer, usage_range, service, book),
@@ -362,6 +383,7 @@ def usage_overview(
             last_7_days=_cost(last_week),
             days_left=(last_of_month(today) - today).days,
         ),
+        not_invoiceable=not_invoiceable_months(customer, current + so_far, first_day, last_day),
     )
 
 

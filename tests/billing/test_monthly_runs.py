@@ -4,6 +4,7 @@ a price never billed at €0.00, one customer's failure or runaway month never s
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from billing import invoicing
 from billing.models import Invoice, UninvoicedMonth
 from tests.billing.test_invoicing import at, lines_of, used
 from tests.factories import CustomerFactory
+from tests.usage.conftest import text
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import CustomerPlan, HeldRecord, Price, PricingPlan
@@ -26,6 +28,7 @@ pytestmark = [
 
 D = Decimal
 OCTOBER, NOVEMBER, DECEMBER = (datetime.date(2026, month, 1) for month in (10, 11, 12))
+ADD_PLAN = "/admin/usage/pricingplan/add/"
 NEW_PRICES = {"cpu": "0.05", "memory": "0.005", "storage": "0.1", "bandwidth": "0.02"}
 
 
@@ -61,8 +64,9 @@ def admin_form(client, url, data, prices=()):
             f"prices-{n}-unit_price": unit_price,
             f"prices-{n}-effective_from": start,
         }
-    response = client.post(url, form)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    response = client.post(url, form, follow=True)
+    assert response.redirect_chain, response.content.decode()[:3000]
+    return response
 
 
 def switch_default_plan_in_the_admin(client):
@@ -70,7 +74,7 @@ def switch_default_plan_in_the_admin(client):
     unticked, the new one's ticked."""
     admin_form(
         client,
-        "/admin/usage/pricingplan/add/",
+        ADD_PLAN,
         {"name": "Standard 2027"},
         [(metric, price, "2026-12-01") for metric, price in NEW_PRICES.items()],
     )
@@ -256,3 +260,65 @@ def test_a_month_with_usage_held_back_is_not_invoiced_until_it_is_counted(
     assert invoice.subtotal == D("37200000.00")  # 1.2 x 10^9 vCPU-hours x 0.031
     record.refresh_from_db()
     assert record.resolved_at is not None
+
+
+def test_saving_a_plan_that_leaves_a_metric_unpriced_warns(time_machine, admin_client):
+    time_machine.move_to(at(11, 10, 9, 0))
+    prices = [("cpu", "0.04", "2026-11-01"), ("bandwidth", "0.01", "2026-12-01")]
+
+    response = admin_form(admin_client, ADD_PLAN, {"name": "Partial"}, prices)
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("Partial has no price for Memory, Storage:" in m for m in shown), shown
+    standard = PricingPlan.objects.get(name="Standard")
+    response = admin_form(
+        admin_client, f"/admin/usage/pricingplan/{standard.pk}/change/", {"name": "Standard"}
+    )
+    assert not any("has no price" in str(m) for m in response.context["messages"])
+
+
+def test_the_usage_page_says_when_a_month_cannot_be_invoiced_instead_of_estimating_it(
+    time_machine, customer, owner_client, settings
+):
+    time_machine.move_to(at(9, 2, 9, 0))
+    cpu_only = PricingPlan.objects.create(name="CPU only")
+    Price.objects.create(
+        plan=cpu_only, metric="cpu", unit_price=D("0.04"), effective_from=datetime.date(2026, 9, 1)
+    )
+    CustomerPlan.objects.create(customer=customer, plan=cpu_only, effective_from=OCTOBER)
+    used(customer, "web", "cpu", datetime.date(2026, 9, 5), "100")
+    used(customer, "web", "cpu", datetime.date(2026, 10, 5), "100")
+    used(customer, "db", "storage", datetime.date(2026, 10, 5), "730")  # no price in October
+    UninvoicedMonth.objects.create(
+        customer=customer,
+        usage_month=datetime.date(2026, 9, 1),
+        reason=UninvoicedMonth.Reason.FAILED,
+        detail="DataError: numeric field overflow",
+    )
+    time_machine.move_to(at(11, 10, 9, 0))
+    settings.USAGE_MONTH_QUANTITY_MAX = 10
+    hour = {"start": "2026-11-09T09:00Z", "end": "2026-11-09T10:00Z"}
+    sent = {"customer": customer.number, "service": "web", "metric": "cpu", "quantity": "11"}
+    ingest_records([{"id": "r-1", **sent, **hour}])
+    aggregate_usage()  # November's 11 vCPU-hours are held back
+
+    def notices(query):
+        response = owner_client.get(f"/usage/?{query}")
+        assert response.status_code == 200
+        found = re.findall(r"<p[^>]*data-not-invoiceable[^>]*>(.*?)</p>", response.content.decode())
+        return [text(notice) for notice in found]
+
+    # Each page names the months of its range, and the current one its outlook cards are of.
+    october, november = notices("month=2026-10")
+    assert october == (
+        "Your usage of October 2026 cannot be invoiced yet: part of it has no price in your "
+        "pricing plan. Our billing team puts it right before it is invoiced, so its costs here "
+        "are no estimate of that invoice."
+    )
+    september, _ = notices("month=2026-09")
+    assert "September 2026 cannot be invoiced yet: its invoice could not be made." in september
+    (november,) = notices("range=7d")
+    assert "November 2026 cannot be invoiced yet: part of it could not be counted yet." in november
+    page = owner_client.get("/usage/?range=7d").content.decode()
+    assert "No estimate: November 2026 cannot be invoiced yet" in text(page)
+    assert 'data-outlook="projected"' not in page
