@@ -6,9 +6,11 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from billing.models.invoices import MONEY
+
 
 class BankPaymentForm(forms.Form):
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    amount = forms.DecimalField(**MONEY, min_value=Decimal("0.01"))
     received_on = forms.DateField(
         initial=lambda: timezone.now().date(), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -29,8 +31,7 @@ class BankPaymentForm(forms.Form):
 
 class CreditNoteForm(forms.Form):
     net_amount = forms.DecimalField(
-        max_digits=12,
-        decimal_places=2,
+        **MONEY,
         min_value=Decimal("0.01"),
         required=False,
         help_text="Net of VAT. Leave empty to credit the whole invoice, line by line.",
@@ -39,7 +40,7 @@ class CreditNoteForm(forms.Form):
 
 
 class CreditRefundForm(forms.Form):
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    amount = forms.DecimalField(**MONEY, min_value=Decimal("0.01"))
     reference = forms.CharField(
         max_length=140, required=False, help_text="The bank's reference of the transfer."
     )

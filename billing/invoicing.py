@@ -7,8 +7,13 @@ cost the Usage page shows for it (`usage.pricing.cost`), and the invoice is made
 rendered and emailed by the same workflows as any other (billing/services.py).
 
 Lines: every service and metric with usage that prints as more than zero (four decimal places)
-gets a line, also when it costs €0.00 (a metric the plan does not price, a sliver of usage), so
-the invoice lists what the Usage page lists. A customer without such usage gets no invoice.
+gets a line, also when it costs €0.00 (a sliver of usage), so the invoice lists what the Usage
+page lists. A customer without such usage gets no invoice.
+
+Prices: each month at the plan recorded for it (usage.pricing.price_book). Usage of a metric
+that the month's plan has no price for is never billed at €0.00: the month is not invoiced,
+and the run records it on the customer (UninvoicedMonth, the admin's "needs attention"), logs
+it and the command names it.
 
 Currency: price plans are in EUR. A customer billed in another currency is not invoiced from
 usage (no conversion is guessed): the run skips it with a warning in the log, and the command
@@ -17,10 +22,15 @@ names it.
 One invoice per customer and month: `Invoice.usage_month` is unique per customer (a database
 constraint), the invoice is made in one transaction, and a run that loses the race returns the
 invoice the other run issued.
+
+One customer failing alone: each customer's month is invoiced in its own transaction, and a
+failure (a figure too large for the books, a database error) rolls back that customer's only;
+it is recorded on the customer like a missing price, and the run goes on with the next.
 """
 
 import datetime
 import logging
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -28,10 +38,10 @@ from django.utils import timezone, translation
 
 from accounts.models import Customer
 from billing import ledger, services
-from billing.models import BillingError, Invoice
+from billing.models import BillingError, Invoice, UninvoicedMonth
 from billing.services import LineSpec
 from core.dates import first_of_month, last_of_month, local_date, previous_month
-from usage.models import CATALOGUE, DailyUsage, Metric, PricingPlan
+from usage.models import CATALOGUE, DailyUsage, HeldRecord, Metric, PricingPlan
 from usage.pricing import priced_quantity
 from usage.selectors import month_usage
 
@@ -44,10 +54,36 @@ class NotInvoiceable(BillingError):
     """A month or customer that monthly invoicing refuses, with the reason."""
 
 
+class WaitsForStaff(NotInvoiceable):
+    """A month that cannot be invoiced until staff put something right (`reason` says what)."""
+
+    reason = ""
+
+
+class MissingPrice(WaitsForStaff):
+    """Usage of a metric that the month's plan has no price for."""
+
+    reason = UninvoicedMonth.Reason.NO_PRICE
+
+
+class UsageHeld(WaitsForStaff):
+    """Records of the month the aggregation held back (usage.models.HeldRecord): the month's
+    usage is not all counted, so its invoice would bill too little."""
+
+    reason = UninvoicedMonth.Reason.HELD
+
+
 def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
     """The invoice lines for a month of the customer's usage, by service, then metric in the
     catalogue's order."""
     rows = sorted(month_usage(customer, month), key=lambda r: (r.service, METRIC_ORDER[r.metric]))
+    unpriced = sorted({row.metric for row in rows if row.unpriced}, key=METRIC_ORDER.get)
+    if unpriced:
+        names = ", ".join(Metric(metric).label for metric in unpriced)
+        raise MissingPrice(
+            f"{month:%B %Y} has usage of {names} but the customer's plan for that month has no "
+            "price for it: not invoiced."
+        )
     lines = []
     for row in rows:
         quantity = priced_quantity(row.metric, row.quantity)
@@ -73,11 +109,12 @@ def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
 
 
 def customers_with_usage(month: datetime.date) -> QuerySet[Customer]:
-    """Customers with usage on any UTC day of the month."""
+    """Customers with usage on any UTC day of the month, counted or held back."""
     # One probe of the rollup's (customer, day) index per customer, not a scan of the month.
     days = (first_of_month(month), last_of_month(month))
     usage = DailyUsage.objects.filter(customer=OuterRef("pk"), day__range=days)
-    return Customer.objects.filter(Exists(usage)).order_by("number")
+    held = HeldRecord.objects.filter(customer=OuterRef("pk"), month=first_of_month(month))
+    return Customer.objects.filter(Exists(usage) | Exists(held)).order_by("number")
 
 
 def _usage_invoice(customer: Customer, month: datetime.date) -> Invoice | None:
@@ -108,6 +145,11 @@ def issue_monthly_invoice(
         raise NotInvoiceable(
             f"{customer.name} is billed in {customer.currency}, the price plans in "
             f"{PricingPlan.currency}: not invoiced from usage."
+        )
+    if HeldRecord.objects.filter(customer=customer, month=month).exists():
+        raise UsageHeld(
+            f"{month:%B %Y} has usage records held back by the aggregation (its month would "
+            "pass the bound): not invoiced until they are counted."
         )
     lines = usage_lines(customer, month)
     if not lines:
@@ -140,17 +182,60 @@ def issue_monthly_invoice(
     return invoice, True
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a run did with one customer's month: the invoice (issued now or before), or why
+    it is skipped (a customer not invoiced from usage), or the month left uninvoiced."""
+
+    customer: Customer
+    invoice: Invoice | None = None
+    created: bool = False
+    skipped: str = ""
+    uninvoiced: UninvoicedMonth | None = None
+
+
+def _record_uninvoiced(customer: Customer, month: datetime.date, reason: str, detail: str):
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = UninvoicedMonth.objects.select_for_update().get_or_create(
+            customer=customer, usage_month=month, defaults={"reason": reason, "detail": detail}
+        )
+        if not created:
+            row.reason, row.detail, row.last_failed_at, row.resolved_at = reason, detail, now, None
+            row.attempts += 1
+            row.save()
+    return row
+
+
+def invoice_month(customer: Customer, month: datetime.date) -> Outcome:
+    """Invoice one customer's month of usage as a run does: what cannot be invoiced is logged
+    and, unless the customer is not invoiced from usage at all, recorded on it for staff; a
+    month invoiced after all is no longer shown to them."""
+    try:
+        invoice, created = issue_monthly_invoice(customer, month)
+    except WaitsForStaff as exc:
+        log.error("Monthly invoice of %s for %s not issued: %s", customer.number, month, exc)
+        uninvoiced = _record_uninvoiced(customer, month, exc.reason, str(exc))
+        return Outcome(customer, uninvoiced=uninvoiced)
+    except NotInvoiceable as exc:
+        log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)
+        return Outcome(customer, skipped=str(exc))
+    except Exception as exc:  # one customer's failure must not stop the others' invoices
+        # Its transaction rolled back (issue_monthly_invoice): nothing of it is stored.
+        log.exception("Monthly invoice of %s for %s failed", customer.number, month)
+        detail = f"{type(exc).__name__}: {exc}"[:1000]
+        reason = UninvoicedMonth.Reason.FAILED
+        return Outcome(customer, uninvoiced=_record_uninvoiced(customer, month, reason, detail))
+    if invoice is not None:
+        UninvoicedMonth.objects.filter(
+            customer=customer, usage_month=month, resolved_at=None
+        ).update(resolved_at=timezone.now())
+    return Outcome(customer, invoice, created)
+
+
 def _issue_each(customers, month: datetime.date) -> list[Invoice]:
-    issued = []
-    for customer in customers:
-        try:
-            invoice, created = issue_monthly_invoice(customer, month)
-        except NotInvoiceable as exc:
-            log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)
-            continue
-        if created:
-            issued.append(invoice)
-    return issued
+    outcomes = [invoice_month(customer, month) for customer in customers]
+    return [outcome.invoice for outcome in outcomes if outcome.created]
 
 
 def issue_monthly_invoices(month: datetime.date) -> list[Invoice]:

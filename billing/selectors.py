@@ -1,5 +1,6 @@
 """Customer-scoped reads for the invoice pages. Every query here starts from a customer."""
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
 from core.money import ZERO, round_money
 
 STATUS_FILTERS = {
@@ -115,6 +116,20 @@ class StatusShare:
     status: str  # "paid", "unpaid" or "overdue"
     count: int
     amount: Decimal
+
+
+def uninvoiced_months(
+    customer: Customer, first_day: datetime.date, last_day: datetime.date
+) -> dict[datetime.date, str]:
+    """The customer's months from `first_day` to `last_day` that a run could not invoice and
+    no later run has: month -> UninvoicedMonth.Reason."""
+    rows = UninvoicedMonth.objects.filter(
+        customer=customer,
+        resolved_at=None,
+        usage_month__gte=first_day.replace(day=1),
+        usage_month__lte=last_day,
+    )
+    return dict(rows.values_list("usage_month", "reason"))
 
 
 def invoice_status_shares(customer: Customer) -> list[StatusShare]:

@@ -21,6 +21,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceSequence,
     Payment,
+    check_fits,
     customer_details,
 )
 from core.money import ZERO, format_money, round_money, vat_amount
@@ -107,6 +108,7 @@ def _update_totals(invoice: Invoice) -> None:
     invoice.subtotal = subtotal
     invoice.vat_amount = vat_amount(subtotal, invoice.vat_rate)
     invoice.total = subtotal + invoice.vat_amount
+    check_fits(invoice, "subtotal", "vat_amount", "total")
     invoice.save(update_fields=["subtotal", "vat_amount", "total"])
 
 

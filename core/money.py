@@ -5,10 +5,13 @@ an invoice; unit prices keep 6. Integer minor units exist only at the Stripe edg
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The largest month's quantity times the largest unit price (README, "Bounds") has 35 digits:
+# more than Decimal's default 28 keep, which would round before the cents are.
+EXACT = Context(prec=60)
 
 # ISO 4217 minor units where Stripe differs from two: zero-decimal currencies take whole units,
 # three-decimal ones thousandths.
@@ -25,17 +28,17 @@ CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 def round_money(value: Decimal) -> Decimal:
     """Half-up to cents, symmetric around zero (-0.005 becomes -0.01)."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
     """An invoice line's amount: quantity times the 6-place unit price, rounded once."""
-    return round_money(Decimal(quantity) * Decimal(unit_price))
+    return round_money(EXACT.multiply(Decimal(quantity), Decimal(unit_price)))
 
 
 def vat_amount(subtotal: Decimal, rate_percent: Decimal) -> Decimal:
     """VAT on the sum of the rounded lines, rounded once for the whole invoice."""
-    return round_money(Decimal(subtotal) * Decimal(rate_percent) / 100)
+    return round_money(EXACT.divide(EXACT.multiply(Decimal(subtotal), Decimal(rate_percent)), 100))
 
 
 def _exponent(currency: str) -> int:

@@ -263,6 +263,10 @@ USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
 # `import_usage --backfill` loads it on purpose.
 USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
 
+# The most a customer's month of usage may add up to (README, "Bounds"): what is beyond it is
+# held back by the aggregation, not counted. The columns are sized for it; only tests lower it.
+USAGE_MONTH_QUANTITY_MAX = 10**16
+
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGING = {
     "version": 1,

@@ -42,6 +42,12 @@ def dashboard(request):
 
 
 INVOICE_STATES = {"paid": _("Paid"), "unpaid": _("Unpaid"), "overdue": _("Overdue")}
+# Why a month's usage cannot be invoiced yet (usage.selectors, billing.models.UninvoicedMonth).
+NOT_INVOICEABLE = {
+    usage_selectors.NO_PRICE: _("part of it has no price in your pricing plan"),
+    usage_selectors.HELD: _("part of it could not be counted yet"),
+    "failed": _("its invoice could not be made"),
+}
 
 
 @require_GET
@@ -78,6 +84,14 @@ def usage(request):
         )
         context["overview"] = overview
         context["chart"] = charts.cost_bars(overview.buckets, by_week=choice.range.by_week)
+        first_day = min(choice.range.first_day, overview.outlook.month)
+        last_day = max(choice.range.last_day, today)
+        blocked = billing.uninvoiced_months(customer, first_day, last_day)
+        blocked |= overview.not_invoiceable
+        context["not_invoiceable"] = [
+            (month, NOT_INVOICEABLE[reason]) for month, reason in sorted(blocked.items())
+        ]
+        context["outlook_blocked"] = overview.outlook.month in blocked
     return render_page(request, "portal/usage.html", context, fragment="usage-content")
 
 

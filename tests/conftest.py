@@ -109,8 +109,14 @@ def default_plan():
     """The default Standard plan and its prices, as the migration makes them. A transactional
     test's flush empties every table: a later one that prices usage asks for them back (after
     its database fixture)."""
-    metering = importlib.import_module("usage.migrations.0001_metering")
-    metering.create_standard_plan(apps, None)
+    restore_standard_plan()
+
+
+def restore_standard_plan() -> None:
+    """The Standard plan, its prices and its months as the default, as the migrations make them."""
+    importlib.import_module("usage.migrations.0001_metering").create_standard_plan(apps, None)
+    history = importlib.import_module("usage.migrations.0003_default_plan_history")
+    history.record_the_default_so_far(apps, None)
 
 
 # ---- Personas: an owner, a teammate who may only read, an outsider from another customer ----

@@ -14,11 +14,25 @@ Why each record counts once:
   id up to it has committed (or never will), and later ingests draw higher ids. SQLite runs
   one writer at a time, so ids there commit in order;
 - late records for old days simply add to their day's row.
+
+What cannot be counted is held, not retried forever: a record whose customer's month would
+pass the bound (settings.USAGE_MONTH_QUANTITY_MAX, README "Bounds") is put aside (HeldRecord,
+shown to staff) and the cursor moves past it, so one customer's runaway month never stops the
+others' usage from being counted. Every run first tries the held records again and counts
+those whose month now fits.
 """
 
-from django.db import connection, transaction
+import datetime
 
-from usage.models import AggregationCursor
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.db.models.functions import TruncDate, TruncMonth
+
+from usage.models import AggregationCursor, DailyUsage, HeldRecord, UsageRecord
+
+# SQLite sums a batch in whole millionths in 64-bit integers: a month beyond this is held there.
+SQLITE_MONTH_QUANTITY_MAX = 9 * 10**12
 
 # The advisory lock that ingests share and the aggregation takes alone (billing's Stripe
 # locks use another namespace).
@@ -27,12 +41,15 @@ RECORD_IDS = 1
 
 BATCH_SIZE = 200_000  # records per statement: big enough to be fast, short transactions
 
-ROLL_UP_POSTGRESQL = """
+# Held records (see the module) are left out of every batch.
+NOT_HELD = "NOT EXISTS (SELECT 1 FROM usage_heldrecord h WHERE h.record_id = usage_usagerecord.id)"
+
+ROLL_UP_POSTGRESQL = f"""
 WITH batch AS (
     SELECT customer_id, service_id, metric, (start AT TIME ZONE 'UTC')::date AS day,
            SUM(quantity) AS quantity, COUNT(*) AS records
     FROM usage_usagerecord
-    WHERE id > %s AND id <= %s
+    WHERE id > %s AND id <= %s AND {NOT_HELD}
     GROUP BY 1, 2, 3, 4
 ), rolled_up AS (
     INSERT INTO usage_dailyusage (customer_id, service_id, metric, day, quantity)
@@ -47,16 +64,18 @@ SELECT COALESCE(SUM(records), 0) FROM batch
 # ("2026-11-20 13:00:00"), so date(start) is the UTC day. The sum is taken in whole
 # millionths (exact) and every stored total is rounded to the 6 places of the column, which
 # keeps daily totals exact up to 10^9.
-ROLL_UP_SQLITE = """
+ROLL_UP_SQLITE = f"""
 INSERT INTO usage_dailyusage (customer_id, service_id, metric, day, quantity)
 SELECT customer_id, service_id, metric, date(start),
        SUM(CAST(ROUND(quantity * 1000000) AS INTEGER)) / 1000000.0
 FROM usage_usagerecord
-WHERE id > %s AND id <= %s
+WHERE id > %s AND id <= %s AND {NOT_HELD}
 GROUP BY 1, 2, 3, 4
 ON CONFLICT (customer_id, service_id, metric, day)
 DO UPDATE SET quantity = ROUND(usage_dailyusage.quantity + excluded.quantity, 6)
 """
+
+COUNTED_SQLITE = f"SELECT COUNT(*) FROM usage_usagerecord WHERE id > %s AND id <= %s AND {NOT_HELD}"
 
 
 def mark_ingest_in_flight() -> None:
@@ -67,9 +86,10 @@ def mark_ingest_in_flight() -> None:
 
 
 def aggregate_usage(*, batch_size: int = BATCH_SIZE) -> int:
-    """Roll every record not yet counted into DailyUsage; returns how many were counted."""
+    """Roll every record not yet counted into DailyUsage, the held ones that now fit first;
+    returns how many were counted."""
     upper = _settled_record_id()
-    counted = 0
+    counted = _count_held_records()
     while (batch := _roll_up_next_batch(upper, batch_size)) is not None:
         counted += batch
     return counted
@@ -110,15 +130,111 @@ def _roll_up_next_batch(upper: int, batch_size: int) -> int | None:
             return None
         with connection.cursor() as cursor:
             high = _batch_end(cursor, low, upper, batch_size)
+            _hold_records_beyond_the_bound(low, high)
             if connection.vendor == "postgresql":
                 cursor.execute(ROLL_UP_POSTGRESQL, [low, high])
             else:
                 cursor.execute(ROLL_UP_SQLITE, [low, high])
-                cursor.execute(
-                    "SELECT COUNT(*) FROM usage_usagerecord WHERE id > %s AND id <= %s",
-                    [low, high],
-                )
+                cursor.execute(COUNTED_SQLITE, [low, high])
             counted = int(cursor.fetchone()[0])
         cursor_row.last_record_id = high
         cursor_row.save(update_fields=["last_record_id", "updated_at"])
     return counted
+
+
+def month_quantity_max() -> int:
+    """The most a customer's month may add up to here (README, "Bounds")."""
+    if connection.vendor == "sqlite":
+        return min(settings.USAGE_MONTH_QUANTITY_MAX, SQLITE_MONTH_QUANTITY_MAX)
+    return settings.USAGE_MONTH_QUANTITY_MAX
+
+
+def _next_month(month: datetime.date) -> datetime.date:
+    return (month + datetime.timedelta(days=32)).replace(day=1)
+
+
+def _counted_in(customer_ids, months) -> dict[tuple[int, datetime.date], object]:
+    """What the rollup already holds for each of these customers in each of these months."""
+    rows = (
+        DailyUsage.objects.filter(
+            customer_id__in=customer_ids, day__gte=min(months), day__lt=_next_month(max(months))
+        )
+        .annotate(month=TruncMonth("day"))
+        .values_list("customer_id", "month")
+        .annotate(quantity=Sum("quantity"))
+        .order_by()
+    )
+    return {(customer_id, month): quantity for customer_id, month, quantity in rows}
+
+
+def _month_totals(records):
+    """(customer, UTC month) -> the records' total quantity."""
+    rows = (
+        records.annotate(month=TruncMonth("start", tzinfo=datetime.UTC))
+        .values_list("customer_id", "month")
+        .annotate(quantity=Sum("quantity"))
+        .order_by()
+    )
+    return {(customer_id, _as_date(month)): quantity for customer_id, month, quantity in rows}
+
+
+def _as_date(month) -> datetime.date:
+    return month.date() if isinstance(month, datetime.datetime) else month
+
+
+def _beyond_the_bound(totals) -> set[tuple[int, datetime.date]]:
+    """The (customer, month) whose new `totals` would take the month past the bound."""
+    if not totals:
+        return set()
+    counted = _counted_in({c for c, _ in totals}, {m for _, m in totals})
+    bound = month_quantity_max()
+    return {key for key, quantity in totals.items() if quantity + counted.get(key, 0) > bound}
+
+
+def _hold_records_beyond_the_bound(low: int, high: int) -> None:
+    """Put aside the batch's records of every customer-month they would take past the bound."""
+    batch = UsageRecord.objects.filter(id__gt=low, id__lte=high)
+    beyond = _beyond_the_bound(_month_totals(batch))
+    for customer_id, month in sorted(beyond):
+        in_month = batch.filter(
+            customer_id=customer_id, start__gte=_utc(month), start__lt=_utc(_next_month(month))
+        )
+        HeldRecord.objects.bulk_create(
+            HeldRecord(record_id=record_id, customer_id=customer_id, month=month)
+            for record_id in in_month.values_list("id", flat=True).iterator()
+        )
+
+
+def _utc(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
+def _count_held_records() -> int:
+    """Count the held records of every customer-month that now fits within the bound."""
+    with transaction.atomic():
+        # Under the cursor's lock: no other run counts or holds records meanwhile.
+        AggregationCursor.objects.select_for_update().get_or_create(pk=1)
+        held = UsageRecord.objects.filter(held__isnull=False)
+        totals = _month_totals(held)
+        fitting = set(totals) - _beyond_the_bound(totals)
+        counted = 0
+        for customer_id, month in sorted(fitting):
+            records = held.filter(held__customer_id=customer_id, held__month=month)
+            per_day = (
+                records.annotate(day=TruncDate("start", tzinfo=datetime.UTC))
+                .values_list("service_id", "metric", "day")
+                .annotate(quantity=Sum("quantity"))
+                .order_by()
+            )
+            for service_id, metric, day, quantity in per_day:
+                row, _ = DailyUsage.objects.select_for_update().get_or_create(
+                    customer_id=customer_id,
+                    service_id=service_id,
+                    metric=metric,
+                    day=day,
+                    defaults={"quantity": 0},
+                )
+                row.quantity += quantity
+                row.save(update_fields=["quantity"])
+            counted += HeldRecord.objects.filter(customer_id=customer_id, month=month).delete()[0]
+        return counted

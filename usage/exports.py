@@ -8,6 +8,7 @@ Decimals, text is str: the views write them with every text cell quoted.
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.money import round_money
 from usage.models import CATALOGUE, FORMULA_STARTS, Metric
 from usage.pricing import QUANTITY_PLACES
 from usage.selectors import DailyCost, UsageSummary
@@ -19,7 +20,6 @@ SUMMARY_COLUMNS = [
 ]
 DAILY_COLUMNS = ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur"]
 TOTAL_LABEL = "Total Estimated Bill"
-CENTS = Decimal("0.01")
 
 
 def text_cell(value: str) -> str:
@@ -32,7 +32,7 @@ def quantity_cell(value: Decimal) -> Decimal:
 
 
 def cost_cell(value: Decimal) -> Decimal:
-    return value.quantize(CENTS, rounding=ROUND_HALF_UP)
+    return round_money(value)
 
 
 def summary_rows(summary: UsageSummary) -> list[list[str | Decimal]]:

@@ -75,7 +75,14 @@ CATALOGUE = {
     ),
 }
 
-QUANTITY = {"max_digits": 20, "decimal_places": 6}
+# Bounds (README, "Bounds"): a record holds at most 10^9 of its unit (ingest.py), and a
+# customer's month at most ten million such records: 10^16 for all its services and metrics
+# together (settings.USAGE_MONTH_QUANTITY_MAX), beyond which the aggregation holds records back.
+# So every record, day and month fits 17 digits before the point; the invoice's columns are
+# sized from the same bound (billing/models/invoices.py).
+RECORD_QUANTITY_MAX = 10**9
+MONTH_RECORDS_MAX = 10**7
+QUANTITY = {"max_digits": 23, "decimal_places": 6}
 
 
 def validate_price_start(day: datetime.date) -> None:
@@ -115,11 +122,15 @@ class Service(models.Model):
 
 
 class PricingPlan(models.Model):
-    """A price list, in EUR. Customers without a plan of their own are on the default one."""
+    """A price list, in EUR. Customers without a plan of their own are on the default one: the
+    plan ticked as default now, and for each month the one DefaultPlan recorded for it."""
 
     name = models.CharField(max_length=100, unique=True)
     is_default = models.BooleanField(
-        "default plan", default=False, help_text="Customers without a plan of their own use it."
+        "default plan",
+        default=False,
+        help_text="Customers without a plan of their own use it, from the 1st of this month on "
+        "(earlier months keep the default plan they had).",
     )
     currency = "EUR"
 
@@ -166,6 +177,27 @@ class Price(models.Model):
     def clean(self):
         if self._state.adding and self.effective_from:
             validate_price_start(self.effective_from)
+
+
+class DefaultPlan(models.Model):
+    """Which plan customers without a plan of their own are on, from a month on: the history
+    of PricingPlan.is_default, so that ticking another default never re-prices an earlier
+    month. No plan: from that month on there is no default (their usage cannot be invoiced)."""
+
+    plan = models.ForeignKey(
+        PricingPlan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="default_periods",
+    )
+    effective_from = models.DateField(unique=True, help_text="The 1st of the first month.")
+
+    class Meta:
+        ordering = ["-effective_from"]
+
+    def __str__(self):
+        return f"default plan from {self.effective_from}: {self.plan or 'none'}"
 
 
 class CustomerPlan(models.Model):
@@ -245,6 +277,26 @@ class DailyUsage(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.service} {self.metric}: {self.quantity}"
+
+
+class HeldRecord(models.Model):
+    """A record the aggregation could not count: its customer's month would pass the bound
+    (settings.USAGE_MONTH_QUANTITY_MAX). Held instead of jamming every later run; each run tries
+    the held records again, and counts them once they fit (or their month is put right)."""
+
+    record = models.OneToOneField(
+        UsageRecord, on_delete=models.CASCADE, primary_key=True, related_name="held"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="held_usage")
+    month = models.DateField(help_text="The 1st of the month (UTC) the record counts in.")
+    held_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["customer", "month", "record"]
+        indexes = [models.Index(fields=["customer", "month"], name="held_usage_by_month")]
+
+    def __str__(self):
+        return f"{self.record} held for {self.customer.number} {self.month:%Y-%m}"
 
 
 class AggregationCursor(models.Model):

@@ -12,11 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from accounts.models import Customer
 from core.dates import first_of_month
 from core.money import line_amount
-from usage.models import CustomerPlan, Metric, Price, PricingPlan
+from usage.models import CustomerPlan, DefaultPlan, Metric, Price
 
 HOURS_PER_MONTH = Decimal(730)
 QUANTITY_PLACES = Decimal("0.0001")  # the places an invoice line keeps
-FREE = Decimal("0.000000")
+NOTHING = Decimal("0.00")
 
 
 def priced_quantity(metric: str, quantity: Decimal) -> Decimal:
@@ -35,17 +35,20 @@ def cost(metric: str, quantity: Decimal, unit_price: Decimal) -> Decimal:
 
 @dataclass
 class PriceBook:
-    """A customer's unit prices for each month of a span. A metric the plan has no price for
-    is free (the plan's admin page lists what each plan prices)."""
+    """A customer's unit prices for each month of a span. A metric the month's plan has no
+    price for (or a month without any plan) has none: None, never a price of zero, so that
+    such usage is not invoiced at €0.00 (billing.invoicing refuses the month)."""
 
     prices: dict[tuple[datetime.date, str], Decimal] = field(default_factory=dict)
 
-    def unit_price(self, metric: str, day: datetime.date) -> Decimal:
-        return self.prices.get((first_of_month(day), metric), FREE)
+    def unit_price(self, metric: str, day: datetime.date) -> Decimal | None:
+        return self.prices.get((first_of_month(day), metric))
 
     def cost(self, metric: str, day: datetime.date, quantity: Decimal) -> Decimal:
-        """The cost of what was used of a metric within the month of `day`."""
-        return cost(metric, quantity, self.unit_price(metric, day))
+        """The cost of what was used of a metric within the month of `day`; nothing where it
+        has no price (what cannot be invoiced adds nothing to an estimate)."""
+        unit_price = self.unit_price(metric, day)
+        return NOTHING if unit_price is None else cost(metric, quantity, unit_price)
 
 
 def months_between(first_day: datetime.date, last_day: datetime.date) -> list[datetime.date]:
@@ -57,22 +60,34 @@ def months_between(first_day: datetime.date, last_day: datetime.date) -> list[da
     return months
 
 
+def _in_force(changes: list[tuple[datetime.date, int | None]], month: datetime.date):
+    """The plan of the latest change (start, plan) that starts on or before `month`, or None
+    when none does; `changes` ordered by start."""
+    current = None
+    for start, plan_id in changes:
+        if start <= month:
+            current = plan_id
+    return current
+
+
 def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.date) -> PriceBook:
-    """The customer's prices for every month from `first_day` to `last_day`, in three queries."""
+    """The customer's prices for every month from `first_day` to `last_day`, in three queries:
+    each month at the plan recorded for it, the customer's own or else the default plan of that
+    month (DefaultPlan), never today's default for a month before today's."""
     months = months_between(first_day, last_day)
     plan_changes = list(
         CustomerPlan.objects.filter(customer=customer, effective_from__lte=months[-1])
         .order_by("effective_from")
         .values_list("effective_from", "plan_id")
     )
-    default_plan = PricingPlan.objects.filter(is_default=True).values_list("id", flat=True).first()
+    default_changes = list(
+        DefaultPlan.objects.filter(effective_from__lte=months[-1])
+        .order_by("effective_from")
+        .values_list("effective_from", "plan_id")
+    )
 
     def plan_in(month):
-        current = default_plan
-        for start, plan_id in plan_changes:
-            if start <= month:
-                current = plan_id
-        return current
+        return _in_force(plan_changes, month) or _in_force(default_changes, month)
 
     plan_by_month = {month: plan_in(month) for month in months}
     prices = list(
@@ -89,3 +104,42 @@ def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.
             if plan_id == plan and start <= month:
                 book.prices[(month, metric)] = unit_price
     return book
+
+
+@dataclass(frozen=True)
+class PlanPeriod:
+    """Whom a plan applies to from its 1st month to its last day (None while it lasts):
+    a customer, or (customer None) everyone without a plan of their own."""
+
+    customer: Customer | None
+    first_day: datetime.date
+    last_day: datetime.date | None
+
+
+def _periods(changes, plan_id: int, customer=None) -> list[PlanPeriod]:
+    """The spans of (start, plan) changes, ordered by start, during which `plan_id` is in force."""
+    periods = []
+    for (start, current), following in zip(changes, [*changes[1:], None], strict=True):
+        if current == plan_id:
+            last_day = following[0] - datetime.timedelta(days=1) if following else None
+            periods.append(PlanPeriod(customer, start, last_day))
+    return periods
+
+
+def plan_periods(plan_id: int) -> list[PlanPeriod]:
+    """Whom the plan applies to, and from when: the months it is the default plan, then each
+    customer moved to it (until their next change), by customer number."""
+    defaults = DefaultPlan.objects.order_by("effective_from").values_list("effective_from", "plan")
+    periods = _periods(list(defaults), plan_id)
+    moves = (
+        CustomerPlan.objects.filter(customer__plans__plan=plan_id)
+        .distinct()
+        .select_related("customer")
+        .order_by("customer__number", "effective_from")
+    )
+    by_customer: dict[Customer, list] = {}
+    for move in moves:
+        by_customer.setdefault(move.customer, []).append((move.effective_from, move.plan_id))
+    for customer, changes in by_customer.items():
+        periods.extend(_periods(changes, plan_id, customer))
+    return periods

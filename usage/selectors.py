@@ -15,21 +15,26 @@ from django.utils import timezone
 from accounts.models import Customer
 from core.dates import last_of_month, local_date, previous_month
 from core.money import round_money
-from usage.models import DailyUsage, Metric
+from usage.models import DailyUsage, HeldRecord, Metric
 from usage.pricing import PriceBook, months_between, price_book
 
 
 @dataclass(frozen=True)
 class PricedUsage:
     """What one service used of one metric within one calendar month (or the part of it in a
-    range), in the metered unit, and what it costs at that month's price."""
+    range), in the metered unit, and what it costs at that month's price (None and nothing
+    when the month has no price for the metric: such usage cannot be invoiced)."""
 
     service: str
     metric: str
     month: datetime.date
     quantity: Decimal
-    unit_price: Decimal
+    unit_price: Decimal | None
     cost: Decimal
+
+    @property
+    def unpriced(self) -> bool:
+        return self.unit_price is None and self.quantity > 0
 
 
 def priced_usage(
@@ -321,12 +326,31 @@ def _summary(
 
 @dataclass(frozen=True)
 class UsageOverview:
-    """Everything the Usage page shows for a range: the summary, the chart's bars, and the
-    current month's outlook."""
+    """Everything the Usage page shows for a range: the summary, the chart's bars, the
+    current month's outlook, and the months of the range (or the current one) that cannot be
+    invoiced as they stand (month -> NO_PRICE or HELD)."""
 
     summary: UsageSummary
     buckets: list[UsageBucket]
     outlook: MonthOutlook
+    not_invoiceable: dict[datetime.date, str]
+
+
+NO_PRICE, HELD = "no_price", "held"  # the reasons a month's usage cannot be invoiced yet
+
+
+def not_invoiceable_months(
+    customer: Customer, pieces: list[PricedUsage], first_day: datetime.date, last_day: datetime.date
+) -> dict[datetime.date, str]:
+    """The months from `first_day` to `last_day` whose invoice cannot be made from the usage
+    as it stands: some of it has no price (`pieces`, priced usage of those days), or records
+    of the month are held back by the aggregation (the month's usage is not all counted)."""
+    months = {p.month: NO_PRICE for p in pieces if p.unpriced}
+    held = HeldRecord.objects.filter(
+        customer=customer, month__gte=first_day.replace(day=1), month__lte=last_day
+    )
+    months.update(dict.fromkeys(held.values_list("month", flat=True).distinct(), HELD))
+    return months
 
 
 def usage_overview(
@@ -339,6 +363,8 @@ def usage_overview(
     spans = [usage_range.span, usage_range.previous_span, (month, today), (week_first, today)]
     book = price_book(customer, min(s[0] for s in spans), max(s[1] for s in spans))
     current, previous, so_far, last_week = priced_spans(customer, spans, service=service, book=book)
+    first_day = min(usage_range.first_day, month)
+    last_day = max(usage_range.last_day, today)
     return UsageOverview(
         summary=_summary(usage_range, service, current, previous),
         buckets=_buckets(customer, usage_range, service, book),
@@ -348,6 +374,7 @@ def usage_overview(
             last_7_days=_cost(last_week),
             days_left=(last_of_month(today) - today).days,
         ),
+        not_invoiceable=not_invoiceable_months(customer, current + so_far, first_day, last_day),
     )
 
 

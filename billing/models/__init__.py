@@ -4,6 +4,7 @@
 - events.py     InvoiceEvent (the timeline and audit trail)
 - checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
+- runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why)
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
@@ -15,11 +16,14 @@ from billing.models.invoices import (
     Invoice,
     InvoiceLine,
     InvoiceSequence,
+    OutOfRange,
     VatTreatment,
+    check_fits,
     customer_details,
     invoice_pdf_path,
 )
 from billing.models.payments import CreditEntry, Payment
+from billing.models.runs import UninvoicedMonth
 
 __all__ = [
     "BillingError",
@@ -32,9 +36,12 @@ __all__ = [
     "InvoiceEvent",
     "InvoiceLine",
     "InvoiceSequence",
+    "OutOfRange",
     "Payment",
     "StripeEvent",
     "VatTreatment",
+    "UninvoicedMonth",
+    "check_fits",
     "customer_details",
     "invoice_pdf_path",  # named by migration 0001
 ]

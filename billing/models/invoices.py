@@ -24,7 +24,11 @@ from core import dates
 from core.money import ZERO, line_amount
 from usage.models import CATALOGUE, Metric
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+# Sized from the bound on a customer's month (usage/models.py, README "Bounds"): at most 10^16
+# of usage, at a unit price below 10^8 (6 places), is below 10^24 before VAT (a rate below
+# 1000 %), so every amount of an invoice, its payments and credit fits 26 digits before the point.
+MONEY = {"max_digits": 28, "decimal_places": 2}
+LINE_QUANTITY = {"max_digits": 21, "decimal_places": 4}  # a month's usage: 17 digits
 
 
 class BillingError(Exception):
@@ -37,6 +41,21 @@ class InvalidTransition(BillingError):
 
 class ImmutableInvoice(Exception):
     """An attempt to change the lines or amounts of a finalized invoice."""
+
+
+class OutOfRange(BillingError):
+    """A figure too large for the column that keeps it: refused before the database is asked,
+    so that SQLite (which would store it) and PostgreSQL (which would raise) agree."""
+
+
+def check_fits(instance: models.Model, *names: str) -> None:
+    for name in names:
+        field, value = instance._meta.get_field(name), getattr(instance, name)
+        if abs(value) >= Decimal(10) ** (field.max_digits - field.decimal_places):
+            raise OutOfRange(
+                f"{instance._meta.verbose_name} {name} {value} is beyond the "
+                f"{field.max_digits - field.decimal_places} digits it can hold."
+            )
 
 
 class InvoiceSequence(models.Model):
@@ -397,7 +416,7 @@ class InvoiceLine(models.Model):
         max_length=120, help_text="The customer's cloud service, e.g. k8s-prod-eu1."
     )
     description = models.CharField(max_length=200, help_text="As issued, in English.")
-    quantity = models.DecimalField(max_digits=16, decimal_places=4)
+    quantity = models.DecimalField(**LINE_QUANTITY)
     unit = models.CharField(max_length=20, help_text="e.g. vCPU-h, GB-h, GB.")
     unit_price = models.DecimalField(max_digits=14, decimal_places=6)
     amount = models.DecimalField(**MONEY, editable=False, help_text="Quantity × unit price.")
@@ -418,6 +437,7 @@ class InvoiceLine(models.Model):
         if self.invoice.status != Invoice.Status.DRAFT:
             raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
         self.amount = line_amount(self.quantity, self.unit_price)
+        check_fits(self, "quantity", "unit_price", "amount")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -451,11 +451,11 @@ def test_the_command_says_what_it_issued_and_what_existed(in_november, customer)
     invoice = usage_invoices(customer).get()
     assert f"Issued {invoice.number} to Acme Cloud AB ({customer.number}): €20.78." in first
     assert f"Skipped Dollar Inc ({dollars.number}): Dollar Inc is billed in USD" in first
-    assert "October 2026: 1 issued, 0 already issued, 1 skipped." in first
+    assert "October 2026: 1 issued, 0 already issued, 1 skipped, 0 not invoiced" in first
 
     again = issue_command("--month=2026-10")
     assert f"Already issued: {invoice.number} to Acme Cloud AB ({customer.number})." in again
-    assert "October 2026: 0 issued, 1 already issued, 1 skipped." in again
+    assert "October 2026: 0 issued, 1 already issued, 1 skipped, 0 not invoiced" in again
     assert Invoice.objects.count() == 1
 
 

@@ -18,12 +18,12 @@ from accounts import services as account_services
 from accounts.models import Phone
 from billing import services
 from billing.admin.invoices import InvoiceAdmin
-from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
 from portal.staff_groups import BILLING_STAFF, SUPPORT
 from tests.billing.conftest import completed, deliver
 from tests.database import PROJECT_APPS, snapshot
 from tests.factories import InvitationFactory, UserFactory, draft_invoice
-from usage.models import CustomerPlan, DailyUsage, PricingPlan, Service, UsageRecord
+from usage.models import CustomerPlan, DailyUsage, HeldRecord, PricingPlan, Service, UsageRecord
 
 GROUP_MIGRATIONS = [
     importlib.import_module("portal.migrations.0001_staff_groups").create_staff_groups,
@@ -31,6 +31,9 @@ GROUP_MIGRATIONS = [
     importlib.import_module(
         "portal.migrations.0003_tax_review_staff_groups"
     ).add_tax_review_to_staff_groups,
+    importlib.import_module(
+        "portal.migrations.0004_invoicing_history_staff_groups"
+    ).read_the_new_tables,
 ]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
@@ -76,13 +79,24 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
 
 
 def record_usage(customer):
-    """A plan of the customer's own, a raw usage record and its rollup."""
+    """A plan of the customer's own, raw usage records (one held back) and their rollup, a month
+    not invoiced."""
     plan = PricingPlan.objects.create(name="Books")
     CustomerPlan.objects.create(
         customer=customer, plan=plan, effective_from=datetime.date(2026, 1, 1)
     )
     service = Service.objects.create(customer=customer, name="k8s-prod-eu1")
     start = datetime.datetime(2026, 11, 20, 13, tzinfo=datetime.UTC)
+    held = UsageRecord.objects.create(
+        customer=customer,
+        service=service,
+        metric="cpu",
+        external_id="r-0",
+        quantity=Decimal("12.5"),
+        start=start,
+        end=start + datetime.timedelta(hours=1),
+    )
+    HeldRecord.objects.create(record=held, customer=customer, month=datetime.date(2026, 11, 1))
     UsageRecord.objects.create(
         customer=customer,
         service=service,
@@ -94,6 +108,12 @@ def record_usage(customer):
     )
     DailyUsage.objects.create(
         customer=customer, service=service, metric="cpu", day=start.date(), quantity=Decimal("12.5")
+    )
+    UninvoicedMonth.objects.create(
+        customer=customer,
+        usage_month=datetime.date(2026, 10, 1),
+        reason=UninvoicedMonth.Reason.FAILED,
+        detail="DataError: numeric field overflow",
     )
 
 

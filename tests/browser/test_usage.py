@@ -6,15 +6,14 @@ import datetime
 import io
 import re
 from decimal import Decimal
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Customer, User
 from tests.browser.test_accessibility import violations
+from tests.conftest import restore_standard_plan
 from usage.models import DailyUsage, Service
 
 pytestmark = pytest.mark.browser
@@ -27,7 +26,7 @@ def usage_page(page, live_server, demo, log_in):
     """Acme's rollup replaced by 120 days of four services whose use grows day by day, priced
     by the Standard plan. The plan comes from a migration, and the live server's tests empty
     every table after them: it is made again here."""
-    import_module("usage.migrations.0001_metering").create_standard_plan(apps, None)
+    restore_standard_plan()
     acme = Customer.objects.get(number="C-10001")
     DailyUsage.objects.filter(customer=acme).delete()
     today = timezone.now().date()

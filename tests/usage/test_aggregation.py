@@ -1,5 +1,6 @@
 """The daily rollup: sums per UTC day equal the raw records, each record counted once."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from tests.usage.records import raw_totals, record, rollup
 from usage import tasks
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
-from usage.models import AggregationCursor, UsageRecord
+from usage.models import AggregationCursor, HeldRecord, Service, UsageRecord
 
 pytestmark = [
     pytest.mark.django_db,
@@ -186,3 +187,71 @@ def test_beat_runs_the_aggregation_every_five_minutes():
     )
 
     assert entry["schedule"].minute == set(range(0, 60, 5))
+
+
+def huge_record(customer, n, quantity, day="2026-11-20"):
+    """A record beyond what one customer's month may hold, stored as it is (the columns take
+    it: ingest refuses records over 10^9, but a month of them adds up)."""
+    start = datetime.datetime.fromisoformat(f"{day}T10:00:00+00:00")
+    service, _ = Service.objects.get_or_create(customer=customer, name="runaway")
+    return UsageRecord.objects.create(
+        customer=customer,
+        service=service,
+        metric="storage",
+        external_id=f"huge-{n}",
+        quantity=D(quantity),
+        start=start,
+        end=start + datetime.timedelta(hours=1),
+    )
+
+
+def test_a_day_too_large_to_roll_up_is_held_and_everyone_elses_usage_is_counted(customers):
+    runaway, other = customers
+    ingest_records([record(1, customer="C-20001", **at("2026-11-20", "09:00:00", "10:00:00"))])
+    # Two records of 9 x 10^16 GB-hours: 1.8 x 10^17 on one day, more than the rollup's column
+    # holds (PostgreSQL raised "numeric field overflow" on every run, the cursor never moved).
+    huge_record(runaway, 1, "90000000000000000")
+    huge_record(runaway, 2, "90000000000000000")
+    ingest_records([record(2, customer="C-20001", **at("2026-11-21", "09:00:00", "10:00:00"))])
+
+    assert aggregate_usage() == 2
+    assert rollup() == {
+        ("C-20001", "k8s-prod-eu1", "cpu", "2026-11-20"): D("1.5"),
+        ("C-20001", "k8s-prod-eu1", "cpu", "2026-11-21"): D("1.5"),
+    }
+    assert AggregationCursor.objects.get().last_record_id == UsageRecord.objects.latest("id").id
+    held = HeldRecord.objects.order_by("record__external_id")
+    assert [(h.record.external_id, h.customer, h.month) for h in held] == [
+        ("huge-1", runaway, datetime.date(2026, 11, 1)),
+        ("huge-2", runaway, datetime.date(2026, 11, 1)),
+    ]
+    # The next runs try them again, count nothing twice, and are not stopped by them.
+    ingest_records([record(3, customer="C-20001", **at("2026-11-22", "09:00:00", "10:00:00"))])
+    assert aggregate_usage() == 1
+    assert HeldRecord.objects.count() == 2
+
+
+def test_held_records_are_counted_once_their_month_fits(customers, settings, admin_client):
+    runaway, _ = customers
+    settings.USAGE_MONTH_QUANTITY_MAX = 2 * 10**9
+    ingest_records(
+        [
+            record(n, customer="C-20000", quantity="1000000000", **at(day, "09:00:00", "10:00:00"))
+            for n, day in [(1, "2026-11-01"), (2, "2026-11-02"), (3, "2026-11-03")]
+        ]
+        + [record(4, customer="C-20000", quantity="5", **at("2026-10-31", "09:00:00", "10:00:00"))]
+    )
+
+    # November's 3 x 10^9 would pass the bound: all three are held; October is counted.
+    assert aggregate_usage() == 1
+    assert rollup() == {("C-20000", "k8s-prod-eu1", "cpu", "2026-10-31"): D("5")}
+    assert HeldRecord.objects.filter(customer=runaway, month="2026-11-01").count() == 3
+    page = admin_client.get("/admin/usage/heldrecord/").content.decode()
+    assert "r-1" in page and "r-3" in page and "C-20000" in page
+
+    settings.USAGE_MONTH_QUANTITY_MAX = 10**16  # put right (here: the bound as shipped)
+    assert aggregate_usage() == 3
+    assert not HeldRecord.objects.exists()
+    assert rollup() == raw_totals()
+    assert aggregate_usage() == 0  # counted once
+    assert rollup() == raw_totals()

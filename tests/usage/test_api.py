@@ -3,6 +3,7 @@
 
 import datetime
 import json
+from decimal import Decimal as D
 
 import pytest
 from hypothesis import event, given
@@ -330,3 +331,27 @@ def test_hostile_bodies_get_a_json_answer_and_store_nothing_unless_the_batch_is_
         assert len(stored()["records"]) == len(before["records"]) + answer["accepted"]
     else:
         assert stored() == before
+
+
+def test_quantities_with_more_decimals_than_stored_are_rounded_per_record(client):
+    """Rounded half-up to 6 places record by record, as the rollup and invoice then sum them:
+    a million records of 0.0000005 bill 1.0 (here three of them, and one as a JSON number)."""
+    response = post(
+        client,
+        {
+            "records": [
+                record(1, quantity="0.0000005"),
+                record(2, quantity="0.0000005"),
+                record(3, quantity="2.00000049999"),
+                record(4, quantity=5e-7),
+            ]
+        },
+    )
+
+    assert_answer(response, 200, {"accepted": 4, "duplicates": 0})
+    assert dict(UsageRecord.objects.values_list("external_id", "quantity")) == {
+        "r-1": D("0.000001"),
+        "r-2": D("0.000001"),
+        "r-3": D("2.000000"),
+        "r-4": D("0.000001"),
+    }

@@ -58,7 +58,7 @@ def test_a_plan_change_and_a_price_change_apply_from_their_month_only():
     assert book.unit_price("cpu", datetime.date(2026, 10, 31)) == D("0.031000")  # default plan
     assert book.unit_price("cpu", datetime.date(2026, 11, 1)) == D("0.05")
     assert book.unit_price("cpu", datetime.date(2026, 12, 5)) == D("0.04")
-    assert book.unit_price("memory", datetime.date(2026, 11, 5)) == D("0")  # Premium has none
+    assert book.unit_price("memory", datetime.date(2026, 11, 5)) is None  # Premium has none
     assert book.cost("cpu", datetime.date(2026, 11, 9), D("100")) == D("5.00")
 
 

@@ -44,16 +44,19 @@ class Command(BaseCommand):
         first = month_argument(month)
         counted = aggregate_usage()
         self.stdout.write(f"Counted {counted} new usage records.")
-        issued = existed = skipped = 0
+        issued = existed = skipped = uninvoiced = 0
         for customer in invoicing.customers_with_usage(first):
             who = f"{customer.name} ({customer.number})"
-            try:
-                invoice, created = invoicing.issue_monthly_invoice(customer, first)
-            except invoicing.NotInvoiceable as exc:
+            outcome = invoicing.invoice_month(customer, first)
+            invoice, created = outcome.invoice, outcome.created
+            if outcome.uninvoiced:
+                uninvoiced += 1
+                detail = outcome.uninvoiced.detail
+                self.stdout.write(self.style.ERROR(f"Not invoiced: {who}: {detail}"))
+            elif outcome.skipped:
                 skipped += 1
-                self.stdout.write(self.style.WARNING(f"Skipped {who}: {exc}"))
-                continue
-            if invoice is None:
+                self.stdout.write(self.style.WARNING(f"Skipped {who}: {outcome.skipped}"))
+            elif invoice is None:
                 self.stdout.write(f"Nothing to invoice for {who}: no billable usage.")
             elif created:
                 issued += 1
@@ -63,5 +66,6 @@ class Command(BaseCommand):
                 existed += 1
                 self.stdout.write(f"Already issued: {invoice.number} to {who}.")
         self.stdout.write(
-            f"{first:%B %Y}: {issued} issued, {existed} already issued, {skipped} skipped."
+            f"{first:%B %Y}: {issued} issued, {existed} already issued, {skipped} skipped, "
+            f"{uninvoiced} not invoiced (needs attention in the admin)."
         )
