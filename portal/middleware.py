@@ -25,8 +25,9 @@ class RefuseNulMiddleware:
     page saying what was wrong (400). No browser sends a NUL from a typed field; forms refuse it
     anyway, this only decides how early.
 
-    After the language is chosen, so that the refusal speaks the user's language; it reads the
-    form body only as CsrfViewMiddleware would (form-encoded or multipart)."""
+    After the language is chosen, so that the refusal speaks the user's language. Views that
+    read their own raw body (CSRF-exempt: the Stripe webhook, the usage API) validate it
+    themselves: parsing it here as a form would consume it."""
 
     NUL = "\x00"
 
@@ -34,11 +35,15 @@ class RefuseNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
         if self.NUL in request.path:
             raise Http404("The address holds a NUL character.")
-        if self._has_nul(request.GET) or (request.method == "POST" and self._has_nul(request.POST)):
+        reads_form = request.method == "POST" and not getattr(view_func, "csrf_exempt", False)
+        if self._has_nul(request.GET) or (reads_form and self._has_nul(request.POST)):
             return render(request, "portal/nul_refused.html", status=400)
-        return self.get_response(request)
+        return None
 
     @classmethod
     def _has_nul(cls, params) -> bool:
