@@ -164,11 +164,16 @@ SESSION_COOKIE_HTTPONLY = True
 # A session ends after this long without a request (portal.middleware.SessionIdleMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=5) * 60
 
-# Logins (portal and admin): django-axes counts failures per account and per client address;
-# at the limit both are refused, the right password too, until the cool-off has passed.
+# Logins (portal and admin): django-axes counts failures per account *and* client address,
+# and, apart, the accounts one client address has failed on. At the limit that pair, or that
+# address, is refused, the right password too, until the cool-off has passed. Never an account
+# on its own: anyone could then lock any customer out by typing wrong passwords.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# In this order: accounts.throttle.LoginFailureHandler counts the pair's failures, then the
+# accounts tried from the address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.throttle.LoginFailureHandler"
 AXES_USERNAME_FORM_FIELD = "username"  # the login forms' field, which holds the email
 AXES_USERNAME_CALLABLE = "accounts.throttle.login_username"
 AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
