@@ -9,15 +9,19 @@ have done (a stale PDF, an unsent email) and do it later.
 """
 
 import logging
+from collections.abc import Callable
 
 from celery import current_app
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 log = logging.getLogger(__name__)
 
 SEND_CONTACT_CONFIRMATION = "accounts.tasks.send_contact_confirmation"
 SEND_INVITATION = "accounts.tasks.send_invitation"
+SEND_PASSWORD_RESET = "accounts.tasks.send_password_reset"
 
 
 def after_commit(job: str, *args) -> None:
@@ -35,3 +39,13 @@ def _send(job: str, args: tuple) -> None:
         current_app.tasks[job].apply_async(args, ignore_result=True)
     except OperationalError as exc:
         log.warning("Broker unavailable, %s%r left for the sweep: %s", job, args, exc)
+
+
+def send_once(claim: QuerySet, field: str, send: Callable[[], None]) -> bool:
+    """Set `field` to now on the rows of `claim`, then `send()`, in one transaction. False if
+    another run claimed them first; a failed send undoes the claim, for a retry."""
+    with transaction.atomic():
+        if not claim.update(**{field: timezone.now()}):
+            return False
+        send()
+    return True

@@ -392,11 +392,13 @@ class AuditEntry(models.Model):
 
 class PasswordResetRequest(models.Model):
     """One request for a password reset link, kept for the throttle's window. `email` is what
-    was typed, lower-cased, and may belong to no user: unknown addresses count the same."""
+    was typed, lower-cased, and may belong to no user: unknown addresses count the same.
+    `sent_at`: when a worker handled it (mailed the link, or found no login to mail it to)."""
 
     email = models.EmailField()
     ip_address = models.GenericIPAddressField(null=True)
     requested_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

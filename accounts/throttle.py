@@ -81,10 +81,10 @@ def locked_out(request, original_response=None, credentials=None):
 
 
 @transaction.atomic
-def password_reset_request(*, email: str, ip_address: str | None) -> bool:
-    """Record a request for a reset link to `email` and say whether to send it: False, and
-    nothing recorded, when that address or that client asked too often within RESET_WINDOW.
-    Addresses without an account count alike, so the answer tells nobody who has one."""
+def password_reset_request(*, email: str, ip_address: str | None) -> PasswordResetRequest | None:
+    """Record a request for a reset link to `email`, to be sent: None, and nothing recorded,
+    when that address or that client asked too often within RESET_WINDOW. Addresses without
+    an account count alike, so the answer tells nobody who has one."""
     now = timezone.now()
     PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).delete()
     email = email.strip().lower()
@@ -92,6 +92,5 @@ def password_reset_request(*, email: str, ip_address: str | None) -> bool:
         PasswordResetRequest.objects.filter(email=email).count() >= RESETS_PER_ADDRESS
         or PasswordResetRequest.objects.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
     ):
-        return False
-    PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)
-    return True
+        return None
+    return PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)

@@ -16,14 +16,12 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -133,16 +131,6 @@ def zip_invoice_pdfs(*, invoices: list[Invoice]) -> InvoiceArchive:
     return InvoiceArchive(file=file, preparing=[])
 
 
-def _send_once(claim: QuerySet, field: str, send: Callable[[], None]) -> bool:
-    """Set `field` to now on the rows of `claim`, then `send()`, in one transaction. False if
-    another run claimed them first; a failed send undoes the claim, for a retry."""
-    with transaction.atomic():
-        if not claim.update(**{field: timezone.now()}):
-            return False
-        send()
-    return True
-
-
 def _no_recipients(invoice: Invoice, what: str, actor=None) -> list[str]:
     """Nobody to send to: flag the invoice for staff (once) and leave the email unsent, so
     that a later run sends it once the customer has a Billing address."""
@@ -183,7 +171,7 @@ def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list
             emails.invoice_issued(invoice, recipients, pdf=None).send()
         _delivered(invoice, InvoiceEvent.Kind.EMAILED, recipients, actor)
 
-    return recipients if _send_once(claim, "emailed_at", send) else []
+    return recipients if jobs.send_once(claim, "emailed_at", send) else []
 
 
 def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
@@ -199,7 +187,7 @@ def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
         emails.overdue_reminder(invoice, recipients).send()
         _delivered(invoice, InvoiceEvent.Kind.REMINDER_SENT, recipients)
 
-    return recipients if _send_once(claim, "reminder_sent_at", send) else []
+    return recipients if jobs.send_once(claim, "reminder_sent_at", send) else []
 
 
 def _delivered(invoice: Invoice, kind: str, recipients: list[str], actor=None) -> None:
@@ -224,4 +212,4 @@ def email_payment_receipt(*, checkout: CheckoutSession) -> list[str]:
     def send():
         emails.payment_receipt(checkout, payments, recipients).send()
 
-    return recipients if _send_once(claim, "receipt_sent_at", send) else []
+    return recipients if jobs.send_once(claim, "receipt_sent_at", send) else []
