@@ -1,10 +1,19 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html_join
 
 from accounts import audit
-from accounts.models import AuditEntry, Contact, Customer, Invitation, Membership, Phone, User
+from accounts.models import (
+    AuditEntry,
+    Contact,
+    Customer,
+    Invitation,
+    Membership,
+    Phone,
+    UndeliveredMail,
+    User,
+)
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -140,3 +149,55 @@ class AuditEntryAdmin(RecordAdmin):
     @admin.display(description="what changed")
     def what_changed(self, entry):
         return format_html_join("", "<div>{}: {} → {}</div>", audit.changes(entry)) or "—"
+
+
+class MailStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("failed", "Failed: left to staff"), ("retrying", "Retrying")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.exclude(gave_up_at=None)
+        if self.value() == "retrying":
+            return queryset.filter(gave_up_at=None)
+        return queryset
+
+
+@admin.register(UndeliveredMail)
+class UndeliveredMailAdmin(RecordAdmin):
+    """Emails whose send failed: retried by the sweeps every 10 minutes, until sent (the row
+    then goes) or failed too often. Failed ones wait for staff: fix the cause (the mail server,
+    the address), then *Try again*, and the next sweep sends them."""
+
+    list_display = ["subject", "kind", "customer", "recipients", "failures", "state"]
+    list_filter = [MailStateFilter, "kind"]
+    search_fields = ["subject", "recipients", "customer__name", "customer__number"]
+    list_select_related = ["customer"]
+    fields = [
+        "kind",
+        "subject",
+        "customer",
+        "recipients",
+        "failures",
+        "last_error",
+        "first_failed_at",
+        "last_failed_at",
+        "gave_up_at",
+    ]
+    readonly_fields = fields
+    actions = ["try_again"]
+
+    @admin.display(description="state")
+    def state(self, mail):
+        return "Failed" if mail.gave_up_at else "Retrying"
+
+    @admin.action(description="Try again", permissions=["retry"])
+    def try_again(self, request, queryset):
+        count = queryset.update(gave_up_at=None, failures=0)
+        messages.success(request, f"{count} email(s) will be sent by the next sweep.")
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("accounts.change_undeliveredmail")

@@ -1,15 +1,23 @@
 """The one seam between workflows and Celery, for every app (it sits in the bottom app so that
-all may use it).
+all may use it), and how every email that matters is sent once and never lost.
 
 Services name the background job to run once their transaction commits; they never import
 their app's tasks module (tasks import services, so the arrow points one way). A job is looked
 up by name in the Celery app at that moment (each app's AppConfig.ready registers its tasks).
 If the broker is down the job is logged and skipped: periodic sweeps find the work it would
 have done (a stale PDF, an unsent email) and do it later.
+
+An email is owed while the row that wants it has its claim field empty (an invoice's
+`emailed_at`, an invitation's `sent_at`, …): that, in the database, is what the sweeps look
+for, whichever broker there is or none. A failed send leaves the field empty and is recorded
+(UndeliveredMail); each sweep tries it again, until it goes out or has failed MAIL_ATTEMPTS
+times, when staff see it as failed in the admin.
 """
 
+import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from celery import current_app
 from django.db import transaction
@@ -17,11 +25,19 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from accounts.models import UndeliveredMail
+
 log = logging.getLogger(__name__)
 
 SEND_CONTACT_CONFIRMATION = "accounts.tasks.send_contact_confirmation"
 SEND_INVITATION = "accounts.tasks.send_invitation"
 SEND_PASSWORD_RESET = "accounts.tasks.send_password_reset"
+
+# Work younger than this is still in the hands of the task enqueued when it committed.
+SWEEP_GRACE = datetime.timedelta(minutes=10)
+# Failed sends of one email before it is left to staff: the sweeps run every 10 minutes (the
+# hourly reminders' every hour), so a mail server that is down for up to two hours loses nothing.
+MAIL_ATTEMPTS = 12
 
 
 def after_commit(job: str, *args) -> None:
@@ -41,11 +57,65 @@ def _send(job: str, args: tuple) -> None:
         log.warning("Broker unavailable, %s%r left for the sweep: %s", job, args, exc)
 
 
-def send_once(claim: QuerySet, field: str, send: Callable[[], None]) -> bool:
+def queue_each(task, ids) -> int:
+    """A sweep's work: queue `task(id)` for each id, and say how many. Without a broker each
+    runs here and now; one that fails is logged (a failed email is recorded too) and the sweep
+    goes on with the rest."""
+    ids = list(ids)
+    for object_id in ids:
+        try:
+            task.delay(object_id)
+        except Exception:
+            log.exception("%s(%r) failed; the next sweep tries again.", task.name, object_id)
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """Which email a send is: the row that wants it, and what staff read if it fails."""
+
+    kind: UndeliveredMail.Kind
+    object_id: int
+    subject: str
+    recipients: Sequence[str] = ()
+    customer_id: int | None = None
+
+
+def send_once(claim: QuerySet, field: str, send: Callable[[], None], mail: Mail) -> bool:
     """Set `field` to now on the rows of `claim`, then `send()`, in one transaction. False if
-    another run claimed them first; a failed send undoes the claim, for a retry."""
-    with transaction.atomic():
-        if not claim.update(**{field: timezone.now()}):
-            return False
-        send()
+    another run claimed them first. A failed send undoes the claim, so that the sweep tries
+    again, and is recorded for staff; the error goes on to the caller."""
+    try:
+        with transaction.atomic():
+            if not claim.update(**{field: timezone.now()}):
+                return False
+            send()
+    except Exception as exc:
+        _record_failure(mail, exc)
+        raise
+    UndeliveredMail.objects.filter(kind=mail.kind, object_id=mail.object_id).delete()
     return True
+
+
+@transaction.atomic
+def _record_failure(mail: Mail, exc: Exception) -> None:
+    now = timezone.now()
+    failure, _ = UndeliveredMail.objects.select_for_update().get_or_create(
+        kind=mail.kind, object_id=mail.object_id
+    )
+    failure.customer_id = mail.customer_id
+    failure.subject = mail.subject[:254]
+    failure.recipients = ", ".join(mail.recipients)
+    failure.failures += 1
+    failure.last_error = f"{type(exc).__name__}: {exc}"
+    failure.last_failed_at = now
+    if failure.failures >= MAIL_ATTEMPTS and failure.gave_up_at is None:
+        failure.gave_up_at = now
+        log.error("%s failed %d times; left to staff: %s", failure, failure.failures, exc)
+    failure.save()
+
+
+def still_trying(owed: QuerySet, kind: UndeliveredMail.Kind) -> QuerySet:
+    """`owed`, less the rows whose email of `kind` has failed too often (staff retry those)."""
+    given_up = UndeliveredMail.objects.filter(kind=kind).exclude(gave_up_at=None)
+    return owed.exclude(pk__in=given_up.values("object_id"))

@@ -9,7 +9,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 
 from accounts import emails, jobs
-from accounts.models import PasswordResetRequest
+from accounts.models import PasswordResetRequest, UndeliveredMail
 from accounts.throttle import password_reset_request
 
 
@@ -37,4 +37,10 @@ def mail_password_reset(*, request_id: int) -> bool:
             emails.password_reset(user).send()
 
     claim = PasswordResetRequest.objects.filter(pk=request_id, sent_at=None)
-    return jobs.send_once(claim, "sent_at", send)
+    mail = jobs.Mail(
+        kind=UndeliveredMail.Kind.PASSWORD_RESET,
+        object_id=reset.pk,
+        subject=f"Reset link for {reset.email}",
+        recipients=[user.email for user in users],
+    )
+    return jobs.send_once(claim, "sent_at", send, mail)

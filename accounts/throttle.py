@@ -86,11 +86,15 @@ def password_reset_request(*, email: str, ip_address: str | None) -> PasswordRes
     when that address or that client asked too often within RESET_WINDOW. Addresses without
     an account count alike, so the answer tells nobody who has one."""
     now = timezone.now()
-    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).delete()
+    recent = PasswordResetRequest.objects.filter(requested_at__gte=now - RESET_WINDOW)
+    # Older ones are forgotten, once sent: an unsent one waits for the sweep (accounts/tasks.py).
+    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).exclude(
+        sent_at=None
+    ).delete()
     email = email.strip().lower()
     if (
-        PasswordResetRequest.objects.filter(email=email).count() >= RESETS_PER_ADDRESS
-        or PasswordResetRequest.objects.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
+        recent.filter(email=email).count() >= RESETS_PER_ADDRESS
+        or recent.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
     ):
         return None
     return PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)
