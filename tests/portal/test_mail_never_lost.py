@@ -3,6 +3,7 @@ link) is found again by a sweep until it is sent, or, after 12 failed sends, sho
 failed in the admin: whether the mail server refused it or the broker lost its job."""
 
 import datetime
+import io
 import logging
 from decimal import Decimal
 from smtplib import SMTPServerDisconnected
@@ -11,6 +12,7 @@ import pytest
 from celery.app.task import Task
 from django.core import mail
 from django.core.mail import EmailMessage
+from django.core.management import call_command
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -223,3 +225,15 @@ def test_after_12_failed_sends_a_mail_is_left_to_staff_who_send_it_again(
         f"You are invited to {customer.name}'s billing account"
     ]
     assert not UndeliveredMail.objects.exists()
+
+
+def test_without_a_broker_the_command_runs_the_sweeps(customer, owner, mail_server, clock, sent):
+    mail_server.up = False
+    with sent():
+        address, _kind = invitation(None, customer, owner)
+    mail_server.up = True
+    clock.advance(minutes=11)
+    out = io.StringIO()
+    call_command("send_unsent_emails", stdout=out)
+    assert out.getvalue() == "1 email(s) sent or queued.\n"
+    assert len(sent_to(address)) == 1
