@@ -6,6 +6,7 @@ Email tasks do not retry themselves: a failed send is recorded, and the sweeps t
 every 10 minutes until it goes out or is left to staff (accounts/jobs.py)."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -15,9 +16,14 @@ from billing.models import CheckoutSession, Invoice
 from billing.pdf import PdfRenderError
 from usage.aggregation import aggregate_usage
 
-# A worker holds a retry's message unacknowledged until its countdown is over, so the longest
-# countdown (retry_backoff_max) bounds Redis' visibility timeout (portal/settings.py).
-RETRY = {"retry_backoff": 30, "retry_backoff_max": 300, "retry_jitter": True, "max_retries": 6}
+# A worker holds a retry's message unacknowledged until its countdown is over: the longest
+# countdown is part of Redis' visibility timeout (portal/settings.py).
+RETRY = {
+    "retry_backoff": 30,
+    "retry_backoff_max": settings.RETRY_COUNTDOWN_MAX,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
 
 
 def _invoice(invoice_id: int) -> Invoice:

@@ -239,10 +239,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # killed; the longest real one, a many-page PDF, takes seconds.
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
-# Redis hands an unacknowledged message to another worker after this long. It must outlast
-# the longest task and the longest retry countdown (billing.tasks.RETRY: 30 minutes), which a
-# worker holds unacknowledged too, or the message would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Redis hands a message that a worker took but never acknowledged to another worker after this
+# long: how soon the task of a worker killed mid-task (kill -9, out of memory, a lost machine)
+# runs again. Longer than the longest a live worker holds one unacknowledged, else the message
+# would run twice: the longest task (the hard time limit) after the longest retry countdown it
+# may wait out first (billing.tasks.RETRY: 5 minutes), plus a margin for a busy worker.
+RETRY_COUNTDOWN_MAX = 5 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + RETRY_COUNTDOWN_MAX + 5 * 60
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
