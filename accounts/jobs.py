@@ -17,10 +17,11 @@ times, when staff see it as failed in the admin.
 import datetime
 import logging
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from celery import current_app
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -45,6 +46,42 @@ def after_commit(job: str, *args) -> None:
     # robust: a job that fails while running in-process (no REDIS_URL) is logged, and does not
     # turn the request whose transaction already committed into an error.
     transaction.on_commit(lambda: _send(job, args), robust=True)
+
+
+def after_response(job: str, *args) -> None:
+    """As `after_commit`, and without a broker (the job then runs in this process) not before
+    the response has gone out: for a job whose time the answer must not show."""
+    transaction.on_commit(lambda: _send_after_response(job, args), robust=True)
+
+
+# The jobs held back until the current request's response has been sent; None outside one.
+_held_for_response: ContextVar[list | None] = ContextVar("held_for_response", default=None)
+
+
+def _send_after_response(job: str, args: tuple) -> None:
+    held = _held_for_response.get()
+    if held is None or not current_app.conf.task_always_eager:
+        _send(job, args)
+    else:
+        held.append((job, args))
+
+
+def hold_jobs_for_response(**kwargs) -> None:
+    """Connected to request_started."""
+    _held_for_response.set([])
+
+
+def send_held_jobs(**kwargs) -> None:
+    """Connected to request_finished, which the server sends once the response is out."""
+    held = _held_for_response.get() or []
+    _held_for_response.set(None)
+    for job, args in held:
+        try:
+            _send(job, args)
+        except Exception:
+            log.exception("%s%r failed after the response; left for the sweep.", job, args)
+    if held:
+        close_old_connections()  # the jobs' own: Django closed the request's before them
 
 
 def _send(job: str, args: tuple) -> None:

@@ -1,8 +1,9 @@
 """Password reset links: asked for on the form, mailed by a worker.
 
-The request only records what was asked and queues the mail once that commits, so it does the
-same work, and takes as long, for an address with a login as for one without; whether there is
-a login to mail is found out by the task.
+The request only records what was asked and queues the mail once that commits (without a
+broker: once the response has gone out), so it does the same work, and takes as long, for an
+address with a login as for one without; whether there is a login to mail is found out by the
+task.
 """
 
 from django.contrib.auth.forms import PasswordResetForm
@@ -19,7 +20,7 @@ def request_reset_link(*, email: str, ip_address: str | None) -> bool:
     reset = password_reset_request(email=email, ip_address=ip_address)
     if reset is None:
         return False
-    jobs.after_commit(jobs.SEND_PASSWORD_RESET, reset.pk)
+    jobs.after_response(jobs.SEND_PASSWORD_RESET, reset.pk)
     return True
 
 

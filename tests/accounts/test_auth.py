@@ -5,7 +5,10 @@ import re
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.signals import request_started
 from django.db import connection
+from django.test import RequestFactory
+from django.test.client import ClientHandler
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import PasswordResetRequest
@@ -148,3 +151,19 @@ def test_a_used_reset_link_does_not_work_twice(client, owner, sent):
     client.post(set_url, {"new_password1": "N3w-sturdy-pass", "new_password2": "N3w-sturdy-pass"})
     again = client.get(link, follow=True)
     assert "This link has expired" in again.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_reset_link_is_mailed_only_after_the_response_went_out(owner):
+    # What a WSGI server does: start the request, have the whole response, send it, close it.
+    # Tasks run in this process (no broker), as in every test.
+    handler = ClientHandler()
+    handler.load_middleware()
+    request = RequestFactory().post(RESET, {"email": owner.email}, REMOTE_ADDR="203.0.113.5")
+    request._dont_enforce_csrf_checks = True  # as the test client does
+    request_started.send(sender=ClientHandler, environ=request.environ)
+    response = handler.get_response(request)
+    assert response.status_code == 302
+    assert mail.outbox == []  # the answer is complete and nothing was sent while it was made
+    response.close()
+    assert [m.to for m in mail.outbox] == [[owner.email]]
