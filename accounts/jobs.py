@@ -118,17 +118,21 @@ class Mail:
     customer_id: int | None = None
 
 
-def send_once(claim: QuerySet, field: str, send: Callable[[], None], mail: Mail) -> bool:
+def send_once(
+    claim: QuerySet, field: str, send: Callable[[], None], mail: Mail, *, by_hand: bool = False
+) -> bool:
     """Set `field` to now on the rows of `claim`, then `send()`, in one transaction. False if
     another run claimed them first. A failed send undoes the claim, so that the sweep tries
-    again, and is recorded for staff; the error goes on to the caller."""
+    again, and is recorded for staff, unless sent `by_hand` (staff read the error at once);
+    the error goes on to the caller. Once sent, any failure recorded before is gone."""
     try:
         with transaction.atomic():
             if not claim.update(**{field: timezone.now()}):
                 return False
             send()
     except Exception as exc:
-        _record_failure(mail, exc)
+        if not by_hand:
+            _record_failure(mail, exc)
         raise
     UndeliveredMail.objects.filter(kind=mail.kind, object_id=mail.object_id).delete()
     return True

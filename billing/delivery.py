@@ -172,7 +172,8 @@ def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list
         _delivered(invoice, InvoiceEvent.Kind.EMAILED, recipients, actor)
 
     mail = _invoice_mail(UndeliveredMail.Kind.INVOICE, invoice, recipients)
-    return recipients if jobs.send_once(claim, "emailed_at", send, mail) else []
+    sent = jobs.send_once(claim, "emailed_at", send, mail, by_hand=resend)
+    return recipients if sent else []
 
 
 def email_overdue_reminder(*, invoice: Invoice) -> list[str]:

@@ -237,3 +237,18 @@ def test_without_a_broker_the_command_runs_the_sweeps(customer, owner, mail_serv
     call_command("send_unsent_emails", stdout=out)
     assert out.getvalue() == "1 email(s) sent or queued.\n"
     assert len(sent_to(address)) == 1
+
+
+def test_staff_resending_by_hand_read_the_refusal_at_once(
+    admin_client, customer, billing_address, mail_server
+):
+    invoice = issued_invoice(customer, LINES)
+    mail_server.up = False
+    response = admin_client.post(
+        "/admin/billing/invoice/",
+        {"action": "resend_emails", "_selected_action": [invoice.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert f"{invoice.number}: Connection unexpectedly closed" in response.content.decode()
+    assert not UndeliveredMail.objects.exists()  # not for the sweeps: staff saw it
