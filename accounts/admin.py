@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.html import format_html_join
 
-from accounts import audit
+from accounts import audit, services
 from accounts.models import (
     AuditEntry,
     Contact,
@@ -11,6 +11,7 @@ from accounts.models import (
     Invitation,
     Membership,
     Phone,
+    TaxChange,
     UndeliveredMail,
     User,
 )
@@ -149,6 +150,91 @@ class AuditEntryAdmin(RecordAdmin):
     @admin.display(description="what changed")
     def what_changed(self, entry):
         return format_html_join("", "<div>{}: {} → {}</div>", audit.changes(entry)) or "—"
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """A list's "needs attention" filter (?attention=yes): the rows staff have to act on, as
+    the subclass's `needing_attention` picks them. Every app's admin may use it."""
+
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Needs attention")]
+
+    def queryset(self, request, queryset):
+        return self.needing_attention(queryset) if self.value() == "yes" else queryset
+
+    def needing_attention(self, queryset):
+        raise NotImplementedError
+
+
+class AwaitingReviewFilter(NeedsAttentionFilter):
+    """The requests staff still have to decide."""
+
+    def needing_attention(self, queryset):
+        return queryset.pending()
+
+
+@admin.register(TaxChange)
+class TaxChangeAdmin(RecordAdmin):
+    """Customers' changes of country or VAT id, which decide the VAT on their invoices: staff
+    check them (the VAT id against the company, e.g. in VIES) and approve or reject them."""
+
+    list_display = [
+        "requested_at",
+        "customer",
+        "confirmed_country",
+        "confirmed_vat_id",
+        "country",
+        "vat_id",
+        "status",
+        "requested_by",
+        "decided_by",
+    ]
+    list_filter = [AwaitingReviewFilter, "status"]
+    # The filters show how many requests each choice holds: the count of those needing review.
+    show_facets = admin.ShowFacets.ALWAYS
+    search_fields = ["customer__name", "customer__number", "vat_id", "confirmed_vat_id"]
+    list_select_related = ["customer", "requested_by", "decided_by"]
+    actions = ["approve_selected", "reject_selected"]
+    fields = [
+        "customer",
+        "status",
+        "confirmed_country",
+        "confirmed_vat_id",
+        "country",
+        "vat_id",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    ]
+    readonly_fields = fields
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("accounts.review_taxchange")
+
+    def _decide(self, request, queryset, decide, done: str):
+        decided = [change for change in queryset if decide(change=change, actor=request.user)]
+        if decided:
+            self.message_user(request, f"{done}: {len(decided)}.", messages.SUCCESS)
+        if len(decided) < len(queryset):
+            self.message_user(
+                request,
+                f"{len(queryset) - len(decided)} no longer awaited review and stay as they were.",
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description="Approve: invoices use the new country and VAT id", permissions=["review"]
+    )
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, services.tax_change_approve, "Approved")
+
+    @admin.action(description="Reject: invoices keep the confirmed ones", permissions=["review"])
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, services.tax_change_reject, "Rejected")
 
 
 class MailStateFilter(admin.SimpleListFilter):

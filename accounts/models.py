@@ -1,6 +1,7 @@
 """Who may log in (User), the billing accounts they act for (Customer, through Membership, or
-on the way there, Invitation), where a customer wants its mail to go (Contact, Phone), and what
-was changed on the Account pane (AuditEntry)."""
+on the way there, Invitation), where a customer wants its mail to go (Contact, Phone), what
+was changed on the Account pane (AuditEntry), and the changes of country or VAT id that wait
+for the provider's staff (TaxChange)."""
 
 import datetime
 import zoneinfo
@@ -380,6 +381,10 @@ class AuditEntry(models.Model):
         MEMBER_ROLE_CHANGED = "member_role_changed", _("Member's role changed")
         MEMBER_REMOVED = "member_removed", _("Member removed")
         LANGUAGE_CHANGED = "language_changed", _("Language of the portal changed")
+        TAX_CHANGE_REQUESTED = "tax_change_requested", _("Change of country or VAT id requested")
+        TAX_CHANGE_WITHDRAWN = "tax_change_withdrawn", _("Change of country or VAT id withdrawn")
+        TAX_CHANGE_APPROVED = "tax_change_approved", _("Change of country or VAT id approved")
+        TAX_CHANGE_REJECTED = "tax_change_rejected", _("Change of country or VAT id rejected")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(
@@ -400,6 +405,59 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()}: {self.subject}"
+
+
+class TaxChangeQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(status=TaxChange.Status.PENDING)
+
+
+class TaxChange(models.Model):
+    """A customer's request to change its country or VAT id, which decide the VAT on its
+    invoices. `Customer.country` and `Customer.vat_id` keep the confirmed values until staff
+    approve the request (accounts/services.py); otherwise an owner could choose their own VAT
+    rate. `confirmed_*` are the values in force when it was asked for."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tax_changes")
+    country = models.CharField(_("country"), max_length=2)
+    vat_id = models.CharField(_("VAT id"), max_length=30, blank=True)
+    confirmed_country = models.CharField("country before", max_length=2)
+    confirmed_vat_id = models.CharField("VAT id before", max_length=30, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TaxChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        permissions = [("review_taxchange", "Can approve or reject changes of country or VAT id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status="pending"),
+                name="one_pending_tax_change_per_customer",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer.name}: {self.country} {self.vat_id}".rstrip()
+
+    @property
+    def requested(self) -> dict:
+        return {"country": self.country, "vat_id": self.vat_id}
 
 
 class PasswordResetRequest(models.Model):

@@ -2,7 +2,15 @@
 
 from django.db.models import QuerySet
 
-from accounts.models import AuditEntry, Contact, Customer, Invitation, Membership, Phone
+from accounts.models import (
+    AuditEntry,
+    Contact,
+    Customer,
+    Invitation,
+    Membership,
+    Phone,
+    TaxChange,
+)
 
 
 def memberships_of(user) -> list[Membership]:
@@ -28,6 +36,11 @@ def billing_emails(customer: Customer) -> list[str]:
 def dpo_contacts(customer: Customer) -> QuerySet[Contact]:
     """Who handles data-protection requests: the addresses with the DPO role."""
     return contacts_for(customer).filter(is_dpo=True)
+
+
+def pending_tax_change(customer: Customer) -> TaxChange | None:
+    """The customer's change of country or VAT id that awaits the staff's review, if any."""
+    return TaxChange.objects.pending().filter(customer=customer).first()
 
 
 def team_of(customer: Customer) -> QuerySet[Membership]:

@@ -27,7 +27,7 @@ from accounts.forms import (
     LanguageForm,
     PhoneForm,
 )
-from accounts.rendering import render_page
+from core.rendering import render_page
 
 TABS = {
     "customer": gettext_lazy("Customer Info"),
@@ -46,9 +46,15 @@ def _tab_context(request, tab: str) -> dict:
     """What one tab shows: only its own reads, so that switching tabs stays cheap."""
     customer, owner = request.customer, request.membership.is_owner
     if tab == "customer":
+        pending = selectors.pending_tax_change(customer)
+        # The form shows what was asked for, so that saving the address again keeps the request.
+        initial = pending.requested if pending else None
         return {
             "dpo_contacts": selectors.dpo_contacts(customer),
-            "customer_form": CustomerInfoForm(instance=customer) if owner else None,
+            "pending_tax_change": pending,
+            "customer_form": CustomerInfoForm(instance=customer, initial=initial)
+            if owner
+            else None,
         }
     if tab == "contact":
         return {
@@ -104,13 +110,14 @@ def _editable(request):
 
 
 def _save_customer(request, form, *, tab, form_name, save, done):
+    """`done(saved)` words the success message from what `save` returned."""
     if form.is_valid():
         try:
-            save(customer=form.instance, actor=request.user)
+            saved = save(customer=form.instance, actor=request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, done)
+            messages.success(request, done(saved))
             return after_change(request, tab)
     return render_pane(request, tab=tab, **{form_name: form})
 
@@ -125,7 +132,14 @@ def customer_info_edit(request):
         tab="customer",
         form_name="customer_form",
         save=services.customer_info_save,
-        done=_("Customer info saved. Invoices issued from now on carry it."),
+        done=lambda pending: (
+            _(
+                "Customer info saved. The change of country or VAT id awaits review by your "
+                "provider; until it is approved, invoices keep the current ones."
+            )
+            if pending
+            else _("Customer info saved. Invoices issued from now on carry it.")
+        ),
     )
 
 
@@ -139,7 +153,7 @@ def settings_edit(request):
         tab="settings",
         form_name="settings_form",
         save=services.customer_settings_save,
-        done=_("Settings saved."),
+        done=lambda _saved: _("Settings saved."),
     )
 
 

@@ -10,8 +10,8 @@ from django.conf import settings
 
 from bench.measure import analyze, compare, make_customer, owner_client
 from billing.models import Invoice, InvoiceSequence
-from billing.money import vat_amount
 from billing.services import utc_today
+from core.money import vat_amount
 
 BIG, SMALL = 10_000, 10
 SAMPLES, WARMUP = 50, 5

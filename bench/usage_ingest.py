@@ -68,11 +68,12 @@ def run() -> list[dict]:
 
 
 def make_records(customers, prefix: str, batch: int) -> list[dict]:
-    """Hourly records of the last weeks, spread over customers, services and metrics."""
-    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - datetime.timedelta(days=60)
+    """Hourly records of the last 30 days (inside the API's window, USAGE_ACCEPT_DAYS), spread
+    over customers, services and metrics."""
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - datetime.timedelta(days=30)
     records = []
     for k in range(BATCH):
-        start = hour + datetime.timedelta(hours=(batch * BATCH + k) % 1400)
+        start = hour + datetime.timedelta(hours=(batch * BATCH + k) % 700)
         records.append(
             {
                 "id": f"{prefix}-{batch}-{k}",

@@ -20,7 +20,7 @@ from accounts.selectors import billing_emails
 from billing import ledger
 from billing import stripe_gateway as gateway
 from billing.models import BillingError, CheckoutItem, CheckoutSession, Invoice, InvoiceEvent
-from billing.money import ZERO, format_money
+from core.money import ZERO, format_money
 
 MAX_INVOICES_PER_CHECKOUT = 20
 CHECKOUT_LIFETIME = datetime.timedelta(hours=1)

@@ -10,8 +10,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from billing.models import Invoice
-from billing.money import ZERO, format_money
 from billing.selectors import invoice_balance
+from core.money import ZERO, format_money
 
 
 def _absolute(path: str) -> str:

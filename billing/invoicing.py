@@ -19,46 +19,29 @@ constraint), the invoice is made in one transaction, and a run that loses the ra
 invoice the other run issued.
 """
 
-import calendar
 import datetime
 import logging
-import zoneinfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Customer
 from billing import ledger, services
 from billing.models import BillingError, Invoice
 from billing.services import LineSpec
-from usage.models import UNITS, DailyUsage, Metric, PricingPlan, first_of_month
+from core.dates import first_of_month, last_of_month, local_date, previous_month
+from usage.models import CATALOGUE, DailyUsage, Metric, PricingPlan
 from usage.pricing import priced_quantity
 from usage.selectors import month_usage
 
 log = logging.getLogger(__name__)
 
-# What a line bills, in the Usage page's words; its unit column is the unit its price is per.
-DESCRIPTIONS = {
-    Metric.CPU: "CPU Hours (vCPU-hours)",
-    Metric.MEMORY: "Memory (GB-hours)",
-    Metric.STORAGE: "Storage (GB-months)",
-    Metric.BANDWIDTH: "Bandwidth (GB transferred)",
-}
 METRIC_ORDER = {metric: index for index, metric in enumerate(Metric)}
 
 
 class NotInvoiceable(BillingError):
     """A month or customer that monthly invoicing refuses, with the reason."""
-
-
-def last_of_month(month: datetime.date) -> datetime.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def previous_month(day: datetime.date) -> datetime.date:
-    """The 1st of the month before the one holding `day`."""
-    return first_of_month(first_of_month(day) - datetime.timedelta(days=1))
 
 
 def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
@@ -70,13 +53,20 @@ def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
         quantity = priced_quantity(row.metric, row.quantity)
         if not quantity:
             continue
+        info = CATALOGUE[row.metric]
+        # Stored in English, whoever runs the invoicing; pages and PDFs show the line in the
+        # reader's language from its metric and month (InvoiceLine.label).
+        with translation.override("en"):
+            description, unit = f"{info.line_description}, {month:%B %Y}", str(info.priced_unit)
         lines.append(
             LineSpec(
                 service=row.service,
-                description=f"{DESCRIPTIONS[row.metric]}, {month:%B %Y}",
+                description=description,
                 quantity=quantity,
-                unit=UNITS[row.metric].priced,
+                unit=unit,
                 unit_price=row.unit_price,
+                metric=row.metric,
+                month=month,
             )
         )
     return lines
@@ -92,10 +82,6 @@ def customers_with_usage(month: datetime.date) -> QuerySet[Customer]:
 
 def _usage_invoice(customer: Customer, month: datetime.date) -> Invoice | None:
     return Invoice.objects.filter(customer=customer, usage_month=month).first()
-
-
-def _local_today(customer: Customer) -> datetime.date:
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
 
 
 def issue_monthly_invoice(
@@ -140,7 +126,9 @@ def issue_monthly_invoice(
             )
             services.add_lines(invoice=draft, lines=lines)
             invoice = services.finalize_invoice(
-                invoice=draft, issue_date=issue_date or _local_today(customer), deliver=deliver
+                invoice=draft,
+                issue_date=issue_date or local_date(timezone.now(), customer.timezone),
+                deliver=deliver,
             )
     except IntegrityError:
         # Another run issued this month's invoice first: it stands, ours rolled back (with the
@@ -176,9 +164,9 @@ def issue_monthly_invoices(month: datetime.date) -> list[Invoice]:
 def month_due(customer: Customer, now: datetime.datetime) -> datetime.date:
     """The latest month whose invoice is due at `now`: the 1st of the next month has begun in
     the customer's time zone, and the month's UTC days (what usage is counted in) are over."""
-    local_date = now.astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
+    customer_date = local_date(now, customer.timezone)
     utc_date = now.astimezone(datetime.UTC).date()
-    return previous_month(min(local_date, utc_date))
+    return previous_month(min(customer_date, utc_date))
 
 
 def issue_due_invoices(*, now: datetime.datetime) -> list[Invoice]:

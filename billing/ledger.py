@@ -13,9 +13,9 @@ from django.db.models import Q, Sum
 
 from accounts import services as accounts_services
 from accounts.models import Customer
-from billing import jobs
+from billing import jobs, selectors
 from billing.models import CreditEntry, Invoice, InvoiceEvent, Payment
-from billing.money import ZERO, format_money
+from core.money import ZERO, format_money
 
 # Spending credit reads the balance, then spends it: two of those at once (two invoices
 # finalized, a refund and a finalization) must not spend the same money. They take the
@@ -29,7 +29,12 @@ def lock_invoices(ids) -> dict[int, Invoice]:
     return {invoice.pk: invoice for invoice in invoices}
 
 
-def save_invoice(invoice: Invoice, *fields: str) -> None:
+def lock_invoice(invoice: Invoice) -> Invoice:
+    """`invoice` read again under its row lock (a workflow on one invoice)."""
+    return lock_invoices([invoice.pk])[invoice.pk]
+
+
+def save_revision(invoice: Invoice, *fields: str) -> None:
     """Save a change of the invoice's status or amounts (all fields when none are named). Its
     revision counts up, so a stored PDF of it is stale: it is rendered again after commit."""
     invoice.revision += 1
@@ -38,7 +43,7 @@ def save_invoice(invoice: Invoice, *fields: str) -> None:
         jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
 
 
-def update_status(invoice: Invoice, *, at: datetime.datetime, actor=None) -> None:
+def settle_or_reopen(invoice: Invoice, *, at: datetime.datetime, actor=None) -> None:
     """After money or credit moved: settle or reopen the invoice, and say so in its timeline.
     The caller saves."""
     status = invoice.update_status(at=at, today=invoice.local_date(at))
@@ -78,8 +83,8 @@ def apply_payment(
     )
     invoice.amount_paid += amount
     InvoiceEvent.record(invoice, InvoiceEvent.Kind.PAYMENT_RECEIVED, message, actor, at=received_at)
-    update_status(invoice, at=received_at, actor=actor)
-    save_invoice(invoice, "amount_paid", "status", "paid_at", "overdue_at")
+    settle_or_reopen(invoice, at=received_at, actor=actor)
+    save_revision(invoice, "amount_paid", "status", "paid_at", "overdue_at")
     return payment
 
 
@@ -116,16 +121,12 @@ def refund_payment(
     InvoiceEvent.record(
         invoice, InvoiceEvent.Kind.REFUNDED, f"Refund of {money} to the card through Stripe.", at=at
     )
-    update_status(invoice, at=at)
-    save_invoice(invoice, "amount_paid", "status", "paid_at", "overdue_at")
+    settle_or_reopen(invoice, at=at)
+    save_revision(invoice, "amount_paid", "status", "paid_at", "overdue_at")
     return refund
 
 
 # ---- The customer's credit ----
-
-
-def credit_balance(customer: Customer) -> Decimal:
-    return CreditEntry.objects.filter(customer=customer).balance()
 
 
 def add_overpayment(
@@ -145,7 +146,7 @@ def add_overpayment(
 def apply_credit(*, invoice: Invoice, at: datetime.datetime, actor=None) -> Decimal:
     """Set the customer's credit off against a newly issued, locked invoice (customer locked
     too). Returns how much was applied; the caller updates the status and saves."""
-    amount = min(credit_balance(invoice.customer), invoice.owed)
+    amount = min(selectors.credit_balance(invoice.customer), invoice.owed)
     if amount <= 0:
         return ZERO
     CreditEntry.objects.create(

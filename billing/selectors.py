@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.models import CheckoutSession, CreditEntry, Invoice, Payment
-from billing.money import ZERO, round_money
+from core.money import ZERO, round_money
 
 STATUS_FILTERS = {
     "all": pgettext_lazy("tab of invoices", "All"),

@@ -7,14 +7,13 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Customer
-from billing import jobs, ledger
+from billing import jobs, ledger, selectors, vat
 from billing.models import (
     BillingError,
     Invoice,
@@ -24,22 +23,11 @@ from billing.models import (
     Payment,
     customer_details,
 )
-from billing.money import ZERO, format_money, round_money, vat_amount
+from core.money import ZERO, format_money, round_money, vat_amount
 
 
 def utc_today() -> datetime.date:
     return timezone.now().astimezone(datetime.UTC).date()
-
-
-def vat_rate_for(customer: Customer) -> Decimal:
-    """Domestic customers pay the seller's VAT; others are reverse-charged or out of scope (0%)."""
-    if customer.country == settings.SELLER["country"]:
-        return settings.VAT_RATE
-    return Decimal("0.00")
-
-
-def _locked(invoice: Invoice) -> Invoice:
-    return ledger.lock_invoices([invoice.pk])[invoice.pk]
 
 
 @transaction.atomic
@@ -51,13 +39,20 @@ def create_draft(
     vat_rate: Decimal | None = None,
     usage_month: datetime.date | None = None,
 ) -> Invoice:
+    """A draft taxed by the EU rule (billing/vat.py) for the customer's confirmed country and
+    VAT id, at the rates in force at the end of the period it bills (or today); `vat_rate`
+    overrides the rate, not the treatment."""
+    tax = vat.vat_for(
+        country=customer.country, vat_id=customer.vat_id, on=period_end or utc_today()
+    )
     return Invoice.objects.create(
         customer=customer,
         period_start=period_start,
         period_end=period_end,
         usage_month=usage_month,
         currency=customer.currency,
-        vat_rate=vat_rate_for(customer) if vat_rate is None else vat_rate,
+        vat_treatment=tax.treatment,
+        vat_rate=tax.rate if vat_rate is None else vat_rate,
     )
 
 
@@ -68,12 +63,14 @@ class LineSpec:
     quantity: Decimal
     unit: str
     unit_price: Decimal
+    metric: str = ""  # a usage line's metric; blank on a line staff wrote
+    month: datetime.date | None = None  # the month a usage line's usage is from
 
 
 @transaction.atomic
 def add_lines(*, invoice: Invoice, lines: list[LineSpec]) -> list[InvoiceLine]:
     """Add lines to a draft and bring its totals up to date."""
-    invoice = _locked(invoice)
+    invoice = ledger.lock_invoice(invoice)
     if invoice.status != Invoice.Status.DRAFT:
         raise BillingError(f"{invoice} is finalized; its lines cannot change.")
     start = invoice.lines.count()
@@ -86,6 +83,8 @@ def add_lines(*, invoice: Invoice, lines: list[LineSpec]) -> list[InvoiceLine]:
             quantity=spec.quantity,
             unit=spec.unit,
             unit_price=spec.unit_price,
+            metric=spec.metric,
+            month=spec.month,
         )
         for index, spec in enumerate(lines)
     ]
@@ -96,7 +95,7 @@ def add_lines(*, invoice: Invoice, lines: list[LineSpec]) -> list[InvoiceLine]:
 @transaction.atomic
 def refresh_draft_totals(*, invoice: Invoice) -> Invoice:
     """After staff edited a draft's lines in the admin: bring its totals up to date."""
-    invoice = _locked(invoice)
+    invoice = ledger.lock_invoice(invoice)
     if invoice.status == Invoice.Status.DRAFT:
         _update_totals(invoice)
     return invoice
@@ -137,7 +136,7 @@ def finalize_invoice(
     customer's Billing contacts (staff importing old invoices turn that off).
     """
     ledger.lock_customer(invoice.customer_id)
-    invoice = _locked(invoice)
+    invoice = ledger.lock_invoice(invoice)
     if invoice.status != Invoice.Status.DRAFT:
         raise BillingError(f"{invoice} is already finalized.")
     if not invoice.lines.exists():
@@ -157,9 +156,9 @@ def finalize_invoice(
         invoice.due_date = issue_date + datetime.timedelta(days=invoice.customer.payment_terms_days)
         invoice.transition_to(Invoice.Status.UNPAID)
         ledger.apply_credit(invoice=invoice, at=now, actor=actor)
-        ledger.update_status(invoice, at=now, actor=actor)
+        ledger.settle_or_reopen(invoice, at=now, actor=actor)
     invoice.deliver = deliver
-    ledger.save_invoice(invoice)
+    ledger.save_revision(invoice)
     if deliver:
         jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
         jobs.after_commit(jobs.SEND_INVOICE_EMAIL, invoice.pk)
@@ -169,7 +168,7 @@ def finalize_invoice(
 @transaction.atomic
 def void_invoice(*, invoice: Invoice, actor=None, reason: str = "") -> Invoice:
     """Cancel an issued invoice nobody has paid anything on. Otherwise: a credit note."""
-    invoice = _locked(invoice)
+    invoice = ledger.lock_invoice(invoice)
     if invoice.is_credit_note:
         raise BillingError("A credit note cannot be voided.")
     if invoice.amount_paid or invoice.amount_credited or invoice.credit_applied:
@@ -177,7 +176,7 @@ def void_invoice(*, invoice: Invoice, actor=None, reason: str = "") -> Invoice:
             f"{invoice} has payments or credits recorded; issue a credit note instead."
         )
     invoice.transition_to(Invoice.Status.VOID)
-    ledger.save_invoice(invoice, "status")
+    ledger.save_revision(invoice, "status")
     InvoiceEvent.record(invoice, InvoiceEvent.Kind.VOIDED, reason or "Voided.", actor)
     return invoice
 
@@ -199,7 +198,7 @@ def issue_credit_note(
     their next invoices or refunded by staff.
     """
     ledger.lock_customer(invoice.customer_id)
-    invoice = _locked(invoice)
+    invoice = ledger.lock_invoice(invoice)
     if invoice.is_credit_note or invoice.status in {Invoice.Status.DRAFT, Invoice.Status.VOID}:
         raise BillingError(f"{invoice} is not an issued invoice that can be credited.")
     creditable = invoice.total - invoice.amount_credited
@@ -207,7 +206,15 @@ def issue_credit_note(
         if invoice.amount_credited:
             raise BillingError(f"{invoice} was credited before; credit the rest by amount.")
         lines = [
-            LineSpec(line.service, line.description, line.quantity, line.unit, -line.unit_price)
+            LineSpec(
+                line.service,
+                line.description,
+                line.quantity,
+                line.unit,
+                -line.unit_price,
+                metric=line.metric,
+                month=line.month,
+            )
             for line in invoice.lines.all()
         ]
     else:
@@ -224,6 +231,7 @@ def issue_credit_note(
         period_start=invoice.period_start,
         period_end=invoice.period_end,
         currency=invoice.currency,
+        vat_treatment=invoice.vat_treatment,
         vat_rate=invoice.vat_rate,
     )
     add_lines(invoice=note, lines=lines)
@@ -247,8 +255,8 @@ def issue_credit_note(
     freed = invoice.amount_paid + invoice.credit_applied - (invoice.total - invoice.amount_credited)
     if freed > 0:
         ledger.free_for_credit(invoice=invoice, credit_note=note, amount=freed, at=now, actor=actor)
-    ledger.update_status(invoice, at=now, actor=actor)
-    ledger.save_invoice(
+    ledger.settle_or_reopen(invoice, at=now, actor=actor)
+    ledger.save_revision(
         invoice, "amount_credited", "amount_paid", "credit_applied", "status", "paid_at"
     )
     return note
@@ -264,7 +272,7 @@ def record_bank_payment(
     actor=None,
 ) -> Payment:
     """Record a bank transfer that staff saw arrive. Partial payments leave the rest owed."""
-    invoice = _locked(invoice)
+    invoice = ledger.lock_invoice(invoice)
     if not invoice.is_open:
         raise BillingError(f"{invoice} is {invoice.get_status_display().lower()}: nothing is owed.")
     amount = round_money(amount)
@@ -295,7 +303,7 @@ def refund_customer_credit(*, customer: Customer, amount: Decimal, reference: st
     amount = round_money(amount)
     if amount <= 0:
         raise BillingError("A refund must be more than zero.")
-    balance = ledger.credit_balance(customer)
+    balance = selectors.credit_balance(customer)
     if amount > balance:
         raise BillingError(
             f"{customer.name} has {format_money(balance, customer.currency)} of credit; "

@@ -1,6 +1,6 @@
 """The only module that talks to Stripe: customers, Checkout Sessions, webhook signatures.
 
-Amounts cross this edge as integer minor units (billing/money.py); everything else in the
+Amounts cross this edge as integer minor units (core/money.py); everything else in the
 portal uses Decimal. STRIPE_API_BASE points the client at a Stripe-compatible server in tests.
 """
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 import stripe
 from django.conf import settings
 
-from billing.money import to_minor_units
+from core.money import to_minor_units
 
 
 class StripeUnavailable(Exception):

@@ -21,13 +21,13 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.access import customer_required
-from accounts.rendering import render_page
 from billing import checkout, delivery, selectors, stripe_gateway, webhooks
 from billing.models import Invoice
-from billing.money import ZERO
 from billing.pdf import PdfRenderError, PdfUnavailable, render_invoice_pdf
 from billing.selectors import PaymentOutcome
 from billing.services import utc_today
+from core.money import ZERO
+from core.rendering import render_page
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ def invoice_detail(request, number):
         "groups": selectors.invoice_line_groups(invoice),
         "events": invoice.events.all(),
         "credit_notes": invoice.credit_notes.issued(),
+        "seller": settings.SELLER,
     }
     return render_page(request, "billing/invoice_detail.html", context, fragment="invoice-sheet")
 

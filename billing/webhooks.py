@@ -13,9 +13,9 @@ import zlib
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing import jobs, ledger
+from billing import jobs, ledger, selectors
 from billing.models import CheckoutSession, InvoiceEvent, Payment, StripeEvent
-from billing.money import ZERO, format_money, from_minor_units
+from core.money import ZERO, format_money, from_minor_units
 
 STRIPE_INTENT_LOCKS = 0x57E1  # the advisory lock namespace of payment intents
 
@@ -220,7 +220,7 @@ def _on_charge_refunded(event: StripeEvent, charge: dict) -> str:
     from_credit = min(
         to_book,
         ledger.credit_from_payment(customer, payment_intent),
-        ledger.credit_balance(customer),
+        selectors.credit_balance(customer),
     )
     if from_credit > 0:
         ledger.refund_credit(

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
-from accounts import rendering
+from core import rendering
 
 # What static/js/portal.js says, handed to it in the page's language (base.html, as JSON).
 # The count's two forms suit the languages we speak (one, and anything else).

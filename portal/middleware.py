@@ -1,6 +1,6 @@
-"""Request plumbing: the language of the page, which customer the request acts for, messages
-for HTMX responses, idle sessions, what browsers and proxies may keep, and which browser
-features pages may use."""
+"""Request plumbing: requests carrying a NUL character, the language of the page, which customer
+the request acts for, messages for HTMX responses, idle sessions, what browsers and proxies may
+keep, and which browser features pages may use."""
 
 import time
 import zoneinfo
@@ -8,12 +8,45 @@ import zoneinfo
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
+from django.http import Http404
+from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.access import SESSION_CUSTOMER_KEY
 from accounts.selectors import memberships_of
+
+
+class RefuseNulMiddleware:
+    """No view sees a NUL character (`%00`) from the address or a form: PostgreSQL cannot store
+    or compare text holding one (SQLite lets it through), so a search, an invoice number or a
+    selection carrying it ended in a server error. One guard here rather than a check in every
+    view and in the admin: a path with a NUL names no page (404); a parameter with one gets a
+    page saying what was wrong (400). No browser sends a NUL from a typed field; forms refuse it
+    anyway, this only decides how early.
+
+    After the language is chosen, so that the refusal speaks the user's language; it reads the
+    form body only as CsrfViewMiddleware would (form-encoded or multipart)."""
+
+    NUL = "\x00"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self.NUL in request.path:
+            raise Http404("The address holds a NUL character.")
+        if self._has_nul(request.GET) or (request.method == "POST" and self._has_nul(request.POST)):
+            return render(request, "portal/nul_refused.html", status=400)
+        return self.get_response(request)
+
+    @classmethod
+    def _has_nul(cls, params) -> bool:
+        return any(
+            cls.NUL in key or any(cls.NUL in value for value in values)
+            for key, values in params.lists()
+        )
 
 
 class LanguageMiddleware:

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After the login is known: each user's own language (Settings), else Accept-Language.
     "portal.middleware.LanguageMiddleware",
+    # Before any view or form reads the request: PostgreSQL cannot hold a NUL character.
+    "portal.middleware.RefuseNulMiddleware",
     "portal.middleware.SessionIdleMiddleware",
     "portal.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -224,8 +226,11 @@ SELLER = {
     "iban": env_str("SELLER_IBAN", "SE45 5000 0000 0583 9825 7466"),
     "bic": env_str("SELLER_BIC", "ESSESESS"),
 }
-# VAT charged to customers in the seller's country; others are reverse-charged (0%).
+# The VAT of the seller's country, charged to customers there (the EU rule: billing/vat.py).
 VAT_RATE = env_decimal("VAT_RATE", "25.00")
+# An EU seller whose sales to consumers in other EU countries stay under €10,000 a year
+# (Art. 59c of Directive 2006/112/EC) charges them its own VAT instead of their country's.
+SELLER_UNDER_EU_VAT_THRESHOLD = env_bool("SELLER_UNDER_EU_VAT_THRESHOLD", False)
 # A ZIP of selected invoices renders their missing PDFs for at most this long (seconds, well
 # inside gunicorn's 30-second timeout); the rest are queued and the customer asks again.
 INVOICE_ZIP_RENDER_SECONDS = 20
@@ -268,6 +273,10 @@ STRIPE_API_BASE = env_url(
 # The cloud's metering posts usage to /api/v1/usage/ with this bearer token; unset, the
 # endpoint answers 503 (ingest is not configured).
 USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
+# Usage records must start within the last USAGE_ACCEPT_DAYS days (the window Stripe's meters
+# take): older usage would land in months already invoiced without anyone deciding so.
+# `import_usage --backfill` loads it on purpose.
+USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 LOGGING = {

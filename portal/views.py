@@ -16,8 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
-from accounts.rendering import render_page
 from billing import selectors as billing
+from core.rendering import render_page
 from usage import charts
 from usage import selectors as usage_selectors
 from usage.forms import UsageFilterForm

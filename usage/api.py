@@ -4,8 +4,9 @@ Every answer is JSON and never cached.
 
 Answers: 200 `{"accepted": N, "duplicates": D}` when the batch is stored (ids seen before
 are counted, not stored again); 400 `{"errors": [{"index", "field", "error"}]}` when a record
-is invalid, and nothing of the batch is stored; 400 `{"error": ...}` for a body that is not
-JSON, not an object, or whose `records` is not a list; 401 without the right token; 405 for
+is invalid, and nothing of the batch is stored; 409 the same, naming each record whose id was
+received before with other content; 400 `{"error": ...}` for a body that is not JSON, not an
+object, or whose `records` is not a list; 401 without the right token; 405 for
 anything but POST; 413 over MAX_RECORDS records or MAX_BODY_BYTES (refused unread); 415 for a
 body that is not `application/json`; 503 while USAGE_INGEST_TOKEN is unset.
 """
@@ -18,7 +19,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from usage.ingest import InvalidBatch, ingest_records, parse_json
+from usage.ingest import ConflictingBatch, InvalidBatch, ingest_records, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ def ingest_usage(request):
         )
     try:
         result = ingest_records(records)
+    except ConflictingBatch as refused:
+        return _answer(409, errors=refused.errors)
     except InvalidBatch as refused:
         return _answer(400, errors=refused.errors)
     log.info("Usage batch: %d accepted, %d duplicates", result.accepted, result.duplicates)

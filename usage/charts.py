@@ -10,13 +10,12 @@ data table alike.
 import datetime
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.utils.formats import date_format, number_format
 
-from usage.labels import METRIC_LABELS, SHOWN_UNITS
-from usage.models import Metric
-from usage.pricing import CENT
+from core.money import round_money
+from usage.models import CATALOGUE, Metric
 from usage.selectors import UsageBucket
 
 # The bar chart's canvas (viewBox units): it scales with its container's width.
@@ -109,7 +108,7 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
     def y_of(amount: Decimal) -> float:
         return HEIGHT - BOTTOM - float(amount / top) * plot_height
 
-    labels = {metric: (str(METRIC_LABELS[metric]), str(SHOWN_UNITS[metric])) for metric in Metric}
+    labels = {metric: (str(info.label), str(info.shown_unit)) for metric, info in CATALOGUE.items()}
     bars = []
     for index, bucket in enumerate(buckets):
         x = LEFT + slot * index + (slot - bar_width) / 2
@@ -151,7 +150,7 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
 
 def _quantity(value: Decimal) -> str:
     """As the floatformat:"2g" filter writes it (number_format alone would cut, not round)."""
-    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    rounded = round_money(value)
     return number_format(rounded, 2, use_l10n=True, force_grouping=True)
 
 

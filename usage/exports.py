@@ -2,27 +2,24 @@
 
 `export.csv`: one row per service, then `Total Estimated Bill`: the Usage page's summary table.
 `daily.csv`: the daily rollup behind it, each row priced on its own.
-Quantities keep the 4 places an invoice line prints; costs are in EUR with cents.
+Quantities keep the 4 places an invoice line prints; costs are in EUR with cents. Numbers are
+Decimals, text is str: the views write them with every text cell quoted.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from usage.models import UNITS, Metric
+from usage.models import CATALOGUE, FORMULA_STARTS, Metric
 from usage.pricing import QUANTITY_PLACES
 from usage.selectors import DailyCost, UsageSummary
 
 SUMMARY_COLUMNS = [
     "service",
-    "cpu_vcpu_hours",
-    "memory_gb_hours",
-    "storage_avg_gb",
-    "bandwidth_gb",
+    *(info.csv_column for info in CATALOGUE.values()),
     "estimated_cost_eur",
 ]
 DAILY_COLUMNS = ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur"]
 TOTAL_LABEL = "Total Estimated Bill"
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection): quoted.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CENTS = Decimal("0.01")
 
 
 def text_cell(value: str) -> str:
@@ -30,24 +27,28 @@ def text_cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def quantity_cell(value: Decimal) -> str:
-    return f"{value.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP):f}"
+def quantity_cell(value: Decimal) -> Decimal:
+    return value.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP)
 
 
-def summary_rows(summary: UsageSummary) -> list[list[str]]:
+def cost_cell(value: Decimal) -> Decimal:
+    return value.quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+def summary_rows(summary: UsageSummary) -> list[list[str | Decimal]]:
     rows = [SUMMARY_COLUMNS]
     for row in [*summary.services, summary.total]:
         rows.append(
             [
                 text_cell(row.service) if row is not summary.total else TOTAL_LABEL,
                 *(quantity_cell(quantity) for _, quantity in row.cells),
-                f"{row.cost:.2f}",
+                cost_cell(row.cost),
             ]
         )
     return rows
 
 
-def daily_rows(costs: list[DailyCost]) -> list[list[str]]:
+def daily_rows(costs: list[DailyCost]) -> list[list[str | Decimal]]:
     rows = [DAILY_COLUMNS]
     for cost in costs:
         rows.append(
@@ -56,8 +57,8 @@ def daily_rows(costs: list[DailyCost]) -> list[list[str]]:
                 text_cell(cost.service),
                 cost.metric,
                 quantity_cell(cost.quantity),
-                UNITS[Metric(cost.metric)].metered,
-                f"{cost.cost:.2f}",
+                CATALOGUE[Metric(cost.metric)].metered_unit,
+                cost_cell(cost.cost),
             ]
         )
     return rows

@@ -51,27 +51,24 @@ class UsageFilterForm(forms.Form):
     def choice(self, today: datetime.date) -> UsageChoice:
         """`?month=YYYY-MM` (a calendar month; the current one up to today), else `?range=`
         (7d, last-month, 90d; 7d when absent), and optionally one `?service=`."""
-        self.is_valid()  # every field is optional: an error only marks what to leave out
+        # Every field is optional: an error (a service name too long) only marks what to leave
+        # out. A NUL character, the one thing range and month refuse, never gets this far
+        # (portal.middleware.RefuseNulMiddleware).
+        self.is_valid()
         data, notices = self.cleaned_data, []
         month = None
-        if "month" in self.errors:
-            notices.append(gettext("That is not a month; showing the last 7 days."))
-        elif data.get("month"):
+        if data.get("month"):
             month, problem = parse_month(data["month"], today)
             notices += [problem] if problem else []
         key = data.get("range") or DEFAULT_RANGE
         if month:
             usage_range = month_range(month, today)
-        elif key in PRESET_RANGES and "range" not in self.errors:
+        elif key in PRESET_RANGES:
             usage_range = preset_range(key, today)
         else:
             usage_range = preset_range(DEFAULT_RANGE, today)
-            notices.append(
-                gettext("That is not a range; showing the last 7 days.")
-                if "range" in self.errors
-                else gettext("“%(value)s” is not a range; showing the last 7 days.")
-                % {"value": key[:20]}
-            )
+            notice = gettext("“%(value)s” is not a range; showing the last 7 days.")
+            notices.append(notice % {"value": key[:20]})
         if "service" in self.errors:
             notices.append(gettext("That is not a service name; showing all services."))
         return UsageChoice(usage_range, data.get("service") or None, notices, by_month=bool(month))

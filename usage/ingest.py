@@ -10,28 +10,38 @@ optional `resource`. The rules a record must pass, beyond the types:
 - `start` and `end`: ISO 8601 with a time zone (`Z` or `+01:00`); a naive time is refused, as
   its meaning depends on the sender's clock. `end` is not before `start`, the interval is at
   most a day, and `start` is not later than now plus CLOCK_SKEW (the sender's clock may run a
-  little ahead of ours).
-- `service` 1-120 characters, `id` 1-200, `resource` up to 200 (surrounding spaces of service
-  and resource are dropped); no control characters; no field outside the contract.
+  little ahead of ours) nor more than USAGE_ACCEPT_DAYS days ago (a backfill, which the import
+  command does on request, may go further back).
+- `service` 1-120 characters of letters, digits, spaces and `._-:/()#`, not starting (nor a
+  `;`/`,`-separated part of it starting) with a spreadsheet formula character: it is written
+  to CSV exports and read back by spreadsheets. `id` 1-200 characters, `resource` up to 200
+  (surrounding spaces of service and resource are dropped); no control characters; no field
+  outside the contract.
 
-A record whose (customer, id) was already stored, or came earlier in the same batch, is a
-duplicate: skipped and counted, the first one wins.
+A record whose (customer, id) was already stored, or came earlier in the same batch, with the
+same content is a duplicate: skipped and counted. The same (customer, id) with other content
+(service, metric, quantity as stored, start, end or resource) is a conflict: the sender has a
+bug, and keeping either silently would lose usage. The batch is refused (ConflictingBatch);
+the import command stores the first and reports the others.
 """
 
+import dataclasses
 import datetime
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer
 from usage.aggregation import mark_ingest_in_flight
-from usage.models import Metric, Service
+from usage.models import FORMULA_STARTS, Metric, Service, UsageRecord
 
 MAX_QUANTITY = Decimal(1_000_000_000)
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -44,17 +54,29 @@ REQUIRED = FIELD_SET - {"resource"}
 METRICS = frozenset(Metric.values)
 CUSTOMER_NUMBER_LENGTH = Customer._meta.get_field("number").max_length
 LENGTHS = {"id": 200, "service": 120, "resource": 200}
-# A plain decimal, optionally with an exponent: no "NaN", "Infinity", "0x10" or "1_000".
-DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
+# A plain decimal, optionally with an exponent: no "NaN", "Infinity", "0x10" or "1_000", and
+# ASCII digits only (Decimal() reads "٣" as 3).
+DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?", re.ASCII)
 # Control characters (PostgreSQL refuses NUL in text) and lone surrogates (not UTF-8 at all).
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 TIMESTAMP_MAX_LENGTH = 40
+# Service names: letters and digits of any script (with their combining marks), spaces and
+# these. ASCII names, nearly all of them, are checked by the pattern alone.
+SERVICE_PUNCTUATION = " ._-:/()#"
+SERVICE_NAME_ASCII = re.compile(r"[A-Za-z0-9 ._\-:/()#]+")
+SERVICE_CHARACTER_CATEGORIES = ("L", "M", "Nd")
+# A spreadsheet that splits cells at ; or , starts a cell (and maybe a formula) at each part.
+CELL_SEPARATORS = re.compile(r"[;,]")
 
 
 @dataclass(frozen=True)
 class IngestResult:
     accepted: int
     duplicates: int
+    # The new records by customer (pk) and UTC month (its 1st day): what a backfill changes.
+    months: dict[tuple[int, datetime.date], int] = dataclasses.field(
+        default_factory=dict, compare=False
+    )
 
 
 class InvalidBatch(Exception):
@@ -66,6 +88,14 @@ class InvalidBatch(Exception):
     def __init__(self, errors: list[dict]):
         super().__init__(f"{len(errors)} problem(s) in the batch")
         self.errors = errors
+
+
+class ConflictingBatch(InvalidBatch):
+    """At least one record reuses an id already received (or earlier in the batch) with other
+    content; nothing of the batch was stored. `errors` name each such record's index."""
+
+
+CONFLICT = "already received with other content"
 
 
 class _Invalid(Exception):
@@ -83,20 +113,33 @@ class _Record(NamedTuple):
     resource: str = ""
 
 
-def ingest_records(records: list) -> IngestResult:
+def ingest_records(records: list, *, backfill: bool = False) -> IngestResult:
     """Store a batch all-or-nothing: raises InvalidBatch, storing nothing, if any record is
-    invalid. Services are created on first sight. The API caps a batch at 10,000 records."""
-    valid, errors = _validate(records)
+    invalid (ConflictingBatch if its id came before with other content). Services are
+    created on first sight. The API caps a batch at 10,000 records. `backfill` takes records
+    that start before the accepted window (USAGE_ACCEPT_DAYS)."""
+    valid, errors = _validate(records, backfill=backfill)
     if errors:
         raise InvalidBatch(errors)
     return _store(valid)
 
 
-def ingest_valid_records(records: list) -> tuple[IngestResult, list[dict]]:
+def ingest_valid_records(
+    records: list, *, backfill: bool = False
+) -> tuple[IngestResult, list[dict]]:
     """Store the valid records of a batch and return the problems of the others (the import
-    command's rule: a bad line of a large file must not hold back the good ones)."""
-    valid, errors = _validate(records)
-    return _store(valid), errors
+    command's rule: a bad line of a large file must not hold back the good ones). A record in
+    conflict with one stored, or with one earlier in the batch, is one of the others."""
+    valid, errors = _validate(records, backfill=backfill)
+    while True:  # each round leaves out at least one record
+        try:
+            result = _store(valid)
+        except ConflictingBatch as conflict:
+            refused = {error["index"] for error in conflict.errors}
+            valid = [(index, record) for index, record in valid if index not in refused]
+            errors = sorted(errors + conflict.errors, key=lambda error: error["index"])
+        else:
+            return result, errors
 
 
 def parse_json(text: str | bytes):
@@ -115,15 +158,20 @@ def _no_constants(name: str):
 _DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
-def _validate(records: list) -> tuple[list[_Record], list[dict]]:
+def _validate(records: list, *, backfill: bool) -> tuple[list[tuple[int, _Record]], list[dict]]:
+    """The valid records with their index in the batch, and the problems of the others."""
     now = timezone.now()
+    window = Window(
+        earliest=None if backfill else now - datetime.timedelta(days=settings.USAGE_ACCEPT_DAYS),
+        latest=now + CLOCK_SKEW,
+    )
     errors = []
     parsed: list[tuple[int, dict]] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             errors.append(_error(index, None, "Must be an object with the record's fields."))
             continue
-        values, problems = _check_record(record, now)
+        values, problems = _check_record(record, window)
         errors += [_error(index, field, message) for field, message in problems]
         if not problems:
             parsed.append((index, values))
@@ -139,7 +187,7 @@ def _validate(records: list) -> tuple[list[_Record], list[dict]]:
             errors.append(_error(index, "customer", f"Unknown customer {values['customer']}."))
             continue
         values["customer"] = customer_id
-        valid.append(_Record(**values))
+        valid.append((index, _Record(**values)))
     errors.sort(key=lambda error: error["index"])  # stable: a record's fields stay in order
     return valid, errors
 
@@ -148,7 +196,15 @@ def _error(index: int, field: str | None, message: str) -> dict:
     return {"index": index, "field": field, "error": message}
 
 
-def _check_record(record: dict, now: datetime.datetime) -> tuple[dict, list[tuple[str, str]]]:
+class Window(NamedTuple):
+    """When a record may start: from `earliest` (None: any time before, for a backfill) to
+    `latest`."""
+
+    earliest: datetime.datetime | None
+    latest: datetime.datetime
+
+
+def _check_record(record: dict, window: Window) -> tuple[dict, list[tuple[str, str]]]:
     problems = []
     values = {}
     for field, check in CHECKS:
@@ -164,8 +220,19 @@ def _check_record(record: dict, now: datetime.datetime) -> tuple[dict, list[tupl
     if len(record) > len(values) and (unknown := record.keys() - FIELD_SET):
         problems += [(field, "Unknown field.") for field in record if field in unknown]
     start, end = values.get("start"), values.get("end")
-    if start and start > now + CLOCK_SKEW:
-        problems.append(("start", "Is in the future."))
+    if start and start > window.latest:
+        skew = CLOCK_SKEW // datetime.timedelta(minutes=1)
+        problems.append(
+            ("start", f"Is in the future (more than {skew} minutes ahead of our clock).")
+        )
+    if start and window.earliest and start < window.earliest:
+        problems.append(
+            (
+                "start",
+                f"Is more than {settings.USAGE_ACCEPT_DAYS} days ago; older usage is loaded with "
+                "`manage.py import_usage --backfill`.",
+            )
+        )
     if start and end:
         if end < start:
             problems.append(("end", "Is before start."))
@@ -186,6 +253,25 @@ def _text(value, max_length: int, *, strip: bool = False, optional: bool = False
     if UNPRINTABLE.search(value):
         raise _Invalid("Must be printable UTF-8 text, without control characters.")
     return value
+
+
+def _service(value) -> str:
+    name = _text(value, LENGTHS["service"], strip=True)
+    if any(part.lstrip(" ").startswith(FORMULA_STARTS) for part in CELL_SEPARATORS.split(name)):
+        raise _Invalid(
+            "Must not start with = + - @, a tab or a carriage return, nor have a part after ; "
+            "or , that does: a spreadsheet would run it as a formula."
+        )
+    if not SERVICE_NAME_ASCII.fullmatch(name) and not all(
+        char in SERVICE_PUNCTUATION
+        or unicodedata.category(char).startswith(SERVICE_CHARACTER_CATEGORIES)
+        for char in name
+    ):
+        raise _Invalid(
+            "May hold letters, digits, spaces and . _ - : / ( ) # only (no control or "
+            "invisible formatting characters)."
+        )
+    return name
 
 
 def _customer(value) -> str:
@@ -241,7 +327,7 @@ def _moment(value) -> datetime.datetime:
 CHECKS = (
     ("id", lambda value: _text(value, LENGTHS["id"])),
     ("customer", _customer),
-    ("service", lambda value: _text(value, LENGTHS["service"], strip=True)),
+    ("service", _service),
     ("metric", _metric),
     ("quantity", _quantity),
     ("start", _moment),
@@ -251,35 +337,56 @@ CHECKS = (
 
 
 @transaction.atomic
-def _store(records: list[_Record]) -> IngestResult:
+def _store(records: list[tuple[int, _Record]]) -> IngestResult:
+    """Insert the records whose ids are new; raises ConflictingBatch, storing nothing, when an
+    id comes again with other content (within the batch, or against what is stored)."""
     if not records:
         return IngestResult(accepted=0, duplicates=0)
     # Before any record takes an id: the aggregation waits for this transaction to end before
     # it trusts the highest id (ids are handed out in order, but commit in any order).
     mark_ingest_in_flight()
-    unique: dict[tuple[int, str], _Record] = {}
-    for record in records:
-        unique.setdefault((record.customer, record.id), record)  # the first one wins
-    services = _services({(r.customer, r.service) for r in unique.values()})
-    rows = [
-        (
-            r.customer,
-            services[r.customer, r.service],
-            r.metric,
-            r.id,
-            r.quantity,
-            r.start,
-            r.end,
-            r.resource,
-        )
-        for r in unique.values()
-    ]
+    services = _services({(r.customer, r.service) for _, r in records})
+    # Each record as a row, and each id's first row: the one stored if the id is new.
+    batch = [(index, _row(record, services)) for index, record in records]
+    first: dict[tuple[int, str], tuple] = {}
+    for _, row in batch:
+        first.setdefault(_key(row), row)
+    rows = list(first.values())
     received_at = timezone.now()
     if connection.vendor == "postgresql":
-        accepted = _insert_postgresql(rows, received_at)
+        months = _insert_postgresql(rows, received_at)
     else:
-        accepted = _insert_sqlite(rows, received_at)
-    return IngestResult(accepted=accepted, duplicates=len(records) - accepted)
+        months = _insert_sqlite(rows, received_at)
+    accepted = sum(months.values())
+    # An id stored before with other content than its first row here, as stored. Compared after
+    # the insert, which waited for any batch storing the same ids at the same time to commit.
+    changed = {}
+    if accepted < len(rows):
+        changed = _changed_postgresql() if connection.vendor == "postgresql" else _changed(rows)
+    # Every record must match what its id holds: the stored row, else the batch's first.
+    conflicts = [i for i, row in batch if row != changed.get(_key(row), first[_key(row)])]
+    if conflicts:
+        raise ConflictingBatch([_error(index, "id", CONFLICT) for index in conflicts])
+    return IngestResult(accepted=accepted, duplicates=len(records) - accepted, months=months)
+
+
+def _row(record: _Record, services: dict[tuple[int, str], int]) -> tuple:
+    """The record as UsageRecord stores it, in the order of COLUMNS."""
+    return (
+        record.customer,
+        services[record.customer, record.service],
+        record.metric,
+        record.id,
+        record.quantity,
+        record.start,
+        record.end,
+        record.resource,
+    )
+
+
+def _key(row: tuple) -> tuple[int, str]:
+    """(customer, id): what makes a record the same record."""
+    return row[0], row[3]
 
 
 def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -305,7 +412,18 @@ def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
     return ids
 
 
+# A row as stored, in the order _store builds it.
 COLUMNS = 'customer_id, service_id, metric, external_id, quantity, start, "end", resource'
+ROW_FIELDS = (
+    "customer_id",
+    "service_id",
+    "metric",
+    "external_id",
+    "quantity",
+    "start",
+    "end",
+    "resource",
+)
 
 STAGING = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch (
@@ -317,39 +435,81 @@ TRUNCATE usage_ingest_batch
 
 # Rows go in in one order (by customer and id): two batches sharing ids cannot each hold a
 # row the other waits for (a deadlock); the second skips the first's rows once it commits.
+# The new rows are counted by customer and UTC month in the same statement.
 INSERT_FROM_STAGING = f"""
-INSERT INTO usage_usagerecord ({COLUMNS}, received_at)
-SELECT {COLUMNS}, %s FROM usage_ingest_batch ORDER BY customer_id, external_id
-ON CONFLICT (customer_id, external_id) DO NOTHING
+WITH inserted AS (
+    INSERT INTO usage_usagerecord ({COLUMNS}, received_at)
+    SELECT {COLUMNS}, %s FROM usage_ingest_batch ORDER BY customer_id, external_id
+    ON CONFLICT (customer_id, external_id) DO NOTHING
+    RETURNING customer_id, start
+)
+SELECT customer_id, (date_trunc('month', start AT TIME ZONE 'UTC'))::date, count(*)
+FROM inserted GROUP BY 1, 2
 """
 
 
-def _insert_postgresql(rows: list[tuple], received_at: datetime.datetime) -> int:
+def _insert_postgresql(
+    rows: list[tuple], received_at: datetime.datetime
+) -> dict[tuple[int, datetime.date], int]:
     """COPY into a temporary table, then one INSERT ... SELECT that skips the ids already
-    stored; its row count is the number of new records. The temporary table lives as long as
-    the connection and is emptied at every commit."""
+    stored and counts the new records by customer and month. The temporary table lives as long
+    as the connection and is emptied at every commit."""
     with connection.cursor() as cursor:
         cursor.execute(STAGING)
         with cursor.cursor.copy(f"COPY usage_ingest_batch ({COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         cursor.execute(INSERT_FROM_STAGING, [received_at])
-        return cursor.rowcount
+        return {(customer, month): count for customer, month, count in cursor.fetchall()}
 
 
-def _insert_sqlite(rows: list[tuple], received_at: datetime.datetime) -> int:
-    """The same INSERT ... ON CONFLICT DO NOTHING, a row at a time in one executemany; SQLite
-    sums the rows each one inserted. Values as Django's SQLite backend stores them."""
+# The stored rows of the batch's ids (still in the staging table) whose content differs.
+CHANGED_IN_STAGING = f"""
+SELECT {", ".join(f"r.{column}" for column in COLUMNS.split(", "))}
+FROM usage_ingest_batch b
+JOIN usage_usagerecord r ON r.customer_id = b.customer_id AND r.external_id = b.external_id
+WHERE (r.service_id, r.metric, r.quantity, r.start, r."end", r.resource)
+    IS DISTINCT FROM (b.service_id, b.metric, b.quantity, b.start, b."end", b.resource)
+"""
+
+
+def _changed_postgresql() -> dict[tuple[int, str], tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(CHANGED_IN_STAGING)
+        return {_key(row): row for row in cursor.fetchall()}
+
+
+def _changed(rows: list[tuple]) -> dict[tuple[int, str], tuple]:
+    """The same in Python, from one query for the stored rows of the batch's ids (SQLite)."""
+    batch = {_key(row): row for row in rows}
+    stored = UsageRecord.objects.filter(
+        customer_id__in={customer for customer, _ in batch},
+        external_id__in={external_id for _, external_id in batch},
+    ).values_list(*ROW_FIELDS)
+    return {_key(row): row for row in stored if _key(row) in batch and batch[_key(row)] != row}
+
+
+def _insert_sqlite(
+    rows: list[tuple], received_at: datetime.datetime
+) -> dict[tuple[int, datetime.date], int]:
+    """The same INSERT ... ON CONFLICT DO NOTHING a row at a time, counting the rows that went
+    in by customer and month. Values as Django's SQLite backend stores them; through the
+    driver's own cursor, as one executemany did, so that DEBUG does not log every row."""
     adapt = connection.ops.adapt_datetimefield_value
     received = adapt(received_at)
-    with connection.cursor() as cursor:
-        cursor.executemany(
+    months: dict[tuple[int, datetime.date], int] = {}
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        insert = (
             f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (customer_id, external_id) DO NOTHING",
-            [
-                (*head, str(quantity), adapt(start), adapt(end), resource, received)
-                for *head, quantity, start, end, resource in rows
-            ],
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (customer_id, external_id) DO NOTHING"
         )
-        return cursor.rowcount
+        for customer, *head, quantity, start, end, resource in rows:
+            cursor.cursor.execute(
+                insert,
+                (customer, *head, str(quantity), adapt(start), adapt(end), resource, received),
+            )
+            if cursor.cursor.rowcount:
+                month = (customer, start.date().replace(day=1))
+                months[month] = months.get(month, 0) + 1
+    return months

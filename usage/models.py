@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
+from core.dates import first_of_month
 
 
 class Metric(models.TextChoices):
@@ -24,26 +26,56 @@ class Metric(models.TextChoices):
 
 
 @dataclass(frozen=True)
-class MetricUnits:
-    metered: str  # what records carry and the rollup sums
-    priced: str  # what a unit price is per
-    shown: str  # what the Usage page shows for a range
+class MetricInfo:
+    """A metric as every page, invoice and CSV names it: the one definition of each."""
+
+    label: str  # what the customer reads (translated)
+    metered_unit: str  # what records carry and the rollup sums (the daily CSV's unit, English)
+    priced_unit: str  # what a unit price is per: an invoice line's unit (translated)
+    shown_unit: str  # what the Usage page shows for a range (translated)
+    line_description: str  # what an invoice line bills, before its month (translated)
+    csv_column: str  # the summary CSV's column (the metering contract's English)
 
 
-# One unit per metric everywhere (DESIGN.md, "Metering contract"). Storage is metered in
-# GB-hours, priced per GB-month of 730 hours and shown as the average GB over a range.
-UNITS = {
-    Metric.CPU: MetricUnits(metered="vCPU-hours", priced="vCPU-hour", shown="vCPU-hours"),
-    Metric.MEMORY: MetricUnits(metered="GB-hours", priced="GB-hour", shown="GB-hours"),
-    Metric.STORAGE: MetricUnits(metered="GB-hours", priced="GB-month", shown="average GB"),
-    Metric.BANDWIDTH: MetricUnits(metered="GB", priced="GB", shown="GB"),
+# The catalogue (DESIGN.md, "Metering contract"), in the order pages, charts and invoices list
+# the metrics. Storage is metered in GB-hours, priced per GB-month of 730 hours and shown as
+# the average GB over a range. Chart colours are CSS, keyed by the metric's value.
+CATALOGUE = {
+    Metric.CPU: MetricInfo(
+        label=_("CPU Hours"),
+        metered_unit="vCPU-hours",
+        priced_unit=_("vCPU-hour"),
+        shown_unit=_("vCPU-hours"),
+        line_description=_("CPU Hours (vCPU-hours)"),
+        csv_column="cpu_vcpu_hours",
+    ),
+    Metric.MEMORY: MetricInfo(
+        label=_("Memory"),
+        metered_unit="GB-hours",
+        priced_unit=_("GB-hour"),
+        shown_unit=_("GB-hours"),
+        line_description=_("Memory (GB-hours)"),
+        csv_column="memory_gb_hours",
+    ),
+    Metric.STORAGE: MetricInfo(
+        label=_("Storage"),
+        metered_unit="GB-hours",
+        priced_unit=_("GB-month"),
+        shown_unit=_("average GB"),
+        line_description=_("Storage (GB-months)"),
+        csv_column="storage_avg_gb",
+    ),
+    Metric.BANDWIDTH: MetricInfo(
+        label=_("Bandwidth"),
+        metered_unit="GB",
+        priced_unit=_("GB"),
+        shown_unit=_("GB"),
+        line_description=_("Bandwidth (GB transferred)"),
+        csv_column="bandwidth_gb",
+    ),
 }
 
 QUANTITY = {"max_digits": 20, "decimal_places": 6}
-
-
-def first_of_month(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
 
 
 def validate_price_start(day: datetime.date) -> None:
@@ -58,6 +90,11 @@ def validate_price_start(day: datetime.date) -> None:
             "Months before this one may already be invoiced: start on the 1st of this month "
             "or later."
         )
+
+
+# What a spreadsheet runs as a formula at the start of a cell (OWASP, "CSV injection"): ingest
+# refuses service names that start so; the CSV exports defuse any stored before that rule.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Service(models.Model):

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from accounts.models import Customer
-from usage.models import CustomerPlan, Metric, Price, PricingPlan, first_of_month
+from core.dates import first_of_month
+from core.money import line_amount
+from usage.models import CustomerPlan, Metric, Price, PricingPlan
 
 HOURS_PER_MONTH = Decimal(730)
 QUANTITY_PLACES = Decimal("0.0001")  # the places an invoice line keeps
-CENT = Decimal("0.01")
 FREE = Decimal("0.000000")
 
 
@@ -28,9 +29,8 @@ def priced_quantity(metric: str, quantity: Decimal) -> Decimal:
 
 def cost(metric: str, quantity: Decimal, unit_price: Decimal) -> Decimal:
     """EUR for a metered quantity at one unit price, rounded half-up to cents once: exactly
-    the amount of the invoice line for that quantity (billing.money.line_amount)."""
-    amount = priced_quantity(metric, quantity) * Decimal(unit_price)
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    the amount of the invoice line for that quantity (core.money.line_amount)."""
+    return line_amount(priced_quantity(metric, quantity), unit_price)
 
 
 @dataclass

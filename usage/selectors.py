@@ -4,9 +4,7 @@ They read the daily rollup (DailyUsage), never the raw records, so they cost the
 a customer sent a thousand records or a billion.
 """
 
-import calendar
 import datetime
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,8 +13,10 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import Customer
+from core.dates import last_of_month, local_date, previous_month
+from core.money import round_money
 from usage.models import DailyUsage, Metric
-from usage.pricing import CENT, PriceBook, months_between, price_book
+from usage.pricing import PriceBook, months_between, price_book
 
 
 @dataclass(frozen=True)
@@ -111,16 +111,7 @@ WHOLE = Decimal(1)
 def local_today(customer: Customer, now: datetime.datetime | None = None) -> datetime.date:
     """The customer's date now, in their time zone: where the page's ranges end."""
     now = now or timezone.now()
-    return now.astimezone(zoneinfo.ZoneInfo(customer.timezone)).date()
-
-
-def last_of_month(day: datetime.date) -> datetime.date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def previous_month(day: datetime.date) -> datetime.date:
-    """The 1st of the month before the one holding `day`."""
-    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    return local_date(now, customer.timezone)
 
 
 @dataclass(frozen=True)
@@ -274,7 +265,7 @@ class MonthOutlook:
     @property
     def projected(self) -> Decimal:
         run_rate = self.last_7_days * self.days_left / RUN_RATE_DAYS
-        return self.so_far + run_rate.quantize(CENT, rounding=ROUND_HALF_UP)
+        return self.so_far + round_money(run_rate)
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,16 @@ def _choice(request) -> UsageChoice:
     return UsageFilterForm(request.GET).choice(today)
 
 
-def _csv(request, choice: UsageChoice, kind: str, rows: list[list[str]]) -> HttpResponse:
+def _csv(request, choice: UsageChoice, kind: str, rows: list[list]) -> HttpResponse:
     """usage-C-10001-2026-10.csv, usage-daily-C-10001-2026-11-16_2026-11-22-web.csv."""
     parts = [kind, request.customer.number, choice.range.slug]
     if choice.service:
         parts.append(slugify(choice.service)[:40] or "service")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{"-".join(parts)}.csv"'
-    csv.writer(response).writerows(rows)
+    # Every text cell quoted and numbers bare, so that whatever reads the file tells text from
+    # numbers by the quotes (defence in depth beside exports.text_cell).
+    csv.writer(response, quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
     return response
 
 

@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.admin import NeedsAttentionFilter
 from billing import delivery, jobs, services
 from billing.forms import BankPaymentForm, CreditNoteForm
 from billing.models import (
@@ -26,7 +27,17 @@ from billing.views import pdf_response
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
-    fields = ["position", "service", "description", "quantity", "unit", "unit_price", "amount"]
+    fields = [
+        "position",
+        "service",
+        "metric",
+        "month",
+        "description",
+        "quantity",
+        "unit",
+        "unit_price",
+        "amount",
+    ]
     readonly_fields = ["amount"]
 
     def _editable(self, obj):
@@ -68,23 +79,15 @@ class PaymentInline(ReadOnlyInline):
     ]
 
 
-class NeedsAttentionFilter(admin.SimpleListFilter):
+class InvoicesNeedingAttention(NeedsAttentionFilter):
     """Invoices whose online payment did not match what was owed (money to look at by hand),
     or whose email found no Billing address to go to."""
 
-    title = "needs attention"
-    parameter_name = "attention"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Needs attention")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(
-                Q(checkouts__status=CheckoutSession.Status.NEEDS_REVIEW)
-                | Q(undelivered_at__isnull=False)
-            ).distinct()
-        return queryset
+    def needing_attention(self, queryset):
+        return queryset.filter(
+            Q(checkouts__status=CheckoutSession.Status.NEEDS_REVIEW)
+            | Q(undelivered_at__isnull=False)
+        ).distinct()
 
 
 class InvoiceEventInline(ReadOnlyInline):
@@ -107,7 +110,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         "outstanding",
     ]
     list_filter = [
-        NeedsAttentionFilter,
+        InvoicesNeedingAttention,
         "status",
         "kind",
         ("customer", admin.RelatedOnlyFieldListFilter),

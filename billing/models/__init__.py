@@ -15,6 +15,7 @@ from billing.models.invoices import (
     Invoice,
     InvoiceLine,
     InvoiceSequence,
+    VatTreatment,
     customer_details,
     invoice_pdf_path,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "InvoiceSequence",
     "Payment",
     "StripeEvent",
+    "VatTreatment",
     "customer_details",
     "invoice_pdf_path",  # named by migration 0001
 ]

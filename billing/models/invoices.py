@@ -12,7 +12,6 @@ amounts that reference the invoice they correct.
 """
 
 import datetime
-import zoneinfo
 from decimal import Decimal
 
 from django.db import models
@@ -21,7 +20,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.money import ZERO, line_amount
+from core import dates
+from core.money import ZERO, line_amount
+from usage.models import CATALOGUE, Metric
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -90,6 +91,19 @@ class InvoiceQuerySet(models.QuerySet):
         return self.select_for_update(of=("self",)).order_by("pk")
 
 
+class VatTreatment(models.TextChoices):
+    """Why an invoice charges the VAT it does (billing/vat.py decides)."""
+
+    DOMESTIC = "domestic", _("VAT of the seller's country")
+    EU_CONSUMER = "eu_consumer", _("VAT of the customer's EU country (One-Stop-Shop)")
+    EU_CONSUMER_SELLER_VAT = (
+        "eu_consumer_seller_vat",
+        _("EU consumer, seller under the EU threshold: VAT of the seller's country"),
+    )
+    REVERSE_CHARGE = "reverse_charge", _("Reverse charge: the customer accounts for the VAT")
+    OUT_OF_SCOPE = "out_of_scope", _("Outside the EU: out of scope of EU VAT")
+
+
 class Invoice(models.Model):
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
@@ -149,6 +163,14 @@ class Invoice(models.Model):
     subtotal = models.DecimalField(**MONEY, default=ZERO)
     vat_rate = models.DecimalField(
         "VAT rate (%)", max_digits=5, decimal_places=2, default=Decimal("0.00")
+    )
+    vat_treatment = models.CharField(
+        "VAT treatment",
+        max_length=24,
+        choices=VatTreatment,
+        blank=True,
+        help_text="Why it charges its VAT rate, decided with the rate when the draft is made. "
+        "Empty on invoices issued before it was recorded.",
     )
     vat_amount = models.DecimalField("VAT amount", **MONEY, default=ZERO)
     total = models.DecimalField(**MONEY, default=ZERO)
@@ -335,7 +357,7 @@ class Invoice(models.Model):
 
     def local_date(self, at: datetime.datetime) -> datetime.date:
         """`at` as a date in the customer's time zone, where due and overdue are decided."""
-        return at.astimezone(zoneinfo.ZoneInfo(self.customer.timezone)).date()
+        return dates.local_date(at, self.customer.timezone)
 
     def transition_to(self, status: str) -> None:
         """Move to `status` if the lifecycle allows it; the caller saves."""
@@ -374,11 +396,17 @@ class InvoiceLine(models.Model):
     service = models.CharField(
         max_length=120, help_text="The customer's cloud service, e.g. k8s-prod-eu1."
     )
-    description = models.CharField(max_length=200)
+    description = models.CharField(max_length=200, help_text="As issued, in English.")
     quantity = models.DecimalField(max_digits=16, decimal_places=4)
     unit = models.CharField(max_length=20, help_text="e.g. vCPU-h, GB-h, GB.")
     unit_price = models.DecimalField(max_digits=14, decimal_places=6)
     amount = models.DecimalField(**MONEY, editable=False, help_text="Quantity × unit price.")
+    metric = models.CharField(
+        max_length=16, choices=Metric, blank=True, help_text="Blank on a line staff wrote."
+    )
+    month = models.DateField(
+        null=True, blank=True, help_text="The month (its 1st) a usage line's usage is from."
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -396,3 +424,16 @@ class InvoiceLine(models.Model):
         if self.invoice.status != Invoice.Status.DRAFT:
             raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
         return super().delete(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        """What the line bills, in the reader's language: a usage line by its metric and
+        month ("Lagring (GB-månader), november 2026"), a line staff wrote as written."""
+        if not (self.metric and self.month):
+            return self.description
+        month = date_format(self.month, "YEAR_MONTH_FORMAT")
+        return f"{CATALOGUE[self.metric].line_description}, {month}"
+
+    @property
+    def unit_label(self) -> str:
+        return CATALOGUE[self.metric].priced_unit if self.metric else self.unit

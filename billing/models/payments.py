@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from billing.models.checkouts import CheckoutSession, StripeEvent
 from billing.models.invoices import MONEY, Invoice
-from billing.money import ZERO
+from core.money import ZERO
 
 
 class Payment(models.Model):

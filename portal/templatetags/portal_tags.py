@@ -1,5 +1,5 @@
 """Display helpers every template may use (registered as builtins in settings): money and
-quantities as billing/money.py writes them in the active language, and icons."""
+quantities as core/money.py writes them in the active language, and icons."""
 
 from django import template
 from django.utils.html import format_html
@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django_countries import countries
 
-from billing.money import format_money, format_quantity, format_unit_price
+from core.money import format_money, format_quantity, format_unit_price
 from portal.icons import ICON_PATHS
 
 register = template.Library()

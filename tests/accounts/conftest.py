@@ -3,8 +3,9 @@ from django.test import Client
 
 from accounts.models import Membership
 from tests.factories import ContactFactory, MembershipFactory
+from tests.htmx import htmx
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "account-panel"}
+HTMX = htmx("account-panel")
 
 
 @pytest.fixture

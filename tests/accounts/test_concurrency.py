@@ -1,41 +1,21 @@
 """On PostgreSQL, two members acting at the same moment cannot together break a rule that
 each alone would keep: the last confirmed Billing address, the last owner."""
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from accounts import links, services, team
 from accounts.models import Contact, Membership
+from tests.concurrency import run_together
 from tests.factories import ContactFactory, MembershipFactory
 
 
 def at_once(*actions) -> tuple[int, list[Exception]]:
     """Run the actions in threads released together; (how many succeeded, the refusals)."""
-    start = threading.Barrier(len(actions))
-    done, refused, errors = [], [], []
-
-    def run(action):
-        try:
-            start.wait()
-            action()
-            done.append(action)
-        except (ValidationError, links.LinkRefused) as exc:
-            refused.append(exc)
-        except Exception as exc:  # collected: a thread's exception would be lost
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    return len(done), refused
+    errors = run_together(*actions)
+    refused = [exc for exc in errors if isinstance(exc, ValidationError | links.LinkRefused)]
+    assert len(refused) == len(errors), errors
+    return len(actions) - len(errors), refused
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,6 +7,7 @@ from django.core import mail
 from accounts.models import AuditEntry, User
 from tests.accounts.conftest import HTMX
 from tests.factories import MembershipFactory
+from tests.htmx import htmx
 
 SETTINGS_URL = "/account/?tab=settings"
 
@@ -57,7 +58,7 @@ def test_switching_to_swedish_takes_effect_on_the_next_page(owner_client, owner,
 
 
 def test_from_the_sheet_the_whole_page_reloads_in_the_new_language(owner_client, owner):
-    response = choose(owner_client, "sv", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="sheet-content")
+    response = choose(owner_client, "sv", **htmx("sheet-content"))
     assert response.status_code == 200
     assert response["HX-Redirect"] == SETTINGS_URL
     # The confirmation waits for the page htmx loads next, rather than vanishing with this one.

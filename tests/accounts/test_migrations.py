@@ -53,7 +53,7 @@ def test_existing_contacts_are_confirmed_and_phones_rewritten_in_e164(back_to_la
 
 
 def test_mail_asked_for_before_the_sweeps_existed_is_not_sent_again(back_to_latest):
-    old = migrate([("accounts", "0004_user_language_and_field_labels")])
+    old = migrate([("accounts", "0005_tax_change_review")])
     Customer, Contact, Invitation, PasswordResetRequest = (
         old.get_model("accounts", m)
         for m in ("Customer", "Contact", "Invitation", "PasswordResetRequest")
@@ -64,7 +64,7 @@ def test_mail_asked_for_before_the_sweeps_existed_is_not_sent_again(back_to_late
     Invitation.objects.create(customer=acme, email="colleague@acme.example", created_at=asked)
     PasswordResetRequest.objects.create(email="dana@acme.example", requested_at=asked)
 
-    new = migrate([("accounts", "0006_mail_sent_and_undelivered_mail")])
+    new = migrate([("accounts", "0007_mail_sent_and_undelivered_mail")])
     assert new.get_model("accounts", "Contact").objects.get().confirmation_mailed_at == asked
     assert new.get_model("accounts", "Invitation").objects.get().sent_at == asked
     assert new.get_model("accounts", "PasswordResetRequest").objects.get().sent_at == asked

@@ -4,8 +4,7 @@ that fit where the fragment lands."""
 import pytest
 
 from tests.factories import issued_invoice
-
-HTMX = {"HX-Request": "true"}
+from tests.htmx import HTMX, htmx
 
 
 @pytest.fixture
@@ -14,18 +13,14 @@ def invoice(customer):
 
 
 def test_a_tab_switched_on_the_full_account_page_keeps_the_pages_h1(owner_client):
-    response = owner_client.get(
-        "/account/?tab=contact", headers=HTMX | {"HX-Target": "account-panel"}
-    )
+    response = owner_client.get("/account/?tab=contact", **htmx("account-panel"))
     html = response.content.decode()
     assert '<h1 id="sheet-title"' in html and "<html" not in html
     assert 'hx-target="#account-panel"' in html
 
 
 def test_a_tab_switched_in_the_sheet_stays_a_dialog_under_the_page(owner_client):
-    response = owner_client.get(
-        "/account/?tab=contact", headers=HTMX | {"HX-Target": "sheet-content"}
-    )
+    response = owner_client.get("/account/?tab=contact", **htmx("sheet-content"))
     html = response.content.decode()
     assert '<h2 id="sheet-title"' in html and "<h1" not in html
     assert 'hx-target="#sheet-content"' in html  # the next tab refills the sheet too
@@ -33,7 +28,7 @@ def test_a_tab_switched_in_the_sheet_stays_a_dialog_under_the_page(owner_client)
 
 def test_an_invoice_opened_in_the_sheet_has_dialog_headings(owner_client, invoice):
     sheet = owner_client.get(
-        f"/invoices/{invoice.number}/", headers=HTMX | {"HX-Target": "sheet-content"}
+        f"/invoices/{invoice.number}/", **htmx("sheet-content")
     ).content.decode()
     page = owner_client.get(f"/invoices/{invoice.number}/").content.decode()
     assert '<h2 id="sheet-title"' in sheet and "<html" not in sheet
@@ -42,12 +37,12 @@ def test_an_invoice_opened_in_the_sheet_has_dialog_headings(owner_client, invoic
 
 @pytest.mark.parametrize("path", ["/invoices/", "/account/"])
 def test_a_history_restore_gets_the_whole_page(owner_client, path):
-    response = owner_client.get(path, headers=HTMX | {"HX-History-Restore-Request": "true"})
+    response = owner_client.get(path, **htmx(history_restore=True))
     assert "<html" in response.content.decode()
 
 
 @pytest.mark.parametrize("path", ["/invoices/", "/account/", "/invoices/?status=unpaid"])
 def test_pages_and_fragments_say_they_vary_on_hx_request(owner_client, path):
     for headers in ({}, HTMX):
-        response = owner_client.get(path, headers=headers)
+        response = owner_client.get(path, **headers)
         assert "HX-Request" in response["Vary"]

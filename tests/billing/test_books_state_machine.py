@@ -27,8 +27,8 @@ from hypothesis.stateful import (
 from accounts.models import Membership
 from billing import checkout, services, webhooks
 from billing.models import BillingError, CheckoutSession, CreditEntry, Invoice, Payment
-from billing.money import to_minor_units
 from billing.selectors import credit_balance, invoice_stats
+from core.money import to_minor_units
 from tests.factories import CustomerFactory, MembershipFactory, issued_invoice
 from tests.stripe_standin import checkout_event, refund_event
 

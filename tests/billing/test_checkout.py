@@ -9,8 +9,7 @@ from billing import services
 from billing.models import CheckoutSession
 from tests.billing.conftest import TOTAL
 from tests.factories import CustomerFactory, issued_invoice
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.htmx import HTMX
 
 
 def pay(client, invoice, **extra):

@@ -3,7 +3,6 @@ invoices are locked, and no deadlock between payments, refunds, credit notes and
 
 import contextlib
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
@@ -13,6 +12,7 @@ from django.test import Client
 from billing import services, webhooks
 from billing.models import BillingError, CheckoutSession, Invoice
 from billing.services import LineSpec
+from tests.concurrency import run_together
 from tests.factories import issued_invoice
 from tests.stripe_standin import checkout_event, refund_event
 
@@ -27,51 +27,16 @@ def test_concurrent_finalizations_take_unique_gapless_numbers(postgres, customer
         )
         drafts.append(draft)
 
-    start = threading.Barrier(len(drafts))
-    numbers, errors = [], []
+    numbers = []
 
     def finalize(draft):
-        try:
-            start.wait()
-            invoice = services.finalize_invoice(
-                invoice=draft, issue_date=datetime.date(2026, 7, 1), deliver=False
-            )
-            numbers.append(invoice.number)
-        except Exception as exc:  # collected: a thread's exception would be lost
-            errors.append(exc)
-        finally:
-            connection.close()
+        invoice = services.finalize_invoice(
+            invoice=draft, issue_date=datetime.date(2026, 7, 1), deliver=False
+        )
+        numbers.append(invoice.number)
 
-    threads = [threading.Thread(target=finalize, args=(draft,)) for draft in drafts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert run_together(*(lambda draft=draft: finalize(draft) for draft in drafts)) == []
     assert sorted(numbers) == [f"INV-2026-{n:04d}" for n in range(1, 21)]
-
-
-def run_together(*work) -> list[Exception]:
-    """Run each callable in its own thread and connection, all released at once."""
-    start = threading.Barrier(len(work))
-    errors = []
-
-    def run(job):
-        try:
-            start.wait()
-            job()
-        except Exception as exc:  # collected: a thread's exception would be lost
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,10 +13,11 @@ from django.core.management import CommandError, call_command
 
 from billing import invoicing, tasks
 from billing.models import Invoice
-from billing.money import line_amount
 from billing.pdf import invoice_html
-from tests.billing.test_concurrency import run_together
+from core.money import line_amount
+from tests.concurrency import run_together
 from tests.factories import ContactFactory, CustomerFactory, issued_invoice
+from tests.htmx import HTMX
 from usage.models import DailyUsage, Service, UsageRecord
 from usage.pricing import cost
 
@@ -113,6 +114,31 @@ def test_a_months_usage_becomes_one_line_per_service_and_metric_priced_by_hand(
     # Issued on the customer's date (their time zone is UTC) and due after their 30 days.
     assert invoice.issue_date == datetime.date(2026, 11, 10)
     assert invoice.due_date == datetime.date(2026, 12, 10)
+
+
+@pytest.mark.django_db
+def test_usage_lines_read_in_the_readers_language_and_are_stored_in_english(in_november, customer):
+    customer.invoice_language = "sv"
+    customer.save()
+    october_usage(customer)
+    (invoice,) = invoicing.issue_monthly_invoices(OCTOBER)
+    storage = invoice.lines.get(service="k8s-prod", metric="storage")
+    assert (storage.description, storage.unit) == ("Storage (GB-months), October 2026", "GB-month")
+    assert storage.month == OCTOBER
+
+    text = " ".join(invoice_html(invoice).split())
+    assert "Lagring (GB-månader), oktober 2026" in text
+    assert "CPU-timmar (vCPU-timmar), oktober 2026" in text
+    assert "Bandbredd (överförda GB), oktober 2026" in text
+    assert "GB-månad" in text and "Storage (GB-months)" not in text
+
+
+@pytest.mark.django_db
+def test_a_line_staff_wrote_reads_as_written_in_every_language(customer):
+    customer.invoice_language = "sv"
+    customer.save()
+    invoice = issued_invoice(customer, [("support", "Onboarding workshop", "1", "day", "900")])
+    assert "Onboarding workshop" in invoice_html(invoice)
 
 
 @pytest.mark.django_db
@@ -339,7 +365,7 @@ def test_each_usage_line_links_to_the_usage_page_for_its_month_and_service(
     used(customer, "db primary & eu/1", "bandwidth", datetime.date(2026, 10, 4), "100")
     (invoice,) = invoicing.issue_monthly_invoices(OCTOBER)
 
-    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    headers = HTMX if htmx else {}
     html = owner_client.get(f"/invoices/{invoice.number}/", **headers).content.decode()
 
     k8s = '<a class="line-link no-print" href="/usage/?month=2026-10&amp;service=k8s-prod">'

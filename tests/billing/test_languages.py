@@ -161,8 +161,9 @@ def test_a_swedish_reverse_charge_invoice_says_who_accounts_for_the_vat(customer
     invoice = september_invoice(customer)
     text = flat("".join(pdf_text(render_invoice_pdf(invoice))))
     assert "Moms 0 % 0,00 €" in text and "Tyskland" in text
-    assert "Omvänd betalningsskyldighet (omvänd skattskyldighet)" in text
-    assert "artikel 196 i rådets direktiv 2006/112/EG" in text
+    assert "Omvänd betalningsskyldighet, art. 196 direktiv 2006/112/EG" in text
+    assert "Säljarens momsregistreringsnummer SE559900112201" in text
+    assert "kundens momsregistreringsnummer DE136695976" in text
 
 
 def test_a_swedish_reminder(swedish):

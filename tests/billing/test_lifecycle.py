@@ -13,6 +13,7 @@ from billing.pdf import render_invoice_pdf
 from billing.selectors import PaymentOutcome, invoice_stats, payment_outcome
 from tests.billing.conftest import deliver, pdf_text, status_of
 from tests.factories import CustomerFactory, issued_invoice
+from tests.htmx import htmx
 from tests.stripe_standin import checkout_event
 
 
@@ -129,7 +130,7 @@ def test_a_payment_that_needs_review_tells_the_customer_it_was_received(
     assert payment_outcome(invoice, returned_from_checkout=True) == PaymentOutcome.NEEDS_REVIEW
     poll = owner_client.get(
         f"/invoices/{invoice.number}/?checkout=success",
-        headers={"HX-Request": "true", "HX-Target": "invoice-status"},
+        **htmx("invoice-status"),
     )
     toast = poll.headers["HX-Trigger"]
     assert "received" in toast and "checking" in toast and "Nothing was charged" not in toast

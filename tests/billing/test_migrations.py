@@ -83,3 +83,67 @@ def test_credit_statuses_pdfs_refunds_and_waiting_events_carry_over(back_to_late
         "Storgatan 1",
         "Stockholm",
     ]
+
+
+def test_issued_usage_lines_learn_their_metric_and_month_and_staff_lines_stay(back_to_latest):
+    old = migrate([("billing", "0008_invoice_usage_month")])
+    Customer = old.get_model("accounts", "Customer")
+    Invoice, InvoiceLine = (
+        old.get_model("billing", "Invoice"),
+        old.get_model("billing", "InvoiceLine"),
+    )
+    acme = Customer.objects.create(name="Acme", number="C-1", country="SE")
+    invoice = Invoice.objects.create(
+        customer=acme, number="INV-2026-0001", currency="EUR", issue_date=NOW.date(),
+        status="unpaid", total=10,
+    )  # fmt: skip
+
+    def line(description):
+        return InvoiceLine.objects.create(
+            invoice=invoice, service="k8s-prod-eu1", description=description, quantity=1,
+            unit="GB-month", unit_price=1, amount=1,
+        ).pk  # fmt: skip
+
+    storage = line("Storage (GB-months), November 2026")
+    cpu = line("CPU Hours (vCPU-hours), January 2025")
+    setup = line("Setup fee, November 2026")
+    comma = line("Storage (GB-months), of a kind")
+
+    new = migrate([("billing", "0009_invoice_line_metric_and_month")])
+    lines = new.get_model("billing", "InvoiceLine").objects.in_bulk()
+    assert (lines[storage].metric, lines[storage].month) == ("storage", datetime.date(2026, 11, 1))
+    assert (lines[cpu].metric, lines[cpu].month) == ("cpu", datetime.date(2025, 1, 1))
+    for staff_line in (setup, comma):
+        assert (lines[staff_line].metric, lines[staff_line].month) == ("", None)
+    assert lines[setup].description == "Setup fee, November 2026"
+
+
+def test_invoices_issued_before_vat_treatments_keep_the_reverse_charge_they_printed(
+    back_to_latest,
+):
+    old = migrate([("billing", "0009_invoice_line_metric_and_month")])
+    Customer, Invoice = old.get_model("accounts", "Customer"), old.get_model("billing", "Invoice")
+    acme = Customer.objects.create(name="Acme", number="C-1", country="SE")
+
+    def issued(number, vat_rate, vat_id, **fields):
+        return Invoice.objects.create(
+            customer=acme, number=number, status="unpaid", currency="EUR", vat_rate=vat_rate,
+            issue_date=NOW.date(), bill_to={"country": "DE", "vat_id": vat_id}, **fields,
+        )  # fmt: skip
+
+    reverse_charged = issued("INV-2026-0001", 0, "DE123456788")
+    issued("INV-2026-0002", 25, "SE556000000101")  # Swedish VAT
+    issued("INV-2026-0003", 0, "")  # no VAT id: no note was printed
+    issued("INV-2026-0004", 0, "DE123456788", kind="credit_note", total=-1,
+           credited_invoice=reverse_charged)  # fmt: skip
+
+    new = migrate([("billing", "0010_invoice_vat_treatment")])
+    treatments = dict(
+        new.get_model("billing", "Invoice").objects.values_list("number", "vat_treatment")
+    )
+    assert treatments == {
+        "INV-2026-0001": "reverse_charge",
+        "INV-2026-0002": "",
+        "INV-2026-0003": "",
+        "INV-2026-0004": "",  # credit notes printed none
+    }

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from billing import services
-from billing.money import (
+from core.money import (
     format_money,
     format_quantity,
     format_unit_price,
@@ -56,12 +56,15 @@ def test_an_issued_invoice_has_the_hand_computed_totals(customer):
     assert invoice.outstanding == TOTAL
 
 
-def test_domestic_customers_pay_the_sellers_vat_and_others_none(customer, settings):
+def test_domestic_customers_pay_the_sellers_vat_and_eu_businesses_none(customer, settings):
     settings.SELLER = {**settings.SELLER, "country": "SE"}
     settings.VAT_RATE = Decimal("25.00")
     customer.country = "SE"
     domestic = issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")])
-    customer.country = "DE"
+    customer.country, customer.vat_id = (
+        "DE",
+        "DE123456788",
+    )  # reverse charge (tests/billing/test_vat.py)
     foreign = issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")])
     assert (domestic.vat_amount, domestic.total) == (Decimal("2.50"), Decimal("12.50"))
     assert (foreign.vat_amount, foreign.total) == (Decimal("0.00"), Decimal("10.00"))

@@ -12,8 +12,8 @@ from billing import services
 from billing.models import Invoice
 from tests.billing.conftest import LINES
 from tests.factories import CustomerFactory, issued_invoice
+from tests.htmx import HTMX, htmx
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 NOON = datetime.time(12, tzinfo=datetime.UTC)
 
 
@@ -149,9 +149,7 @@ def test_htmx_tab_switch_returns_only_the_results(owner_client, history):
 
 
 def test_htmx_history_restore_gets_the_whole_page(owner_client, history):
-    response = owner_client.get(
-        "/invoices/?status=unpaid", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
-    )
+    response = owner_client.get("/invoices/?status=unpaid", **htmx(history_restore=True))
     assert "<html" in response.content.decode()
 
 

@@ -29,7 +29,10 @@ GROUP_MIGRATIONS = [
     importlib.import_module("portal.migrations.0001_staff_groups").create_staff_groups,
     importlib.import_module("portal.migrations.0002_usage_staff_groups").add_usage_to_staff_groups,
     importlib.import_module(
-        "portal.migrations.0003_undelivered_mail_staff_groups"
+        "portal.migrations.0003_tax_review_staff_groups"
+    ).add_tax_review_to_staff_groups,
+    importlib.import_module(
+        "portal.migrations.0004_undelivered_mail_staff_groups"
     ).add_undelivered_mail_to_staff_groups,
 ]
 ADMIN = "/admin/billing/invoice/"
@@ -70,6 +73,9 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
     UndeliveredMail.objects.create(
         kind=UndeliveredMail.Kind.INVOICE, object_id=paid.pk, subject=paid.number, failures=1
     )
+    # Asked for on the Customer Info tab: a change awaiting review.
+    customer.country, customer.vat_id = "FI", "FI20774740"
+    account_services.customer_info_save(customer=customer, actor=owner)
     record_usage(customer)
     assert CreditEntry.objects.exists() and Payment.objects.exists()
     return paid
@@ -171,7 +177,9 @@ def test_the_migration_makes_both_groups_in_a_database_without_them(transactiona
     assert all(p.codename.startswith("view_") for p in support)
     assert {p.content_type.app_label for p in support} == {"accounts", "billing", "usage"}
     assert set(support) < set(billing)
-    assert {"finalize_invoice", "record_payment", "credit_invoice"} <= {p.codename for p in billing}
+    assert {"finalize_invoice", "record_payment", "credit_invoice", "review_taxchange"} <= {
+        p.codename for p in billing
+    }
     assert not {p.codename for p in billing} & {"delete_payment", "change_payment"}
 
 

@@ -12,8 +12,7 @@ from django.core.files.base import ContentFile
 from billing import delivery
 from billing.models import Invoice, InvoiceEvent
 from billing.models.invoices import invoice_pdf_path
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+from tests.htmx import HTMX
 
 
 def zip_url(invoices) -> str:

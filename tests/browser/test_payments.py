@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import CheckoutSession, Invoice
-from billing.money import to_minor_units
+from core.money import to_minor_units
 from tests.stripe_standin import checkout_event, signed
 
 pytestmark = pytest.mark.browser

@@ -4,12 +4,11 @@ Redis for the length of a test, and a private redis-server that a test may stop 
 import contextlib
 import socket
 import subprocess
-import time
 
-import pytest
 import redis
 
 from portal.celery import app
+from tests.concurrency import wait_until
 
 
 @contextlib.contextmanager
@@ -33,14 +32,6 @@ def forget_connections() -> None:
     app.amqp._producer_pool = None
     app._backend_cache = None
     vars(app._local).pop("backend", None)
-
-
-def wait_until(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"Gave up after {timeout} s waiting for {what}.")
-        time.sleep(0.2)
 
 
 def free_port() -> int:

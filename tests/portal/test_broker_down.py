@@ -16,9 +16,10 @@ from accounts.models import Invitation
 from billing.models import CheckoutSession, Invoice
 from portal.celery import app
 from tests.billing.conftest import completed, deliver
+from tests.concurrency import wait_until
 from tests.conftest import require
 from tests.factories import ContactFactory, draft_invoice, issued_invoice
-from tests.portal.brokers import RedisServer, celery_using, wait_until
+from tests.portal.brokers import RedisServer, celery_using
 
 # 10 × 1.50 = 15.00, VAT 25% (a Swedish customer) 3.75: 18.75 due.
 LINES = [("vm", "vCPU-hours", "10", "vCPU-h", "1.500000")]

@@ -19,8 +19,9 @@ from django.db import connection
 from billing.models import Invoice, InvoiceEvent
 from billing.tasks import RETRY, render_invoice_pdf, send_invoice_email
 from portal.celery import app
+from tests.concurrency import wait_until
 from tests.factories import issued_invoice
-from tests.portal.brokers import celery_using, wait_until
+from tests.portal.brokers import celery_using
 
 ROOT = Path(__file__).resolve().parents[2]
 

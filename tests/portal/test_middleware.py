@@ -8,6 +8,7 @@ import time_machine
 from django.contrib.sessions.models import Session
 
 from tests.factories import issued_invoice
+from tests.htmx import HTMX
 
 LINES = [("k8s-prod", "vCPU-hours", "10", "vCPU-h", "0.5")]
 START = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
@@ -28,9 +29,9 @@ def invoice(customer):
     [
         ("/dashboard/", {}),
         ("/invoices/", {}),
-        ("/invoices/?status=unpaid", {"HX-Request": "true"}),
+        ("/invoices/?status=unpaid", HTMX),
         ("/invoices/{number}/", {}),
-        ("/invoices/{number}/", {"HX-Request": "true"}),
+        ("/invoices/{number}/", HTMX),
         ("/invoices/{number}/pay/", {}),
         ("/usage/", {}),
         ("/account/?tab=contact", {}),
@@ -38,7 +39,7 @@ def invoice(customer):
     ],
 )
 def test_every_logged_in_page_is_private_and_not_stored(owner_client, invoice, path, headers):
-    response = owner_client.get(path.format(number=invoice.number), headers=headers)
+    response = owner_client.get(path.format(number=invoice.number), **headers)
     assert response.status_code == 200
     assert is_private_no_store(response), response.get("Cache-Control")
 

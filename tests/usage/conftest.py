@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.factories import CustomerFactory
 from usage.models import DailyUsage, Service
 
 NOW = datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC)  # a Sunday
@@ -16,6 +17,19 @@ def now(time_machine):
     Month is October."""
     time_machine.move_to(NOW)
     return NOW
+
+
+@pytest.fixture
+def still_now(time_machine):
+    """NOW with the clock stopped: every record of a test is judged at the same moment."""
+    time_machine.move_to(NOW, tick=False)
+    return NOW
+
+
+@pytest.fixture
+def customers():
+    """The two customers the records of tests/usage/records.py are sent for."""
+    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The daily rollup: sums per UTC day equal the raw records, each record counted once."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
@@ -8,22 +7,19 @@ from django.core.management import call_command
 from django.db.models import F
 
 from portal.celery import app as celery_app
-from tests.factories import CustomerFactory
 from tests.usage.records import raw_totals, record, rollup
 from usage import tasks
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import AggregationCursor, UsageRecord
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.both_databases,
+    pytest.mark.usefixtures("still_now", "customers"),
+]
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def customers(time_machine):
-    time_machine.move_to(datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC), tick=False)
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def at(day: str, start: str, end: str) -> dict:
@@ -102,11 +98,13 @@ def test_a_record_counts_on_the_utc_day_it_starts():
 
 
 def test_a_late_record_for_an_old_day_adds_to_that_day():
-    ingest_records([record(1, quantity="5", **at("2026-09-01", "10:00:00", "11:00:00"))])
+    old_day = at("2026-09-01", "10:00:00", "11:00:00")  # before the ingest window: a backfill
+    ingest_records([record(1, quantity="5", **old_day)], backfill=True)
     ingest_records([record(2, quantity="1", **at("2026-11-21", "10:00:00", "11:00:00"))])
     aggregate_usage()
 
-    ingest_records([record(3, quantity="0.25", **at("2026-09-01", "12:00:00", "13:00:00"))])
+    late = at("2026-09-01", "12:00:00", "13:00:00")
+    ingest_records([record(3, quantity="0.25", **late)], backfill=True)
 
     assert aggregate_usage() == 1
     assert rollup() == {
@@ -136,7 +134,7 @@ def test_duplicates_are_not_counted_again():
 
 
 def test_small_batches_count_every_record_once():
-    days = [f"2026-10-{day:02d}" for day in range(1, 11)]
+    days = [f"2026-11-{day:02d}" for day in range(1, 11)]
     ingest_records(
         [
             record(n, quantity=str(n), **at(day, "10:00:00", "11:00:00"))
@@ -147,8 +145,8 @@ def test_small_batches_count_every_record_once():
     assert aggregate_usage(batch_size=7) == 30
 
     assert rollup() == raw_totals()
-    # 1 October holds records 0, 10 and 20.
-    assert rollup()["C-20000", "k8s-prod-eu1", "cpu", "2026-10-01"] == D("30")
+    # 1 November holds records 0, 10 and 20.
+    assert rollup()["C-20000", "k8s-prod-eu1", "cpu", "2026-11-01"] == D("30")
     assert AggregationCursor.objects.get().last_record_id == max_record_id()
 
 

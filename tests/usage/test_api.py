@@ -59,10 +59,60 @@ def test_the_same_batch_twice_counts_once(client):
 
 
 def test_an_id_twice_in_one_batch_is_one_record_and_one_duplicate(client):
-    response = post(client, {"records": [record(1), record(1, quantity="9"), record(2)]})
+    response = post(client, {"records": [record(1), record(1, quantity=1.5), record(2)]})
 
     assert_answer(response, 200, {"accepted": 2, "duplicates": 1})
     assert str(UsageRecord.objects.get(external_id="r-1").quantity) == "1.500000"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"quantity": "9"},
+        {"metric": "memory"},
+        {"start": "2026-10-20T12:00:00Z"},
+        {"end": "2026-10-20T13:30:00Z"},
+        {"service": "web"},
+    ],
+)
+def test_an_id_sent_again_with_other_content_is_a_conflict_and_nothing_is_stored(client, change):
+    assert_answer(post(client, {"records": [record(1)]}), 200, {"accepted": 1, "duplicates": 0})
+    before = stored()
+
+    response = post(client, {"records": [record(2), record(1, **change)]})
+
+    assert_answer(
+        response,
+        409,
+        {"errors": [{"index": 1, "field": "id", "error": "already received with other content"}]},
+    )
+    assert stored() == before
+    # The identical record is still a duplicate.
+    assert_answer(post(client, {"records": [record(1)]}), 200, {"accepted": 0, "duplicates": 1})
+
+
+def test_old_usage_foreign_digits_and_hostile_service_names_refuse_the_batch(client, settings):
+    settings.USAGE_ACCEPT_DAYS = 10  # from noon on 12 November
+    before = stored()
+    records = [
+        record(1, start="2026-11-12T12:00:00Z", end="2026-11-12T13:00:00Z"),
+        record(2, start="2026-11-12T11:59:59Z", end="2026-11-12T13:00:00Z"),
+        record(3, start="2026-11-20T13:00:00Z", end="2026-11-20T14:00:00Z", quantity="\u0663"),
+        record(4, start="2026-11-20T13:00:00Z", end="2026-11-20T14:00:00Z", service="web\u200b"),
+        record(5, start="2026-11-20T13:00:00Z", end="2026-11-20T14:00:00Z", service="a;@b"),
+    ]
+
+    response = post(client, {"records": records})
+
+    assert_answer(response, 400)
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
+        (1, "start"),
+        (2, "quantity"),
+        (3, "service"),
+        (4, "service"),
+    ]
+    assert "Is more than 10 days ago" in response.json()["errors"][0]["error"]
+    assert stored() == before
 
 
 def test_an_invalid_record_refuses_the_whole_batch_naming_index_and_field(client):
@@ -269,8 +319,9 @@ def test_hostile_bodies_get_a_json_answer_and_store_nothing_unless_the_batch_is_
 
     response = post(client, body)
 
-    assert response.status_code in {200, 400}, response.content
-    event(f"answered {response.status_code}")  # --hypothesis-show-statistics: both happen
+    # 409: an id that an earlier example stored, now with other content.
+    assert response.status_code in {200, 400, 409}, response.content
+    event(f"answered {response.status_code}")  # --hypothesis-show-statistics: each happens
     assert_answer(response, response.status_code)
     if response.status_code == 200:
         answer = response.json()

@@ -3,37 +3,36 @@
 Each worker is a thread with its own database connection; the tests commit for real."""
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
-from tests.billing.test_concurrency import run_together
-from tests.factories import CustomerFactory
+from tests.concurrency import run_together, wait_until
 from tests.usage.records import raw_totals, record, rollup
 from usage import ingest
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import Service, UsageRecord
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The records of tests/usage/records.py start on 20 October: within the ingest window of NOW.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres", "now"),
+]
 
 D = Decimal
 
 
-@pytest.fixture
-def customers(postgres):
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
-
-
 def batch_of(worker: int, batch: int) -> list[dict]:
     """300 records over two customers, five services (new to everyone at first) and the hours
-    around midnight UTC; 40 ids are sent by every worker, so most of those are duplicates."""
+    around midnight UTC; 40 ids are sent by every worker with the same content, so most of
+    those are duplicates."""
     records = []
     for k in range(300):
         shared = k < 40
-        hour = (worker + batch + k) % 6 + 21  # 21:00 to 02:00
+        sender = 0 if shared else worker
+        hour = (sender + batch + k) % 6 + 21  # 21:00 to 02:00
         day, hour = (20, hour) if hour < 24 else (21, hour - 24)
         records.append(
             record(
@@ -42,7 +41,7 @@ def batch_of(worker: int, batch: int) -> list[dict]:
                 customer="C-20000" if k % 3 else "C-20001",
                 service=f"svc-{k % 5}",
                 metric=("cpu", "memory", "storage", "bandwidth")[k % 4],
-                quantity=f"{(worker * 7 + k) % 13}.125",
+                quantity=f"{(sender * 7 + k) % 13}.125",
                 start=f"2026-10-{day}T{hour:02d}:00:00Z",
                 end=f"2026-10-{day}T{hour:02d}:59:59Z",
             )
@@ -107,7 +106,10 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
     ingest_records([record(3, quantity="0.5")])  # higher id, committed first
     aggregation = threading.Thread(target=run_closing, args=(aggregate_usage,))
     aggregation.start()
-    wait_until(lambda: not aggregation.is_alive() or advisory_lock_awaited())
+    wait_until(
+        lambda: not aggregation.is_alive() or awaited(ADVISORY_LOCK_AWAITED),
+        "the aggregation to wait for the lock of the ingest in flight",
+    )
     release.set()
     slow.join()
     aggregation.join()
@@ -115,6 +117,48 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
     aggregate_usage()
 
     assert rollup() == {("C-20000", "k8s-prod-eu1", "cpu", "2026-10-20"): D("11.5")}
+
+
+def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
+    customers, monkeypatch
+):
+    """The second batch cannot see the first's row until it commits: its insert waits for it,
+    skips the id, and only then is the content compared."""
+    inserted, release = threading.Event(), threading.Event()
+    insert = ingest._insert_postgresql
+
+    def insert_then_hold(rows, received_at):
+        months = insert(rows, received_at)
+        if rows[0][4] == Decimal("5"):  # the first sender's batch
+            inserted.set()
+            release.wait(timeout=30)
+        return months
+
+    monkeypatch.setattr(ingest, "_insert_postgresql", insert_then_hold)
+    Service.objects.create(customer=customers[0], name="k8s-prod-eu1")  # nothing else to wait for
+    refused = []
+
+    def second_sender():
+        try:
+            ingest_records([record(1, quantity="6")])
+        except ingest.ConflictingBatch as conflict:
+            refused.append(conflict.errors)
+
+    first = threading.Thread(target=run_closing, args=(ingest_records, [record(1, quantity="5")]))
+    first.start()
+    assert inserted.wait(timeout=30)
+    second = threading.Thread(target=run_closing, args=(second_sender,))
+    second.start()
+    wait_until(
+        lambda: awaited(ROW_LOCK_AWAITED), "the second batch to wait for the first's uncommitted id"
+    )
+    release.set()
+    first.join()
+    second.join()
+
+    conflict = {"index": 0, "field": "id", "error": "already received with other content"}
+    assert refused == [[conflict]]
+    assert list(UsageRecord.objects.values_list("external_id", "quantity")) == [("r-1", D("5"))]
 
 
 def test_two_overlapping_aggregations_count_each_record_once(customers):
@@ -139,17 +183,19 @@ def run_closing(work, *args):
         connection.close()
 
 
-def advisory_lock_awaited() -> bool:
+# Another transaction of this database waits: for the aggregation's advisory lock, or for a row
+# (an id another batch inserted and has not committed yet).
+ADVISORY_LOCK_AWAITED = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+ROW_LOCK_AWAITED = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    "AND datname = current_database()"
+)
+
+
+def awaited(lock_query: str) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        )
+        cursor.execute(lock_query)
         return cursor.fetchone()[0] > 0
-
-
-def wait_until(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)

@@ -105,6 +105,20 @@ def test_names_that_a_spreadsheet_would_run_are_quoted(customer, client, owner, 
     assert sorted(row[1] for row in daily[1:]) == quoted
 
 
+def test_every_text_cell_is_quoted_and_numbers_are_not(customer, owner_client):
+    # Defence in depth beside the ' above: what reads the file tells text from numbers.
+    summary = owner_client.get("/usage/export.csv?range=7d").content.decode().splitlines()
+    daily = owner_client.get("/usage/daily.csv?range=7d").content.decode().splitlines()
+    assert summary[0] == (
+        '"service","cpu_vcpu_hours","memory_gb_hours","storage_avg_gb","bandwidth_gb",'
+        '"estimated_cost_eur"'
+    )
+    assert summary[1] == '"db",0.0000,1000.0000,0.0000,123.4560,5.43'
+    assert summary[-1] == '"Total Estimated Bill",30.0000,1000.0000,43.4524,123.4560,7.31'
+    assert daily[1].startswith('"2026-11-')
+    assert all(line.count('"') == 8 for line in daily[1:])  # day, service, metric, unit
+
+
 def test_another_customers_service_gives_an_empty_file(owner_client, outsider, rollup):
     rollup(outsider.memberships.get().customer, [("secret", "cpu", "2026-11-20", "999")])
     _, summary = download(owner_client, "/usage/export.csv?service=secret")

@@ -1,7 +1,6 @@
 """`manage.py import_usage`: CSV, JSON Lines and standard input, streamed in batches; bad lines
 reported by number and field and skipped, the rest stored; a summary; exit 1 on rejections."""
 
-import datetime
 import io
 import json
 from decimal import Decimal
@@ -9,20 +8,13 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import CustomerFactory
 from tests.usage.records import NOTHING, record, stored
 from usage.management.commands import import_usage
 from usage.models import UsageRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("still_now", "customers")]
 
 HEADER = "id,customer,service,metric,quantity,start,end,resource\n"
-
-
-@pytest.fixture(autouse=True)
-def customers(time_machine):
-    time_machine.move_to(datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC), tick=False)
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def run(*args, stdin=None) -> tuple[str, str]:
@@ -237,3 +229,64 @@ def test_a_missing_file_is_named(tmp_path):
     *_, message = run_failing(str(tmp_path / "nowhere.csv"))
 
     assert message == f"Cannot read {tmp_path / 'nowhere.csv'}: No such file or directory."
+
+
+# ---- The accepted window and --backfill ----
+
+
+def old(n: int, day: str, customer: str = "C-20000") -> str:
+    return csv_line(n, customer=customer, start=f"{day}T10:00:00Z", end=f"{day}T11:00:00Z")
+
+
+def test_a_record_older_than_the_window_is_refused_without_backfill(tmp_path):
+    path = tmp_path / "usage.csv"
+    # 35 days before noon on 22 November: from noon on 18 October.
+    path.write_text(HEADER + csv_line(1) + old(2, "2026-10-18") + old(3, "2026-08-31"))
+
+    out, err, failed = run_failing(str(path))
+
+    assert out == "accepted 1, duplicates 0, rejected 2\n"
+    message = (
+        "Is more than 35 days ago; older usage is loaded with `manage.py import_usage --backfill`."
+    )
+    assert err == f"line 3, start: {message}\nline 4, start: {message}\n"
+    assert sorted(UsageRecord.objects.values_list("external_id", flat=True)) == ["r-1"]
+
+
+def test_a_backfill_takes_older_records_and_names_the_months_it_changed(tmp_path):
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        HEADER
+        + old(1, "2026-08-31")
+        + old(2, "2026-09-01")
+        + old(3, "2026-09-30")
+        + old(4, "2025-01-15", customer="C-20001")
+        + csv_line(5)  # within the window: October
+    )
+
+    out, err = run(str(path), "--backfill")
+
+    assert out == (
+        "accepted 5, duplicates 0, rejected 0\n"
+        "months changed: C-20000 2026-08 (1 record), 2026-09 (2 records), 2026-10 (1 record)\n"
+        "months changed: C-20001 2025-01 (1 record)\n"
+    )
+    assert err == ""
+    assert UsageRecord.objects.count() == 5
+
+    out, _ = run(str(path), "--backfill")  # again: every id is a duplicate, no month changes
+
+    assert out == "accepted 0, duplicates 5, rejected 0\nmonths changed: none\n"
+
+
+def test_a_line_reusing_an_id_with_other_content_is_reported_and_the_rest_stored(tmp_path):
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER + csv_line(1))
+    run(str(path))
+    path.write_text(HEADER + csv_line(1, quantity="2") + csv_line(2) + csv_line(1))
+
+    out, err, failed = run_failing(str(path))
+
+    assert out == "accepted 1, duplicates 1, rejected 1\n"
+    assert err == "line 2, id: already received with other content\n"
+    assert UsageRecord.objects.get(external_id="r-1").quantity == Decimal("1.5")

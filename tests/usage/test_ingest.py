@@ -5,20 +5,23 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import CustomerFactory
 from tests.usage.records import NOTHING, record, stored
-from usage.ingest import IngestResult, InvalidBatch, ingest_records, ingest_valid_records
+from usage.ingest import (
+    ConflictingBatch,
+    IngestResult,
+    InvalidBatch,
+    ingest_records,
+    ingest_valid_records,
+)
 from usage.models import Service, UsageRecord
 
-pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.both_databases,
+    pytest.mark.usefixtures("still_now", "customers"),
+]
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture(autouse=True)
-def customers(time_machine):
-    time_machine.move_to(NOW, tick=False)
-    return CustomerFactory(number="C-20000"), CustomerFactory(number="C-20001")
 
 
 def test_a_valid_batch_is_stored_with_its_services_created_on_first_sight():
@@ -81,11 +84,96 @@ def test_the_same_batch_twice_is_stored_once():
     assert UsageRecord.objects.count() == 5
 
 
-def test_an_id_sent_twice_in_one_batch_counts_once_and_the_first_wins():
-    result = ingest_records([record(1, quantity="2"), record(2), record(1, quantity="7")])
+def test_an_id_sent_twice_in_one_batch_with_the_same_content_counts_once():
+    result = ingest_records([record(1, quantity="2"), record(2), record(1, quantity=2.0)])
 
     assert result == IngestResult(accepted=2, duplicates=1)
     assert UsageRecord.objects.get(external_id="r-1").quantity == Decimal("2")
+
+
+# What a resend may change without being a new record: nothing the record stores.
+OTHER_CONTENT = {
+    "quantity": {"quantity": "1.500001"},
+    "metric": {"metric": "memory"},
+    "start": {"start": "2026-10-20T13:00:01Z"},
+    "end": {"end": "2026-10-20T14:00:01Z"},
+    "service": {"service": "web"},
+    "resource": {"resource": "vm-43"},
+}
+
+
+@pytest.mark.parametrize("change", OTHER_CONTENT.values(), ids=OTHER_CONTENT.keys())
+def test_an_id_sent_again_with_other_content_refuses_the_batch(change):
+    ingest_records([record(1, resource="vm-42")])
+    before = stored()
+
+    with pytest.raises(ConflictingBatch) as refused:
+        ingest_records([record(2), record(1, **({"resource": "vm-42"} | change)), record(3)])
+
+    assert refused.value.errors == [
+        {"index": 1, "field": "id", "error": "already received with other content"}
+    ]
+    assert stored() == before
+    assert UsageRecord.objects.get(external_id="r-1").quantity == Decimal("1.5")
+
+
+@pytest.mark.parametrize("change", OTHER_CONTENT.values(), ids=OTHER_CONTENT.keys())
+def test_an_id_twice_in_one_batch_with_other_content_refuses_the_batch(change):
+    with pytest.raises(ConflictingBatch) as refused:
+        ingest_records([record(1), record(2), record(1, **change), record(1)])
+
+    assert refused.value.errors == [
+        {"index": 2, "field": "id", "error": "already received with other content"}
+    ]
+    assert stored() == NOTHING
+
+
+def test_a_resend_written_differently_but_meaning_the_same_is_a_duplicate():
+    ingest_records([record(1, quantity="1.5", resource="vm-42")])
+
+    again = record(
+        1,
+        quantity=1.5000001,  # 6 places, as stored
+        service=" k8s-prod-eu1 ",
+        start="2026-10-20T15:00:00+02:00",
+        end="2026-10-20T14:00:00.000Z",
+        resource="vm-42",
+    )
+    assert ingest_records([again]) == IngestResult(accepted=0, duplicates=1)
+
+
+def test_every_conflict_of_a_batch_is_named(customers):
+    ingest_records([record(1), record(2), record(1, customer="C-20001")])
+
+    with pytest.raises(ConflictingBatch) as refused:
+        ingest_records(
+            [
+                record(1, quantity="2"),
+                record(2),
+                record(1, customer="C-20001", quantity="3"),
+                record(1, quantity="2"),
+                record(4),
+            ]
+        )
+
+    assert [(e["index"], e["field"]) for e in refused.value.errors] == [
+        (0, "id"),
+        (2, "id"),
+        (3, "id"),
+    ]
+
+
+@pytest.mark.parametrize("size", [10, 1_000])
+def test_comparing_a_resend_costs_the_same_few_queries_whatever_the_batch(
+    size, django_assert_max_num_queries
+):
+    batch = [record(n) for n in range(size)]
+    ingest_records(batch)
+
+    with django_assert_max_num_queries(12):
+        assert ingest_records(batch) == IngestResult(accepted=0, duplicates=size)
+    with django_assert_max_num_queries(12), pytest.raises(ConflictingBatch):
+        ingest_records([*batch[:-1], record(size - 1, quantity="9")])
 
 
 def test_a_batch_mixing_new_and_known_ids_counts_each_kind():
@@ -108,6 +196,8 @@ def test_an_empty_batch_stores_nothing():
 
 
 LONG = "x" * 121
+SERVICE_CHARACTERS = "May hold letters, digits, spaces and . _ - : / ( ) # only"
+FORMULA = "a spreadsheet would run it as a formula"
 
 BAD_RECORDS = [
     # (what is wrong, the record's fields, the field named, the message)
@@ -130,6 +220,9 @@ BAD_RECORDS = [
     ("boolean quantity", {"quantity": True}, "quantity", "Must be a decimal number"),
     ("null quantity", {"quantity": None}, "quantity", "Must be a decimal number"),
     ("list quantity", {"quantity": [1]}, "quantity", "Must be a decimal number"),
+    ("Arabic-Indic digit", {"quantity": "٣"}, "quantity", "Must be a decimal number"),
+    ("full-width digits", {"quantity": "１２"}, "quantity", "Must be a decimal number"),
+    ("Devanagari decimal", {"quantity": "1.३"}, "quantity", "Must be a decimal number"),
     (
         "end before start",
         {"start": "2026-10-20T13:00:00Z", "end": "2026-10-20T12:59:59Z"},
@@ -146,7 +239,14 @@ BAD_RECORDS = [
         "start in the future",
         {"start": "2026-11-22T12:05:01Z", "end": "2026-11-22T13:00:00Z"},
         "start",
-        "Is in the future.",
+        "Is in the future (more than 5 minutes ahead of our clock).",
+    ),
+    (
+        # 35 days (USAGE_ACCEPT_DAYS) before noon on 22 November is noon on 18 October.
+        "start more than 35 days ago",
+        {"start": "2026-10-18T11:59:59Z", "end": "2026-10-18T12:30:00Z"},
+        "start",
+        "Is more than 35 days ago; older usage is loaded with `manage.py import_usage --backfill`.",
     ),
     ("naive start", {"start": "2026-10-20T13:00:00"}, "start", "Needs a time zone"),
     ("a date, no time", {"end": "2026-10-20"}, "end", "Needs a time zone"),
@@ -159,6 +259,19 @@ BAD_RECORDS = [
     ("service not a string", {"service": ["web"]}, "service", "Must be a string."),
     ("control character", {"service": "web\x00"}, "service", "printable UTF-8"),
     ("lone surrogate", {"service": "web\ud800"}, "service", "printable UTF-8"),
+    ("zero-width space", {"service": "web\u200bapp"}, "service", SERVICE_CHARACTERS),
+    ("right-to-left override", {"service": "\u202eexe.tset"}, "service", SERVICE_CHARACTERS),
+    ("byte order mark", {"service": "\ufeffweb"}, "service", SERVICE_CHARACTERS),
+    ("no-break space", {"service": "web\u00a0app"}, "service", SERVICE_CHARACTERS),
+    ("a semicolon", {"service": "web;app"}, "service", SERVICE_CHARACTERS),
+    ("markup", {"service": "<b>web</b>"}, "service", SERVICE_CHARACTERS),
+    ("formula", {"service": "=HYPERLINK(evil)"}, "service", FORMULA),
+    ("plus", {"service": "+1"}, "service", FORMULA),
+    ("minus", {"service": "-2 web"}, "service", FORMULA),
+    ("at", {"service": "@SUM(A1)"}, "service", FORMULA),
+    ("tab then formula", {"service": "\t=1+1"}, "service", FORMULA),
+    ("formula after ;", {"service": "web;=1+1"}, "service", FORMULA),
+    ("formula after , and spaces", {"service": "web,  -1"}, "service", FORMULA),
     ("empty id", {"id": ""}, "id", "Must not be empty."),
     ("id too long", {"id": "i" * 201}, "id", "at most 200 characters"),
     ("id as a number", {"id": 42}, "id", "Must be a string."),
@@ -251,9 +364,13 @@ def test_the_limits_themselves_are_accepted():
         record(6, service="s" * 120, id="i" * 200, resource="v" * 200),
         record(7, resource=None),
         record(8, resource=""),
+        record(9, start="2026-10-18T12:00:00Z", end="2026-10-18T13:00:00Z"),  # 35 days ago
+        record(10, service="k8s_prod-eu1.a:b/c (blue) #2"),  # every character allowed
+        record(11, service="Ärende-tjänst नमस्ते ٣"),  # letters, marks and digits of any script
+        record(12, service="web-1 - 2"),  # a minus inside is no formula
     ]
 
-    assert ingest_records(batch) == IngestResult(accepted=8, duplicates=0)
+    assert ingest_records(batch) == IngestResult(accepted=12, duplicates=0)
     assert UsageRecord.objects.get(external_id="r-7").resource == ""
 
 
@@ -265,3 +382,20 @@ def test_the_import_rule_stores_the_valid_records_and_returns_the_others_problem
     assert result == IngestResult(accepted=2, duplicates=1)
     assert errors == [{"index": 1, "field": "metric", "error": errors[0]["error"]}]
     assert sorted(UsageRecord.objects.values_list("external_id", flat=True)) == ["r-1", "r-3"]
+
+
+def test_the_import_rule_stores_the_first_of_conflicting_records_and_names_the_others():
+    ingest_records([record(1)])
+
+    result, errors = ingest_valid_records(
+        [record(1, quantity="2"), record(2), record(3), record(2, quantity="4"), record(4)]
+    )
+
+    assert result == IngestResult(accepted=3, duplicates=0)
+    conflict = "already received with other content"
+    assert errors == [
+        {"index": 0, "field": "id", "error": conflict},
+        {"index": 3, "field": "id", "error": conflict},
+    ]
+    quantities = dict(UsageRecord.objects.values_list("external_id", "quantity"))
+    assert quantities == {f"r-{n}": Decimal("1.5") for n in range(1, 5)}

@@ -6,11 +6,11 @@ GB-month (730 GB-hours), bandwidth €0.01 per GB. "Now" is Sunday 22 Nov 2026, 
 
 import pytest
 
+from tests.htmx import HTMX
 from tests.usage.conftest import card, summary_rows, text
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # What Acme used, day by day (the aggregation's rollup), and what a neighbour used.
 ACME = [
@@ -233,19 +233,17 @@ def test_logged_out_visitors_are_sent_to_log_in(client):
     [
         ("?range=bogus", "“bogus” is not a range; showing the last 7 days."),
         ("?range=%3Cscript%3E", "“&lt;script&gt;” is not a range"),
-        ("?range=%00", "That is not a range; showing the last 7 days."),
         ("?month=2026-13", "“2026-13” is not a month: write it as YYYY-MM"),
         ("?month=13-2026", "“13-2026” is not a month"),
         ("?month=0001-01", "“0001-01” is not a month"),
         ("?month=2026-1", "“2026-1” is not a month"),
-        ("?month=%00", "is not a month"),
         ("?month=2026-12", "December 2026 has not begun yet; showing the last 7 days."),
         ("?month=9999-12", "December 9999 has not begun yet"),
         ("?service=" + "x" * 121, "That is not a service name; showing all services."),
-        ("?service=%00", "That is not a service name; showing all services."),
     ],
 )
 def test_bad_values_show_the_default_range_and_say_why(acme, owner_client, query, notice):
+    # (A NUL character gets a page of its own: tests/portal/test_hostile_input.py.)
     html = page(owner_client, query)
     assert notice in html
     assert "16 Nov 2026 – 22 Nov 2026" in html

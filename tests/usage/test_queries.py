@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import CustomerFactory, MembershipFactory
+from tests.htmx import HTMX
 from usage.models import DailyUsage, Metric, Service
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_the_page_asks_the_same_few_questions_whatever_the_history(
         response = client.get(f"/usage/{query}")
     assert response.status_code == 200
     with django_assert_max_num_queries(PAGE_QUERIES):
-        client.get(f"/usage/{query}", HTTP_HX_REQUEST="true")
+        client.get(f"/usage/{query}", **HTMX)
 
 
 @pytest.mark.parametrize(("days", "services"), [(10, 1), (400, 12)])

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from usage.labels import METRIC_LABELS, SHOWN_UNITS
+from usage.models import CATALOGUE
 
 register = template.Library()
 
@@ -12,13 +12,13 @@ register = template.Library()
 @register.filter
 def metric_label(metric: str) -> str:
     """cpu as "CPU Hours", in the active language."""
-    return METRIC_LABELS[metric]
+    return CATALOGUE[metric].label
 
 
 @register.filter
 def metric_unit(metric: str) -> str:
     """The unit the page shows a metric in: vCPU-hours, GB-hours, average GB, GB."""
-    return SHOWN_UNITS[metric]
+    return CATALOGUE[metric].shown_unit
 
 
 @register.filter

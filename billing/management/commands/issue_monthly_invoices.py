@@ -10,8 +10,8 @@ import re
 from django.core.management.base import BaseCommand, CommandError
 
 from billing import invoicing
-from billing.money import format_money
 from billing.services import utc_today
+from core.money import format_money
 from usage.aggregation import aggregate_usage
 
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")

@@ -205,7 +205,8 @@ def seed_usage(customers: list[Customer], today: datetime.date) -> int:
         )
         records = _usage_records(customer, first_day, today)
         while batch := list(itertools.islice(records, BATCH)):
-            accepted += ingest_records(batch).accepted
+            # Two years of history on purpose: older than the ingest API's window.
+            accepted += ingest_records(batch, backfill=True).accepted
     aggregate_usage()
     return accepted
 

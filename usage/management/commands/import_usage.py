@@ -6,12 +6,19 @@ sender fixes it and sends the batch again), while a file of millions of lines wo
 in that way. Here an invalid line is reported by its line number and field and skipped, and the
 valid lines around it are stored. The command ends with `accepted N, duplicates D, rejected R`
 and exits with status 1 when anything was rejected. Importing the same file again stores
-nothing new (every id is then a duplicate).
+nothing new (every id is then a duplicate); a line reusing an id with other content is
+rejected, the record first received stays.
+
+Records must start within the ingest API's window (the last USAGE_ACCEPT_DAYS days) unless
+`--backfill` is given, which takes older ones and ends by naming the months it changed for each
+customer: usage of a month already invoiced is on no invoice, so these are the months to check.
 """
 
 import csv
+import datetime
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from itertools import batched
 from pathlib import Path
@@ -19,6 +26,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from accounts.models import Customer
 from usage.ingest import FIELDS, REQUIRED, ingest_valid_records, parse_json
 
 BATCH_SIZE = 5_000
@@ -40,8 +48,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format", choices=sorted(set(FORMATS.values())), help="needed for standard input"
         )
+        parser.add_argument(
+            "--backfill",
+            action="store_true",
+            help="take records older than the last USAGE_ACCEPT_DAYS days, and name the months "
+            "changed",
+        )
 
-    def handle(self, *args, file: str, format: str | None, **options):
+    def handle(self, *args, file: str, format: str | None, backfill: bool, **options):
         file_format = format or self._format_of(file)
         if file == "-":
             stream, size = options.get("stdin") or sys.stdin.buffer, None
@@ -51,6 +65,7 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
         accepted = duplicates = rejected = 0
+        months: Counter[tuple[int, datetime.date]] = Counter()
         started = time.monotonic()
         reader = LineReader(stream)
         parse = read_csv if file_format == "csv" else read_json_lines
@@ -58,7 +73,10 @@ class Command(BaseCommand):
             for batch in batched(parse(reader), BATCH_SIZE):
                 problems = [(number, None, problem) for number, _, problem in batch if problem]
                 good = [(number, value) for number, value, problem in batch if not problem]
-                result, errors = ingest_valid_records([value for _, value in good])
+                result, errors = ingest_valid_records(
+                    [value for _, value in good], backfill=backfill
+                )
+                months.update(result.months)
                 problems += [(good[e["index"]][0], e["field"], e["error"]) for e in errors]
                 accepted += result.accepted
                 duplicates += result.duplicates
@@ -68,8 +86,27 @@ class Command(BaseCommand):
                 rate = (accepted + duplicates + rejected) / max(time.monotonic() - started, 1e-9)
                 progress.set_postfix_str(f"{rate:,.0f} records/s")
         self.stdout.write(f"accepted {accepted}, duplicates {duplicates}, rejected {rejected}")
+        if backfill:
+            self._report_months(months)
         if rejected:
             raise CommandError(f"{rejected} record(s) rejected; their lines are listed above.")
+
+    def _report_months(self, months: Counter[tuple[int, datetime.date]]) -> None:
+        """`months changed: C-10001 2026-08 (720 records), 2026-09 (744 records)`, a line per
+        customer, or that none changed."""
+        if not months:
+            self.stdout.write("months changed: none")
+            return
+        numbers = dict(
+            Customer.objects.filter(pk__in={c for c, _ in months}).values_list("pk", "number")
+        )
+        by_customer: dict[str, list[str]] = {}
+        for (customer, month), count in sorted(months.items()):
+            by_customer.setdefault(numbers[customer], []).append(
+                f"{month:%Y-%m} ({count} {'record' if count == 1 else 'records'})"
+            )
+        for number in sorted(by_customer):
+            self.stdout.write(f"months changed: {number} {', '.join(by_customer[number])}")
 
     def _format_of(self, file: str) -> str:
         if file != "-" and (found := FORMATS.get(Path(file).suffix.lower())):

@@ -9,7 +9,7 @@ def mark_earlier_requests_sent(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0004_user_language_and_field_labels"),
+        ("accounts", "0005_tax_change_review"),
     ]
 
     operations = [

@@ -17,7 +17,7 @@ def mark_earlier_mail_sent(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_password_reset_sent_at'),
+        ('accounts', '0006_password_reset_sent_at'),
     ]
 
     operations = [

@@ -14,8 +14,8 @@ def add_undelivered_mail_to_staff_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0002_usage_staff_groups"),
-        ("accounts", "0006_mail_sent_and_undelivered_mail"),
+        ("portal", "0003_tax_review_staff_groups"),
+        ("accounts", "0007_mail_sent_and_undelivered_mail"),
     ]
 
     operations = [

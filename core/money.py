@@ -88,7 +88,7 @@ def _with_currency(number: str, negative: bool, currency: str, style: NumberStyl
     return f"{sign}{number}\u00a0{symbol or currency}"
 
 
-def format_money(amount, currency: str = "EUR", *, language: str = "en") -> str:
+def format_money(amount, currency: str, *, language: str = "en") -> str:
     """€1,234.56 with exact cents; a negative amount as −€12.00 (a true minus sign). In
     Swedish (`language="sv"`): 1 234,56 € and −12,00 €."""
     value = round_money(Decimal(amount))
@@ -106,7 +106,7 @@ def format_quantity(value, *, min_places: int = 0, language: str = "en") -> str:
     return f"−{text}" if value < 0 else text
 
 
-def format_unit_price(value, currency: str = "EUR", *, language: str = "en") -> str:
+def format_unit_price(value, currency: str, *, language: str = "en") -> str:
     """A unit price keeps its significant places (up to 6): €0.0125, €4.00 (0,0125 € in
     Swedish)."""
     value = Decimal(value)
