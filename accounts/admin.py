@@ -12,6 +12,7 @@ from accounts.models import (
     Membership,
     Phone,
     TaxChange,
+    UndeliveredMail,
     User,
 )
 
@@ -234,3 +235,55 @@ class TaxChangeAdmin(RecordAdmin):
     @admin.action(description="Reject: invoices keep the confirmed ones", permissions=["review"])
     def reject_selected(self, request, queryset):
         self._decide(request, queryset, services.tax_change_reject, "Rejected")
+
+
+class MailStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("failed", "Failed: left to staff"), ("retrying", "Retrying")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.exclude(gave_up_at=None)
+        if self.value() == "retrying":
+            return queryset.filter(gave_up_at=None)
+        return queryset
+
+
+@admin.register(UndeliveredMail)
+class UndeliveredMailAdmin(RecordAdmin):
+    """Emails whose send failed: retried by the sweeps every 10 minutes, until sent (the row
+    then goes) or failed too often. Failed ones wait for staff: fix the cause (the mail server,
+    the address), then *Try again*, and the next sweep sends them."""
+
+    list_display = ["subject", "kind", "customer", "recipients", "failures", "state"]
+    list_filter = [MailStateFilter, "kind"]
+    search_fields = ["subject", "recipients", "customer__name", "customer__number"]
+    list_select_related = ["customer"]
+    fields = [
+        "kind",
+        "subject",
+        "customer",
+        "recipients",
+        "failures",
+        "last_error",
+        "first_failed_at",
+        "last_failed_at",
+        "gave_up_at",
+    ]
+    readonly_fields = fields
+    actions = ["try_again"]
+
+    @admin.display(description="state")
+    def state(self, mail):
+        return "Failed" if mail.gave_up_at else "Retrying"
+
+    @admin.action(description="Try again", permissions=["retry"])
+    def try_again(self, request, queryset):
+        count = queryset.update(gave_up_at=None, failures=0)
+        messages.success(request, f"{count} email(s) will be sent by the next sweep.")
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("accounts.change_undeliveredmail")

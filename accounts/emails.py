@@ -1,6 +1,7 @@
 """The emails the Account pane sends: an address's confirmation link, a team invitation.
 Like every email to a customer's people, each is written in the customer's language of
-invoices (`Customer.invoice_language`)."""
+invoices (`Customer.invoice_language`). And a login's password reset link, written in the
+language its user reads the portal in."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -9,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import links
-from accounts.models import Contact, Invitation
+from accounts.models import Contact, Invitation, User
 
 
 def _message(*, template: str, subject, to: str, context: dict) -> EmailMessage:
@@ -51,3 +52,17 @@ def invitation(invitation: Invitation) -> EmailMessage:
             "url": links.invitation_url(invitation),
         },
     )
+
+
+def password_reset(user: User) -> EmailMessage:
+    with translation.override(user.language):
+        subject = render_to_string("registration/password_reset_subject.txt")
+        return EmailMessage(
+            subject="".join(subject.splitlines()),  # a header: one line
+            body=render_to_string(
+                "registration/password_reset_email.html",
+                {"email": user.email, "url": links.password_reset_url(user)},
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[user.email],
+        )

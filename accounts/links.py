@@ -2,12 +2,15 @@
 invitation to the team (valid 7 days). The signature carries the time it was made."""
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.db import models
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CONFIRMATION_VALIDITY, INVITATION_VALIDITY, Contact, Invitation
+from accounts.models import CONFIRMATION_VALIDITY, INVITATION_VALIDITY, Contact, Invitation, User
 
 _CONFIRMATION_SALT = "accounts.contact-confirmation"
 _INVITATION_SALT = "accounts.invitation"
@@ -66,3 +69,10 @@ def invitation_url(invitation: Invitation) -> str:
 def read_invitation(token: str) -> int:
     """The invitation id from an invitation link, or LinkRefused (expired, tampered)."""
     return _unsign(token, salt=_INVITATION_SALT, max_age=INVITATION_VALIDITY)["invitation"]
+
+
+def password_reset_url(user: User) -> str:
+    """Django's one-use reset link (valid PASSWORD_RESET_TIMEOUT), read by its own views."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return absolute(reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token}))

@@ -215,6 +215,14 @@ class ContactQuerySet(models.QuerySet):
     def confirmed(self):
         return self.exclude(confirmed_at=None)
 
+    def confirmation_owed(self):
+        """Pending addresses whose latest confirmation has not been mailed yet."""
+        return self.filter(confirmed_at=None).filter(
+            models.Q(confirmation_mailed_at=None)
+            | models.Q(confirmation_mailed_at__lt=models.F("confirmation_sent_at")),
+            confirmation_sent_at__isnull=False,
+        )
+
 
 class Contact(models.Model):
     """An email address of the customer's, with the kinds of mail it should receive.
@@ -235,7 +243,10 @@ class Contact(models.Model):
     )
     is_dpo = models.BooleanField(_("DPO"), default=False, help_text=_("Data protection officer."))
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When a confirmation was last asked for (adding or changing the address, Resend), and
+    # when a worker last mailed one: a confirmation is owed while the first is the later.
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmation_mailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ContactQuerySet.as_manager()
 
@@ -316,6 +327,7 @@ class Invitation(models.Model):
     )
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When its link was mailed.")
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -450,11 +462,13 @@ class TaxChange(models.Model):
 
 class PasswordResetRequest(models.Model):
     """One request for a password reset link, kept for the throttle's window. `email` is what
-    was typed, lower-cased, and may belong to no user: unknown addresses count the same."""
+    was typed, lower-cased, and may belong to no user: unknown addresses count the same.
+    `sent_at`: when a worker handled it (mailed the link, or found no login to mail it to)."""
 
     email = models.EmailField()
     ip_address = models.GenericIPAddressField(null=True)
     requested_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -465,3 +479,41 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self):
         return f"{self.email} from {self.ip_address} at {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class UndeliveredMail(models.Model):
+    """An email that matters whose last send failed: kept, and retried by the sweeps, until it
+    goes out (then this row goes) or has failed MAIL_ATTEMPTS times (`gave_up_at`: then staff
+    see it as failed in the admin, and retry it there once the cause is fixed).
+
+    The mail itself is not stored: the row that wants it (`kind`, `object_id`) is, with its
+    claim field still empty, and the mail is written afresh from it on every try."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice or credit note"
+        REMINDER = "reminder", "Overdue reminder"
+        RECEIPT = "receipt", "Payment receipt"
+        CONFIRMATION = "confirmation", "Address confirmation"
+        INVITATION = "invitation", "Team invitation"
+        PASSWORD_RESET = "password_reset", "Password reset link"
+
+    kind = models.CharField(max_length=20, choices=Kind)
+    object_id = models.PositiveBigIntegerField(help_text="The invoice, payment, contact, … id.")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE)
+    subject = models.CharField(max_length=254, help_text="What the mail is about.")
+    recipients = models.TextField(blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    first_failed_at = models.DateTimeField(default=timezone.now)
+    last_failed_at = models.DateTimeField(default=timezone.now)
+    gave_up_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-last_failed_at"]
+        verbose_name_plural = "undelivered mail"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="one_failure_per_mail")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.subject}"

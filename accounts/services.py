@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import audit, emails, jobs, links
-from accounts.models import AuditEntry, Contact, Customer, Phone, TaxChange, User
+from accounts.models import AuditEntry, Contact, Customer, Phone, TaxChange, UndeliveredMail, User
 
 LAST_BILLING_CONTACT = gettext_lazy(
     "Invoices need somewhere to go: keep at least one confirmed address with the Billing role. "
@@ -357,12 +357,25 @@ def contact_confirm(*, token: str) -> Contact:
 
 
 def mail_contact_confirmation(*, contact_id: int) -> bool:
-    """Send the confirmation link to a still pending address (task side)."""
+    """Send the confirmation link owed to a still pending address, once per request for one
+    (claimed through `confirmation_mailed_at`; task side)."""
     contact = Contact.objects.select_related("customer").filter(pk=contact_id).first()
-    if contact is None or contact.is_confirmed:
+    if contact is None:
         return False
-    emails.contact_confirmation(contact).send()
-    return True
+    claim = Contact.objects.confirmation_owed().filter(pk=contact.pk, email=contact.email)
+    mail = jobs.Mail(
+        kind=UndeliveredMail.Kind.CONFIRMATION,
+        object_id=contact.pk,
+        subject=f"Confirmation link for {contact.email}",
+        recipients=[contact.email],
+        customer_id=contact.customer_id,
+    )
+    return jobs.send_once(
+        claim,
+        "confirmation_mailed_at",
+        lambda: emails.contact_confirmation(contact).send(),
+        mail,
+    )
 
 
 # ---- Phones ----

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import audit, emails, jobs, links
-from accounts.models import AuditEntry, Invitation, Membership, User
+from accounts.models import AuditEntry, Invitation, Membership, UndeliveredMail, User
 from accounts.services import lock_customer
 
 LAST_OWNER = gettext_lazy(
@@ -125,7 +125,8 @@ def invitation_accept_as_new_user(
 
 
 def mail_invitation(*, invitation_id: int) -> bool:
-    """Send the invitation link, unless it has been accepted or revoked meanwhile (task side)."""
+    """Send the invitation link once (claimed through `sent_at`), unless it has been accepted
+    or revoked meanwhile (task side)."""
     invitation = (
         Invitation.objects.select_related("customer", "invited_by")
         .filter(pk=invitation_id, accepted_at=None)
@@ -133,8 +134,15 @@ def mail_invitation(*, invitation_id: int) -> bool:
     )
     if invitation is None:
         return False
-    emails.invitation(invitation).send()
-    return True
+    claim = Invitation.objects.filter(pk=invitation.pk, accepted_at=None, sent_at=None)
+    mail = jobs.Mail(
+        kind=UndeliveredMail.Kind.INVITATION,
+        object_id=invitation.pk,
+        subject=f"Invitation of {invitation.email}",
+        recipients=[invitation.email],
+        customer_id=invitation.customer_id,
+    )
+    return jobs.send_once(claim, "sent_at", lambda: emails.invitation(invitation).send(), mail)
 
 
 @transaction.atomic

@@ -5,9 +5,11 @@ reset links, a count per typed address and per client address in the database.""
 import datetime
 import ipaddress
 
+from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -52,26 +54,47 @@ def login_username(request, credentials: dict | None) -> str | None:
     return username.strip().lower()[:USERNAME_KEPT] if isinstance(username, str) else None
 
 
+class LoginFailureHandler(AxesDatabaseHandler):
+    """Axes' database handler, counting the client address by the accounts it failed on.
+
+    Axes sums failures per lockout parameter. For the pair (account, address) that is right;
+    for the address alone it would let one person who mistypes their own password lock out
+    every colleague behind the same office address. An address is locked once it has failed on
+    AXES_FAILURE_LIMIT different accounts instead: someone trying many accounts.
+    """
+
+    def get_failures(self, request, credentials: dict | None = None) -> int:
+        # The querysets follow settings.AXES_LOCKOUT_PARAMETERS: the pair, then the address.
+        pair, address = self.get_user_attempts(request, credentials)
+        failures = pair.aggregate(failures=Sum("failures_since_start"))["failures"] or 0
+        accounts = address.order_by().values("username").distinct().count()
+        return max(failures, accounts)
+
+
 def locked_out(request, original_response=None, credentials=None):
-    """The answer to any login while its account or its client is locked out: the same page
-    for a known account and an unknown one, for the right password and a wrong one."""
+    """The answer to any login while its account (from that client) or its client is locked
+    out: the same page for a known account and an unknown one, for the right password and a
+    wrong one."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     context = {"minutes": minutes, "login_url": request.get_full_path()}
     return render(request, "registration/locked_out.html", context, status=429)
 
 
 @transaction.atomic
-def password_reset_request(*, email: str, ip_address: str | None) -> bool:
-    """Record a request for a reset link to `email` and say whether to send it: False, and
-    nothing recorded, when that address or that client asked too often within RESET_WINDOW.
-    Addresses without an account count alike, so the answer tells nobody who has one."""
+def password_reset_request(*, email: str, ip_address: str | None) -> PasswordResetRequest | None:
+    """Record a request for a reset link to `email`, to be sent: None, and nothing recorded,
+    when that address or that client asked too often within RESET_WINDOW. Addresses without
+    an account count alike, so the answer tells nobody who has one."""
     now = timezone.now()
-    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).delete()
+    recent = PasswordResetRequest.objects.filter(requested_at__gte=now - RESET_WINDOW)
+    # Older ones are forgotten, once sent: an unsent one waits for the sweep (accounts/tasks.py).
+    PasswordResetRequest.objects.filter(requested_at__lt=now - RESET_WINDOW).exclude(
+        sent_at=None
+    ).delete()
     email = email.strip().lower()
     if (
-        PasswordResetRequest.objects.filter(email=email).count() >= RESETS_PER_ADDRESS
-        or PasswordResetRequest.objects.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
+        recent.filter(email=email).count() >= RESETS_PER_ADDRESS
+        or recent.filter(ip_address=ip_address).count() >= RESETS_PER_CLIENT
     ):
-        return False
-    PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)
-    return True
+        return None
+    return PasswordResetRequest.objects.create(email=email, ip_address=ip_address, requested_at=now)

@@ -8,7 +8,7 @@ on meanwhile, or another worker stored the same revision first, the new file is 
 
 Each email is sent once: its timestamp field is claimed with a conditional UPDATE in the same
 transaction as the send, so a retry after a mail server error sends it again and a second
-worker sends nothing.
+worker sends nothing; a failed send is recorded for the sweeps and staff (accounts/jobs.py).
 """
 
 import logging
@@ -16,17 +16,15 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Customer
+from accounts.models import Customer, UndeliveredMail
 from accounts.selectors import billing_emails
 from billing import emails, jobs
 from billing.models import BillingError, CheckoutSession, Invoice, InvoiceEvent, Payment
@@ -133,16 +131,6 @@ def zip_invoice_pdfs(*, invoices: list[Invoice]) -> InvoiceArchive:
     return InvoiceArchive(file=file, preparing=[])
 
 
-def _send_once(claim: QuerySet, field: str, send: Callable[[], None]) -> bool:
-    """Set `field` to now on the rows of `claim`, then `send()`, in one transaction. False if
-    another run claimed them first; a failed send undoes the claim, for a retry."""
-    with transaction.atomic():
-        if not claim.update(**{field: timezone.now()}):
-            return False
-        send()
-    return True
-
-
 def _no_recipients(invoice: Invoice, what: str, actor=None) -> list[str]:
     """Nobody to send to: flag the invoice for staff (once) and leave the email unsent, so
     that a later run sends it once the customer has a Billing address."""
@@ -183,7 +171,9 @@ def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list
             emails.invoice_issued(invoice, recipients, pdf=None).send()
         _delivered(invoice, InvoiceEvent.Kind.EMAILED, recipients, actor)
 
-    return recipients if _send_once(claim, "emailed_at", send) else []
+    mail = _invoice_mail(UndeliveredMail.Kind.INVOICE, invoice, recipients)
+    sent = jobs.send_once(claim, "emailed_at", send, mail, by_hand=resend)
+    return recipients if sent else []
 
 
 def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
@@ -199,7 +189,18 @@ def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
         emails.overdue_reminder(invoice, recipients).send()
         _delivered(invoice, InvoiceEvent.Kind.REMINDER_SENT, recipients)
 
-    return recipients if _send_once(claim, "reminder_sent_at", send) else []
+    mail = _invoice_mail(UndeliveredMail.Kind.REMINDER, invoice, recipients)
+    return recipients if jobs.send_once(claim, "reminder_sent_at", send, mail) else []
+
+
+def _invoice_mail(kind: UndeliveredMail.Kind, invoice: Invoice, recipients) -> jobs.Mail:
+    return jobs.Mail(
+        kind=kind,
+        object_id=invoice.pk,
+        subject=str(invoice),
+        recipients=recipients,
+        customer_id=invoice.customer_id,
+    )
 
 
 def _delivered(invoice: Invoice, kind: str, recipients: list[str], actor=None) -> None:
@@ -224,4 +225,11 @@ def email_payment_receipt(*, checkout: CheckoutSession) -> list[str]:
     def send():
         emails.payment_receipt(checkout, payments, recipients).send()
 
-    return recipients if _send_once(claim, "receipt_sent_at", send) else []
+    mail = jobs.Mail(
+        kind=UndeliveredMail.Kind.RECEIPT,
+        object_id=checkout.pk,
+        subject=", ".join(str(payment.invoice) for payment in payments),
+        recipients=recipients,
+        customer_id=checkout.customer_id,
+    )
+    return recipients if jobs.send_once(claim, "receipt_sent_at", send, mail) else []

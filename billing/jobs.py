@@ -1,8 +1,8 @@
 """The background jobs billing's workflows ask for, by name (see accounts/jobs.py)."""
 
-from accounts.jobs import after_commit
+from accounts.jobs import SWEEP_GRACE, Mail, after_commit, queue_each, send_once, still_trying
 
-__all__ = ["after_commit"]
+__all__ = ["SWEEP_GRACE", "Mail", "after_commit", "queue_each", "send_once", "still_trying"]
 
 RENDER_PDF = "billing.tasks.render_invoice_pdf"
 SEND_INVOICE_EMAIL = "billing.tasks.send_invoice_email"

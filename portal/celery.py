@@ -37,9 +37,15 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.render_stale_pdfs",
         "schedule": crontab(minute="*/15"),
     },
-    # Every 10 minutes: send invoice emails and receipts whose task never ran (broker down).
+    # Every 10 minutes: send invoice emails and receipts whose task never ran (broker down)
+    # or whose send failed, until sent or failed too often (then left to staff in the admin).
     "send-unsent-emails": {
         "task": "billing.tasks.send_unsent_emails",
+        "schedule": crontab(minute="*/10"),
+    },
+    # Every 10 minutes, the same for address confirmations, invitations and reset links.
+    "send-unsent-account-emails": {
+        "task": "accounts.tasks.send_unsent_emails",
         "schedule": crontab(minute="*/10"),
     },
     # Every 10 minutes: book refunds that Stripe reported before the payment they refund.

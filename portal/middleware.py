@@ -1,10 +1,11 @@
 """Request plumbing: requests carrying a NUL character, the language of the page, which customer
-the request acts for, messages for HTMX responses, idle sessions, and what browsers and proxies
-may keep."""
+the request acts for, messages for HTMX responses, idle sessions, what browsers and proxies may
+keep, and which browser features pages may use."""
 
 import time
 import zoneinfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.http import Http404
@@ -180,4 +181,17 @@ class PrivateResponseMiddleware:
             self.PRIVATE_TYPES
         ):
             patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """`Permissions-Policy: settings.PERMISSIONS_POLICY` on every response, static files and
+    errors included (it sits outside WhiteNoise), unless a view set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response

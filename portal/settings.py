@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -166,11 +167,16 @@ SESSION_COOKIE_HTTPONLY = True
 # A session ends after this long without a request (portal.middleware.SessionIdleMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=5) * 60
 
-# Logins (portal and admin): django-axes counts failures per account and per client address;
-# at the limit both are refused, the right password too, until the cool-off has passed.
+# Logins (portal and admin): django-axes counts failures per account *and* client address,
+# and, apart, the accounts one client address has failed on. At the limit that pair, or that
+# address, is refused, the right password too, until the cool-off has passed. Never an account
+# on its own: anyone could then lock any customer out by typing wrong passwords.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# In this order: accounts.throttle.LoginFailureHandler counts the pair's failures, then the
+# accounts tried from the address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.throttle.LoginFailureHandler"
 AXES_USERNAME_FORM_FIELD = "username"  # the login forms' field, which holds the email
 AXES_USERNAME_CALLABLE = "accounts.throttle.login_username"
 AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
@@ -186,6 +192,10 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1, minimum=1)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Browser features no page of the portal uses, off for it and for anything it might embed.
+# Card payment included: customers pay on Stripe's hosted Checkout, another origin (a page of
+# its own, not a frame of ours), which this header does not reach.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=()"
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -239,10 +249,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # killed; the longest real one, a many-page PDF, takes seconds.
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
-# Redis hands an unacknowledged message to another worker after this long. It must outlast
-# the longest task and the longest retry countdown (billing.tasks.RETRY: 30 minutes), which a
-# worker holds unacknowledged too, or the message would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Redis hands a message that a worker took but never acknowledged to another worker after this
+# long: how soon the task of a worker killed mid-task (kill -9, out of memory, a lost machine)
+# runs again. Longer than the longest a live worker holds one unacknowledged, else the message
+# would run twice: the longest task (the hard time limit) after the longest retry countdown it
+# may wait out first (billing.tasks.RETRY: 5 minutes), plus a margin for a busy worker.
+RETRY_COUNTDOWN_MAX = 5 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + RETRY_COUNTDOWN_MAX + 5 * 60
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"

@@ -86,6 +86,13 @@ def tasks_run_in_process():
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture
+def sent(django_capture_on_commit_callbacks):
+    """`with sent(): client.post(...)` runs what the request queued for after its commit (the
+    emails), as a real request's commit would; the test's own transaction never commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 @pytest.fixture(autouse=True)
 def media_in_a_temporary_folder(settings, tmp_path):
     # Stored PDFs must not land in the checkout.

@@ -192,7 +192,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         for invoice in queryset.select_related("customer"):
             try:
                 work(invoice)
-            except (BillingError, PdfUnavailable, PdfRenderError) as exc:
+            # OSError: the mail server refused the email or could not be reached.
+            except (BillingError, PdfUnavailable, PdfRenderError, OSError) as exc:
                 self.message_user(request, f"{invoice}: {exc}", messages.ERROR)
             else:
                 succeeded += 1

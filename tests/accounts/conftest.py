@@ -20,13 +20,6 @@ def billing_member(customer):
 
 
 @pytest.fixture
-def sent(django_capture_on_commit_callbacks):
-    """`with sent(): client.post(...)` runs what the request queued for after its commit (the
-    emails), as a real request's commit would; the test's own transaction never commits."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def guest():
     """A second browser: the person who opens an emailed link (owner_client is `client`)."""
     return Client()

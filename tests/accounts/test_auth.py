@@ -3,8 +3,16 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.core.signals import request_started
+from django.db import connection
+from django.test import RequestFactory
+from django.test.client import ClientHandler
+from django.test.utils import CaptureQueriesContext
 
+from accounts.models import PasswordResetRequest
+from accounts.tasks import send_password_reset
 from tests.factories import TEST_PASSWORD
 
 
@@ -51,13 +59,24 @@ def test_logout_ends_the_session(owner_client):
     assert owner_client.get("/dashboard/").status_code == 302
 
 
-def test_password_reset_mail_link_sets_a_new_password(client, owner):
-    response = client.post("/accounts/password_reset/", {"email": owner.email})
+RESET = "/accounts/password_reset/"
+
+
+def reset_link(message) -> str:
+    """The path of the reset link in a reset mail, which points at the portal's SITE_URL."""
+    site = re.escape(settings.SITE_URL)
+    return re.search(rf"{site}(/accounts/reset/\S+/)", message.body).group(1)
+
+
+def test_password_reset_mail_link_sets_a_new_password(client, owner, sent):
+    with sent():
+        response = client.post(RESET, {"email": owner.email})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [owner.email]
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body).group(1)
+    assert message.subject == "Choose a new password for the Billing Portal"
+    link = reset_link(message)
 
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.content.decode()
@@ -74,17 +93,77 @@ def test_password_reset_mail_link_sets_a_new_password(client, owner):
 
 
 @pytest.mark.django_db
-def test_password_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client):
-    response = client.post("/accounts/password_reset/", {"email": "nobody@example.test"})
+def test_password_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client, sent):
+    with sent():
+        response = client.post(RESET, {"email": "nobody@example.test"})
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password_reset/done/"
     assert mail.outbox == []
+    assert PasswordResetRequest.objects.get().sent_at is not None  # handled: nothing to send
 
 
-def test_a_used_reset_link_does_not_work_twice(client, owner):
-    client.post("/accounts/password_reset/", {"email": owner.email})
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+def test_the_reset_request_sends_nothing_itself_a_task_does_after_commit(
+    client, owner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as after_commit:
+        response = client.post(RESET, {"email": owner.email})
+    assert response.status_code == 302
+    assert mail.outbox == []
+    assert PasswordResetRequest.objects.get().sent_at is None
+
+    (job,) = after_commit
+    job()  # the commit's task, as a worker runs it
+    assert [m.to for m in mail.outbox] == [[owner.email]]
+    assert PasswordResetRequest.objects.get().sent_at is not None
+    send_password_reset(PasswordResetRequest.objects.get().pk)  # a second delivery of the task
+    assert len(mail.outbox) == 1
+
+
+def test_known_and_unknown_addresses_cost_the_request_the_same_work(
+    client, owner, django_capture_on_commit_callbacks
+):
+    def request(email):
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks() as after_commit,
+        ):
+            response = client.post(RESET, {"email": email}, REMOTE_ADDR="203.0.113.5")
+        return response.status_code, response["Location"], len(queries), len(after_commit)
+
+    assert request(owner.email) == request("nobody@example.test")
+    assert mail.outbox == []
+
+
+def test_the_reset_mail_speaks_the_language_its_user_reads_the_portal_in(client, owner, sent):
+    owner.language = "sv"
+    owner.save(update_fields=["language"])
+    with sent():
+        client.post(RESET, {"email": owner.email}, headers={"accept-language": "en"})
+    (message,) = mail.outbox
+    assert message.subject == "Välj ett nytt lösenord för kundportalen"
+
+
+def test_a_used_reset_link_does_not_work_twice(client, owner, sent):
+    with sent():
+        client.post(RESET, {"email": owner.email})
+    link = reset_link(mail.outbox[0])
     set_url = client.get(link, follow=True).redirect_chain[-1][0]
     client.post(set_url, {"new_password1": "N3w-sturdy-pass", "new_password2": "N3w-sturdy-pass"})
     again = client.get(link, follow=True)
     assert "This link has expired" in again.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_reset_link_is_mailed_only_after_the_response_went_out(owner):
+    # What a WSGI server does: start the request, have the whole response, send it, close it.
+    # Tasks run in this process (no broker), as in every test.
+    handler = ClientHandler()
+    handler.load_middleware()
+    request = RequestFactory().post(RESET, {"email": owner.email}, REMOTE_ADDR="203.0.113.5")
+    request._dont_enforce_csrf_checks = True  # as the test client does
+    request_started.send(sender=ClientHandler, environ=request.environ)
+    response = handler.get_response(request)
+    assert response.status_code == 302
+    assert mail.outbox == []  # the answer is complete and nothing was sent while it was made
+    response.close()
+    assert [m.to for m in mail.outbox] == [[owner.email]]

@@ -1,4 +1,7 @@
-"""The migration to confirmed addresses and E.164 phones keeps existing customers' mail going."""
+"""The migrations keep existing customers' mail going: to confirmed addresses and E.164 phones,
+and to mail the sweeps find (what was asked before them counts as sent)."""
+
+import datetime
 
 import pytest
 from django.db import connection
@@ -47,3 +50,21 @@ def test_existing_contacts_are_confirmed_and_phones_rewritten_in_e164(back_to_la
         ("C-2", "+493012345678"),
         ("C-2", "call reception"),
     ]
+
+
+def test_mail_asked_for_before_the_sweeps_existed_is_not_sent_again(back_to_latest):
+    old = migrate([("accounts", "0005_tax_change_review")])
+    Customer, Contact, Invitation, PasswordResetRequest = (
+        old.get_model("accounts", m)
+        for m in ("Customer", "Contact", "Invitation", "PasswordResetRequest")
+    )
+    acme = Customer.objects.create(name="Acme", number="C-1", country="SE")
+    asked = datetime.datetime(2026, 11, 30, 8, 0, tzinfo=datetime.UTC)
+    Contact.objects.create(customer=acme, email="new@acme.example", confirmation_sent_at=asked)
+    Invitation.objects.create(customer=acme, email="colleague@acme.example", created_at=asked)
+    PasswordResetRequest.objects.create(email="dana@acme.example", requested_at=asked)
+
+    new = migrate([("accounts", "0007_mail_sent_and_undelivered_mail")])
+    assert new.get_model("accounts", "Contact").objects.get().confirmation_mailed_at == asked
+    assert new.get_model("accounts", "Invitation").objects.get().sent_at == asked
+    assert new.get_model("accounts", "PasswordResetRequest").objects.get().sent_at == asked

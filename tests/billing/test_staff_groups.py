@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import services as account_services
-from accounts.models import Phone
+from accounts.models import Phone, UndeliveredMail
 from billing import services
 from billing.admin.invoices import InvoiceAdmin
 from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
@@ -34,6 +34,9 @@ GROUP_MIGRATIONS = [
     importlib.import_module(
         "portal.migrations.0004_invoicing_history_staff_groups"
     ).read_the_new_tables,
+    importlib.import_module(
+        "portal.migrations.0005_undelivered_mail_staff_groups"
+    ).add_undelivered_mail_to_staff_groups,
 ]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
@@ -70,6 +73,9 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
         phone=Phone(customer=customer, label="Office", number="+46812345600"), actor=owner
     )
     InvitationFactory(customer=customer, invited_by=owner)
+    UndeliveredMail.objects.create(
+        kind=UndeliveredMail.Kind.INVOICE, object_id=paid.pk, subject=paid.number, failures=1
+    )
     # Asked for on the Customer Info tab: a change awaiting review.
     customer.country, customer.vat_id = "FI", "FI20774740"
     account_services.customer_info_save(customer=customer, actor=owner)
@@ -195,3 +201,25 @@ def test_the_migration_makes_both_groups_in_a_database_without_them(transactiona
         p.codename for p in billing
     }
     assert not {p.codename for p in billing} & {"delete_payment", "change_payment"}
+
+
+def test_billing_staff_send_failed_mail_again_and_support_may_not(groups, customer):
+    failed = UndeliveredMail.objects.create(
+        kind=UndeliveredMail.Kind.INVITATION,
+        object_id=1,
+        customer=customer,
+        subject="Invitation of new.colleague@acme.example",
+        failures=12,
+        gave_up_at=datetime.datetime(2026, 11, 2, 9, tzinfo=datetime.UTC),
+    )
+    mail_admin = "/admin/accounts/undeliveredmail/"
+    retry = {"action": "try_again", "_selected_action": [failed.pk]}
+    support = staff_in(SUPPORT)
+    assert 'value="try_again"' not in support.get(mail_admin).content.decode()
+    support.post(mail_admin, retry)
+    assert UndeliveredMail.objects.get().gave_up_at is not None
+
+    staff = staff_in(BILLING_STAFF)
+    assert staff.post(mail_admin, retry).status_code == 302
+    retried = UndeliveredMail.objects.get()
+    assert (retried.gave_up_at, retried.failures) == (None, 0)

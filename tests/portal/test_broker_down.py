@@ -1,6 +1,6 @@
 """With the broker down the portal keeps working and loses nothing: pages render, /readyz names
-the broker, customers pay, staff finalize; once the broker is back, the sweeps render and send
-what the lost tasks would have, exactly once."""
+the broker, customers pay, owners invite, staff finalize; once the broker is back, the sweeps
+render and send what the lost tasks would have, exactly once."""
 
 import datetime
 import logging
@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
+from accounts.models import Invitation
 from billing.models import CheckoutSession, Invoice
 from portal.celery import app
 from tests.billing.conftest import completed, deliver
@@ -73,6 +74,12 @@ def test_with_the_broker_down_nothing_fails_and_the_sweeps_catch_up(
             {"action": "finalize_selected", "_selected_action": [draft.pk]},
             follow=True,
         )
+        # An owner invites a colleague: the invitation's email cannot be queued either.
+        invited = client.post(
+            "/account/team/invite/", {"email": "new.colleague@acme.example", "role": "viewer"}
+        )
+        assert invited.status_code in {200, 302}
+    assert Invitation.objects.filter(email="new.colleague@acme.example").exists()
     assert "1 invoice(s) finalized." in response.content.decode()
     issued = Invoice.objects.get(pk=draft.pk)
     assert issued.status == "unpaid" and not issued.pdf
@@ -84,24 +91,29 @@ def test_with_the_broker_down_nothing_fails_and_the_sweeps_catch_up(
     later = timezone.now() + datetime.timedelta(minutes=11)
     monkeypatch.setattr(timezone, "now", lambda: later)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        assert sweep("render_stale_pdfs") == 1  # the finalized invoice's first PDF
-        assert sweep("send_unsent_emails") == 2  # its email, and the card payment's receipt
-        wait_until(lambda: len(mail.outbox) == 2, "the invoice email and the receipt")
-        assert sweep("render_stale_pdfs") == 0
-        assert sweep("send_unsent_emails") == 0
+        assert sweep("billing.tasks.render_stale_pdfs") == 1  # the finalized invoice's first PDF
+        assert sweep("billing.tasks.send_unsent_emails") == 2  # its email, the card's receipt
+        assert sweep("accounts.tasks.send_unsent_emails") == 1  # the invitation
+        wait_until(lambda: len(mail.outbox) == 3, "the invoice email, receipt and invitation")
+        assert sweep("billing.tasks.render_stale_pdfs") == 0
+        assert sweep("billing.tasks.send_unsent_emails") == 0
+        assert sweep("accounts.tasks.send_unsent_emails") == 0
 
     issued.refresh_from_db()
     with issued.pdf.open("rb") as pdf:
         assert pdf.read().startswith(b"%PDF-")
     assert issued.pdf_revision == issued.revision
-    assert sorted(m.subject for m in mail.outbox) == [
+    (invitation,) = [m for m in mail.outbox if m.to == ["new.colleague@acme.example"]]
+    assert invitation.subject == f"You are invited to {customer.name}'s billing account"
+    billing_mail = [m for m in mail.outbox if m is not invitation]
+    assert sorted(m.subject for m in billing_mail) == [
         f"Invoice {issued.number} from {settings.SELLER['name']}",
         "Payment received: €18.75, thank you",
     ]
-    assert all(m.to == ["ap@acme.example"] for m in mail.outbox)
-    assert mail.outbox[0].attachments or mail.outbox[1].attachments  # the PDF went with it
+    assert all(m.to == ["ap@acme.example"] for m in billing_mail)
+    assert any(m.attachments for m in billing_mail)  # the PDF went with the invoice
 
 
 def sweep(name: str) -> int:
     """Send a periodic task through the broker, as beat does, and wait for its count."""
-    return app.send_task(f"billing.tasks.{name}").get(timeout=60)
+    return app.send_task(name).get(timeout=60)

@@ -1,4 +1,5 @@
-"""What browsers and proxies may keep (Cache-Control), and how long an idle login lasts."""
+"""What browsers and proxies may keep (Cache-Control), how long an idle login lasts, and which
+browser features pages may use (Permissions-Policy)."""
 
 import datetime
 
@@ -122,3 +123,29 @@ def test_the_session_is_written_at_most_once_a_minute(client, owner):
         clock.shift(datetime.timedelta(seconds=20))
         client.get("/dashboard/")
         assert expiry() == at_login + datetime.timedelta(seconds=70)
+
+
+# ---- Browser features ----
+
+NO_FEATURES = "camera=(), microphone=(), geolocation=(), payment=()"
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/accounts/login/", 302),  # a redirect too: the user is logged in
+        ("/dashboard/", 200),
+        ("/invoices/{number}/pay/", 200),
+        ("/invoices/{number}/pdf/", 200),
+        ("/static/css/portal.css", 200),  # answered by WhiteNoise
+        ("/healthz", 200),
+        ("/invoices/INV-1999-9999/", 404),
+        ("/admin/login/", 200),
+    ],
+)
+def test_every_response_switches_off_camera_microphone_location_and_payment(
+    owner_client, invoice, path, status
+):
+    response = owner_client.get(path.format(number=invoice.number))
+    assert response.status_code == status
+    assert response["Permissions-Policy"] == NO_FEATURES
