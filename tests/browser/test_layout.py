@@ -25,7 +25,11 @@ def test_login_shows_the_layout_and_logout_ends_it(page, live_server, demo, log_
     sheet = page.get_by_role("dialog", name="Account settings")
     expect(sheet).to_be_visible()
     expect(sheet).to_contain_text("demo@example.com")
-    expect(page).to_have_url(f"{live_server.url}/account/?tab=settings")
+    # It opens on its first tab, Customer Info, where the guide starts.
+    expect(page).to_have_url(f"{live_server.url}/account/?tab=customer")
+    expect(sheet.get_by_role("link", name="Customer Info", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     screenshot("account-sheet-1280", full_page=False)
 
     page.keyboard.press("Escape")
