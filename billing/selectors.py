@@ -183,6 +183,14 @@ def next_due(customer: Customer) -> Invoice | None:
     return invoices_for(customer, status="unpaid").order_by("due_date", "id").first()
 
 
+def checkout_for(customer: Customer, stripe_id: str) -> CheckoutSession:
+    """One of the customer's Checkout sessions, with what it pays; 404 for anyone else's."""
+    return get_object_or_404(
+        CheckoutSession.objects.filter(customer=customer).prefetch_related("items__invoice"),
+        stripe_id=stripe_id,
+    )
+
+
 def payable(invoices: list[Invoice]) -> bool:
     """Every one of them still owes something (what Pay Now and Pay selected require)."""
     return bool(invoices) and all(invoice.is_payable for invoice in invoices)

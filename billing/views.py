@@ -147,6 +147,7 @@ def _render_pay(request, invoices, *, can_pay: bool):
         "payable": selectors.payable(invoices),
         "credit": selectors.credit_balance(request.customer),
         "online": stripe_gateway.is_configured(),
+        "demo": stripe_gateway.is_demo(),
         "seller": settings.SELLER,
     }
     return render_page(request, "billing/invoice_pay.html", context, fragment="pay-dialog")
@@ -281,17 +282,21 @@ def invoice_zip(request):
     )
 
 
-@csrf_exempt  # Stripe cannot send our CSRF token; the signature proves the sender instead
-@require_POST
-def stripe_webhook(request):
-    """Stripe's webhook endpoint: verify the signature, record the event once, act on it."""
+def receive_webhook(payload: bytes, signature: str) -> JsonResponse:
+    """A webhook, from Stripe or the demo checkout: verify the signature, record the event
+    once, act on it."""
     try:
-        event = stripe_gateway.verify_webhook(
-            request.body, request.headers.get("Stripe-Signature", "")
-        )
+        event = stripe_gateway.verify_webhook(payload, signature)
     except stripe_gateway.InvalidWebhook as exc:
         log.warning("Refused a Stripe webhook: %s", exc)
         return JsonResponse({"error": str(exc)}, status=400)
     outcome = webhooks.handle_stripe_event(event)
     log.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return JsonResponse({"received": event["id"], "outcome": outcome})
+
+
+@csrf_exempt  # Stripe cannot send our CSRF token; the signature proves the sender instead
+@require_POST
+def stripe_webhook(request):
+    """Stripe's webhook endpoint."""
+    return receive_webhook(request.body, request.headers.get("Stripe-Signature", ""))

@@ -162,5 +162,5 @@ def test_both_language_lists_on_settings_name_each_language_alike(
     html = page(owner_client, SETTINGS_URL)
     for select in ("language", "invoice_language"):
         options = html.split(f'name="{select}"')[1].split("</select>")[0]
-        assert f'value="sv">{swedish}</option>' in options.replace(' selected', "")
-        assert f'value="en">{english}</option>' in options.replace(' selected', "")
+        assert f'value="sv">{swedish}</option>' in options.replace(" selected", "")
+        assert f'value="en">{english}</option>' in options.replace(" selected", "")

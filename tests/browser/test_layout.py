@@ -9,6 +9,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_login_shows_the_layout_and_logout_ends_it(page, live_server, demo, log_in, screenshot):
+    script_errors = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/accounts/login/")
     screenshot("login-1280")
@@ -35,6 +37,7 @@ def test_login_shows_the_layout_and_logout_ends_it(page, live_server, demo, log_
     page.keyboard.press("Escape")
     expect(sheet).to_be_hidden()
     expect(page).to_have_url(f"{live_server.url}/dashboard/")
+    assert script_errors == []  # closing it restores the page from history without an error
 
     page.get_by_role("link", name="Account settings for demo@example.com").click()
     page.get_by_role("dialog").get_by_role("button", name="Logout").click()
@@ -75,7 +78,7 @@ def test_contacts_can_be_managed_in_the_account_sheet(page, live_server, demo, l
     log_in()
     page.get_by_role("link", name="Account settings for demo@example.com").click()
     sheet = page.get_by_role("dialog", name="Account settings")
-    sheet.get_by_role("link", name="Contact").click()
+    sheet.get_by_role("navigation").get_by_role("link", name="Contact").click()
     expect(sheet).to_contain_text("accounts-payable@acme.example")
 
     sheet.get_by_text("Create new Email").click()
