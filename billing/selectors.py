@@ -7,7 +7,7 @@ from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
@@ -181,6 +181,73 @@ def latest_invoices(customer: Customer, *, limit: int = 5) -> list[Invoice]:
 def next_due(customer: Customer) -> Invoice | None:
     """The open invoice to pay first: the earliest due date."""
     return invoices_for(customer, status="unpaid").order_by("due_date", "id").first()
+
+
+@dataclass(frozen=True)
+class MoneyMovement:
+    """One payment or refund as the customer knows it: a card payment covers every invoice of
+    its Checkout; a bank transfer or a refund is one row. `receipt` is the Payment whose
+    receipt PDF shows it (payments only)."""
+
+    received_at: object
+    kind: str  # Payment.Kind.PAYMENT or REFUND
+    method: str
+    method_label: str
+    amount: Decimal
+    currency: str
+    invoices: list[tuple[str, Decimal]]  # (number, amount on it)
+    receipt: int | None
+
+
+def _method_label(method: str) -> str:
+    if method == Payment.Method.CARD:
+        return pgettext("how money moved", "Card")
+    return pgettext("how money moved", "Bank transfer")
+
+
+def payments_for(customer: Customer) -> list[MoneyMovement]:
+    """Every payment and refund on the customer's invoices, newest first (moves of paid money
+    to the customer's credit are bookkeeping, not money movements: left out)."""
+    rows = (
+        Payment.objects.filter(
+            invoice__customer=customer, kind__in=[Payment.Kind.PAYMENT, Payment.Kind.REFUND]
+        )
+        .select_related("invoice")
+        .order_by("-received_at", "-pk")
+    )
+    groups: dict[tuple, list[Payment]] = {}
+    for payment in rows:
+        together = payment.kind == Payment.Kind.PAYMENT and payment.checkout_id
+        key = ("checkout", payment.checkout_id) if together else ("payment", payment.pk)
+        groups.setdefault(key, []).append(payment)
+    return [
+        MoneyMovement(
+            received_at=group[0].received_at,
+            kind=group[0].kind,
+            method=group[0].method,
+            method_label=_method_label(group[0].method),
+            amount=sum((p.amount for p in group), ZERO),
+            currency=group[0].currency,
+            invoices=[(p.invoice.number, p.amount) for p in sorted(group, key=lambda p: p.pk)],
+            receipt=min(p.pk for p in group) if group[0].kind == Payment.Kind.PAYMENT else None,
+        )
+        for group in groups.values()
+    ]
+
+
+def receipt_payments(customer: Customer, pk: int) -> list[Payment]:
+    """The payments one receipt shows: the payment `pk` of the customer's, and the others of
+    the same card Checkout; 404 for anyone else's, or for a refund."""
+    payment = get_object_or_404(
+        Payment.objects.filter(invoice__customer=customer, kind=Payment.Kind.PAYMENT), pk=pk
+    )
+    if payment.checkout_id is None:
+        return [payment]
+    return list(
+        Payment.objects.filter(checkout_id=payment.checkout_id, kind=Payment.Kind.PAYMENT)
+        .select_related("invoice")
+        .order_by("pk")
+    )
 
 
 def checkout_for(customer: Customer, stripe_id: str) -> CheckoutSession:

@@ -210,7 +210,7 @@ def _selected_numbers(source) -> list[str]:
     return list(dict.fromkeys(n.strip() for n in source.getlist("number") if n.strip()))
 
 
-def _pdf_problem(request, invoice, exc: Exception):
+def pdf_problem(request, invoice, exc: Exception):
     # A failed render is worth another try: the next download, or the periodic sweep, renders
     # it again. Nothing is queued from here (in-process tasks would raise into this response).
     context = {
@@ -234,7 +234,7 @@ def pdf_response(request, invoice):
         invoice = delivery.store_invoice_pdf(invoice=invoice)
         pdf = invoice.pdf.open("rb")
     except (PdfUnavailable, PdfRenderError) as exc:
-        return _pdf_problem(request, invoice, exc)
+        return pdf_problem(request, invoice, exc)
     return FileResponse(
         pdf, content_type="application/pdf", as_attachment=as_attachment, filename=filename
     )
@@ -268,7 +268,7 @@ def invoice_zip(request):
     try:
         archive = delivery.zip_invoice_pdfs(invoices=invoices)
     except PdfUnavailable as exc:
-        return _pdf_problem(request, None, exc)
+        return pdf_problem(request, None, exc)
     if archive.preparing:
         context = {"preparing": archive.preparing, "retry_url": request.get_full_path()}
         response = render_page(

@@ -17,7 +17,7 @@ def test_login_shows_the_layout_and_logout_ends_it(page, live_server, demo, log_
     log_in()
 
     sidebar = page.get_by_role("complementary", name="Main")
-    for item in ["Dashboard", "Invoices", "Usage", "Account"]:
+    for item in ["Dashboard", "Invoices", "Payments", "Usage", "Account"]:
         expect(sidebar.get_by_role("link", name=item)).to_be_visible()
     expect(sidebar.get_by_role("link", name="Dashboard")).to_have_attribute("aria-current", "page")
     expect(page.locator(".topbar")).to_contain_text("Acme Cloud AB")

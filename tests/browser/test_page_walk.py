@@ -56,6 +56,7 @@ def pages(invoice: Invoice, credit_note: Invoice) -> list[str]:
         f"/invoices/{invoice.number}/",
         f"/invoices/{invoice.number}/pay/",
         f"/invoices/{credit_note.number}/",
+        "/payments/",
         "/usage/",
         "/usage/?range=90d",
         "/account/",

@@ -9,6 +9,7 @@ objects, `"usage_ingest": Route(who=API)` for a token API)."""
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,6 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts import links
 from accounts.models import Membership
+from billing import services
 from billing.models import CheckoutItem, CheckoutSession
 from tests.database import snapshot
 from tests.factories import (
@@ -50,6 +52,7 @@ class Acme:
     invitation: object
     invoice: object
     checkout: object
+    payment: object
 
     def token(self, url: str) -> str:
         return resolve(urlsplit(url).path).kwargs["token"]
@@ -146,6 +149,9 @@ ROUTES = {
     "invoice_pdf": Route(fill=invoice),
     "invoice_pay": Route(fill=invoice, changes=True),
     "demo_checkout": Route(fill=lambda acme: {"stripe_id": acme.checkout.stripe_id}, changes=True),
+    # payments
+    "payment_list": Route(),
+    "payment_receipt": Route(fill=lambda acme: {"pk": acme.payment.pk}),
     # usage
     "usage": Route(),
     "usage_ingest": Route(who=API),
@@ -201,6 +207,9 @@ def acme(customer, owner, viewer):
         expires_at=timezone.now() + datetime.timedelta(hours=1),
     )
     CheckoutItem.objects.create(checkout=checkout, invoice=invoice, amount=invoice.total)
+    payment = services.record_bank_payment(
+        invoice=invoice, amount=Decimal("1.00"), received_at=timezone.now()
+    )
     return Acme(
         customer=customer,
         owner=owner,
@@ -211,6 +220,7 @@ def acme(customer, owner, viewer):
         invitation=invitation,
         invoice=invoice,
         checkout=checkout,
+        payment=payment,
     )
 
 
