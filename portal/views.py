@@ -79,6 +79,8 @@ def usage(request):
         )
         context["overview"] = overview
         context["chart"] = charts.cost_bars(overview.buckets, by_week=choice.range.by_week)
+        context["months"] = usage_selectors.usage_months(customer)
+        context["services"] = usage_selectors.service_names(customer)
     return render_page(request, "portal/usage.html", context, fragment="usage-content")
 
 

@@ -13,9 +13,9 @@ pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2026, 11, 22)
 # 3 for the login (session, user, memberships); the page: whether there is usage, the price
-# book (3), the priced spans (1), the daily series, the invoices by status. A CSV: the price
-# book and its rows.
-PAGE_QUERIES = 10
+# book (3), the priced spans (1), the daily series, the invoices by status, the months with
+# usage (the month picker) and the service names (the filter). A CSV: the price book and its rows.
+PAGE_QUERIES = 12
 CSV_QUERIES = 7
 
 
