@@ -5,11 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.auth_views import PasswordResetView
+from accounts.forms import EmailLoginForm
 
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=EmailLoginForm
+        ),
         name="login",
     ),
     path("password_reset/", PasswordResetView.as_view(), name="password_reset"),

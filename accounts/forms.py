@@ -1,10 +1,22 @@
 from django import forms
-from django.contrib.auth.forms import SetPasswordMixin
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
 from accounts.validation import normalize_phone, normalize_vat_id
+
+
+class EmailLoginForm(AuthenticationForm):
+    """Django's login form, its username an email field: phones show the @ keyboard, and
+    password managers still fill it as the username."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].widget.input_type = "email"
+        self.fields["username"].widget.attrs["autocomplete"] = "username"
 
 
 class CustomerInfoForm(forms.ModelForm):
@@ -46,7 +58,22 @@ class CustomerInfoForm(forms.ModelForm):
         return cleaned
 
 
+def language_names(codes) -> list[tuple[str, str]]:
+    """Languages as both choices on the Settings tab name them: in the reader's language, with
+    the language's own name beside it when that differs ("Swedish (svenska)")."""
+    names = []
+    for code in codes:
+        info = get_language_info(code)
+        name, own = str(info["name_translated"]), info["name_local"]
+        names.append((code, name if name.casefold() == own.casefold() else f"{name} ({own})"))
+    return names
+
+
 class CustomerSettingsForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice_language"].choices = language_names(Customer.Language.values)
+
     class Meta:
         model = Customer
         fields = ["invoice_delivery", "send_payment_receipts", "invoice_language"]
@@ -57,6 +84,10 @@ class CustomerSettingsForm(forms.ModelForm):
 
 class LanguageForm(forms.ModelForm):
     """The language the portal speaks to the person logged in (every role chooses their own)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = language_names(code for code, _ in settings.LANGUAGES)
 
     class Meta:
         model = User

@@ -125,7 +125,10 @@ def zip_invoice_pdfs(*, invoices: list[Invoice]) -> InvoiceArchive:
     file = tempfile.SpooledTemporaryFile(max_size=ZIP_SPOOL_BYTES)  # noqa: SIM115
     with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice in ready:
-            with invoice.pdf.open("rb") as pdf, archive.open(f"{invoice.number}.pdf", "w") as entry:
+            # Dated as the invoice, not 1 January 1980 (what a bare name gets).
+            name = zipfile.ZipInfo(f"{invoice.number}.pdf", invoice.issue_date.timetuple()[:6])
+            name.compress_type = zipfile.ZIP_DEFLATED
+            with invoice.pdf.open("rb") as pdf, archive.open(name, "w") as entry:
                 shutil.copyfileobj(pdf, entry)
     file.seek(0)
     return InvoiceArchive(file=file, preparing=[])

@@ -57,3 +57,21 @@ def html_to_pdf(html: str) -> bytes:
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
     return html_to_pdf(invoice_html(invoice))
+
+
+def render_receipt_pdf(customer, payments: list) -> bytes:
+    """The receipt for one payment (a card payment's every invoice, or one bank transfer), in
+    the customer's invoice language, rendered when asked for: it never changes, as payments
+    never do."""
+    with translation.override(customer.invoice_language):
+        html = render_to_string(
+            "billing/receipt_pdf.html",
+            {
+                "customer": customer,
+                "payments": payments,
+                "first": payments[0],
+                "total": sum(p.amount for p in payments),
+                "seller": settings.SELLER,
+            },
+        )
+    return html_to_pdf(html)

@@ -8,7 +8,7 @@ from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
@@ -19,13 +19,22 @@ STATUS_FILTERS = {
     "all": pgettext_lazy("tab of invoices", "All"),
     "unpaid": pgettext_lazy("tab of invoices", "Unpaid"),
     "paid": pgettext_lazy("tab of invoices", "Paid"),
+    "credit_notes": pgettext_lazy("tab of invoices", "Credit notes"),
 }
 
 
+def _issued(customer: Customer):
+    return Invoice.objects.for_customer(customer).issued()
+
+
 def invoices_for(customer: Customer, *, status: str = "all", search: str = ""):
-    """The customer's issued invoices and credit notes, newest first. The Paid tab holds every
-    settled invoice: paid, and covered by credit notes."""
-    invoices = Invoice.objects.for_customer(customer).issued()
+    """A tab of the Invoices page, newest first. All, Unpaid and Paid hold invoices (the Paid
+    tab every settled one: paid, or covered by credit notes); credit notes have a tab of their
+    own, as every count of invoices leaves them out (invoice_stats)."""
+    if status == "credit_notes":
+        invoices = _issued(customer).credit_notes()
+    else:
+        invoices = _issued(customer).invoices()
     if status == "unpaid":
         invoices = invoices.unpaid()
     elif status == "paid":
@@ -37,15 +46,13 @@ def invoices_for(customer: Customer, *, status: str = "all", search: str = ""):
 
 def invoice_for(customer: Customer, number: str) -> Invoice:
     """One of the customer's issued invoices by number; 404 for anyone else's."""
-    return get_object_or_404(
-        Invoice.objects.for_customer(customer).issued().select_related("customer"), number=number
-    )
+    return get_object_or_404(_issued(customer).select_related("customer"), number=number)
 
 
 def invoices_numbered(customer: Customer, numbers: list[str]) -> list[Invoice]:
     """The customer's issued invoices with these numbers, oldest first; 404 if any of them is
     not one (so that nobody learns which numbers exist elsewhere)."""
-    invoices = list(invoices_for(customer).filter(number__in=numbers).order_by("issue_date", "pk"))
+    invoices = list(_issued(customer).filter(number__in=numbers).order_by("issue_date", "pk"))
     if len(invoices) != len(set(numbers)):
         raise Http404("Some of these invoices do not exist.")
     return invoices
@@ -53,24 +60,35 @@ def invoices_numbered(customer: Customer, numbers: list[str]) -> list[Invoice]:
 
 @dataclass(frozen=True)
 class InvoiceStats:
+    """The cards and the tab counts. Every count is of invoices; credit notes are counted
+    apart (`credit_notes`), here, on the Dashboard and in the Usage page's Billing Status."""
+
     outstanding: Decimal
     total_paid: Decimal
     overdue: int
     total: int
     unpaid: int
     paid: int
+    credit_notes: int
     credit: Decimal
 
     @property
     def tab_counts(self) -> dict[str, int]:
-        return {"all": self.total, "unpaid": self.unpaid, "paid": self.paid}
+        return {
+            "all": self.total,
+            "unpaid": self.unpaid,
+            "paid": self.paid,
+            "credit_notes": self.credit_notes,
+        }
 
 
-def _sums_by_status(invoices) -> dict[str, dict]:
-    """Per status: how many invoices, and the sums of their totals and of what covers them.
-    One GROUP BY status (the covering index `invoice_customer_amounts` answers it)."""
+def _sums_by_kind_and_status(customer: Customer) -> dict[tuple[str, str], dict]:
+    """Per kind and status of the customer's issued invoices and credit notes: how many, and
+    the sums of their totals and of what covers them. One GROUP BY (the covering index
+    `invoice_customer_amounts` answers it)."""
     rows = (
-        invoices.values("status")
+        _issued(customer)
+        .values("kind", "status")
         .annotate(
             count=Count("status"),
             total=Sum("total"),
@@ -80,30 +98,38 @@ def _sums_by_status(invoices) -> dict[str, dict]:
         )
         .order_by()
     )
-    return {row["status"]: row for row in rows}
+    return {(row["kind"], row["status"]): row for row in rows}
 
 
 def _owed(sums: dict) -> Decimal:
     return sums["total"] - sums["paid"] - sums["credited"] - sums["applied"]
 
 
+def _invoice_rows(sums: dict, statuses) -> list[dict]:
+    return [sums[Invoice.Kind.INVOICE, s] for s in statuses if (Invoice.Kind.INVOICE, s) in sums]
+
+
+def _count(sums: dict, kind: str) -> int:
+    return sum(r["count"] for (row_kind, _), r in sums.items() if row_kind == kind)
+
+
 def invoice_stats(customer: Customer) -> InvoiceStats:
-    """The four cards, the tab counts and the credit balance; the cards from one GROUP BY
-    status.
+    """The four cards, the tab counts and the credit balance; the cards from one GROUP BY.
 
     An open invoice owes the rest of its total (whatever covers it settles it), so what is
     outstanding is total - paid - credited - credit applied, summed over the open statuses.
     Total Paid is the money that went into invoices: payments (less refunds) and credit.
     """
-    by_status = _sums_by_status(Invoice.objects.for_customer(customer).issued())
-    open_rows = [by_status[s] for s in Invoice.OPEN_STATUSES if s in by_status]
+    sums = _sums_by_kind_and_status(customer)
+    open_rows = _invoice_rows(sums, Invoice.OPEN_STATUSES)
     return InvoiceStats(
         outstanding=round_money(sum((_owed(r) for r in open_rows), ZERO)),
-        total_paid=round_money(sum((r["paid"] + r["applied"] for r in by_status.values()), ZERO)),
-        overdue=by_status.get(Invoice.Status.OVERDUE, {}).get("count", 0),
-        total=sum(r["count"] for r in by_status.values()),
+        total_paid=round_money(sum((r["paid"] + r["applied"] for r in sums.values()), ZERO)),
+        overdue=sum(r["count"] for r in _invoice_rows(sums, [Invoice.Status.OVERDUE])),
+        total=_count(sums, Invoice.Kind.INVOICE),
         unpaid=sum(r["count"] for r in open_rows),
-        paid=sum(by_status[s]["count"] for s in Invoice.SETTLED_STATUSES if s in by_status),
+        paid=sum(r["count"] for r in _invoice_rows(sums, Invoice.SETTLED_STATUSES)),
+        credit_notes=_count(sums, Invoice.Kind.CREDIT_NOTE),
         credit=credit_balance(customer),
     )
 
@@ -132,13 +158,18 @@ def uninvoiced_months(
     return dict(rows.values_list("usage_month", "reason"))
 
 
-def invoice_status_shares(customer: Customer) -> list[StatusShare]:
-    """Paid (every settled invoice, as on the Paid tab), Unpaid and Overdue invoices, credit
-    notes and void invoices left out: the Usage page's Billing Status pie."""
-    by_status = _sums_by_status(
-        Invoice.objects.for_customer(customer).filter(kind=Invoice.Kind.INVOICE).issued()
-    )
-    settled = [by_status[s] for s in Invoice.SETTLED_STATUSES if s in by_status]
+@dataclass(frozen=True)
+class BillingStatus:
+    shares: list[StatusShare]
+    credit_notes: int  # left out of the shares, and said so beside them
+
+
+def billing_status(customer: Customer) -> BillingStatus:
+    """The Usage page's Billing Status pie: Paid (every settled invoice, as on the Paid tab),
+    Unpaid and Overdue invoices, counted as the Invoices page counts them; credit notes and
+    void invoices left out."""
+    sums = _sums_by_kind_and_status(customer)
+    settled = _invoice_rows(sums, Invoice.SETTLED_STATUSES)
     shares = [
         StatusShare(
             "paid",
@@ -147,10 +178,10 @@ def invoice_status_shares(customer: Customer) -> list[StatusShare]:
         )
     ]
     for status in Invoice.OPEN_STATUSES:
-        row = by_status.get(status)
-        owed = round_money(_owed(row)) if row else ZERO
-        shares.append(StatusShare(str(status), row["count"] if row else 0, owed))
-    return shares
+        rows = _invoice_rows(sums, [status])
+        owed = round_money(_owed(rows[0])) if rows else ZERO
+        shares.append(StatusShare(str(status), rows[0]["count"] if rows else 0, owed))
+    return BillingStatus(shares=shares, credit_notes=_count(sums, Invoice.Kind.CREDIT_NOTE))
 
 
 def credit_balance(customer: Customer) -> Decimal:
@@ -165,6 +196,81 @@ def latest_invoices(customer: Customer, *, limit: int = 5) -> list[Invoice]:
 def next_due(customer: Customer) -> Invoice | None:
     """The open invoice to pay first: the earliest due date."""
     return invoices_for(customer, status="unpaid").order_by("due_date", "id").first()
+
+
+@dataclass(frozen=True)
+class MoneyMovement:
+    """One payment or refund as the customer knows it: a card payment covers every invoice of
+    its Checkout; a bank transfer or a refund is one row. `receipt` is the Payment whose
+    receipt PDF shows it (payments only)."""
+
+    received_at: object
+    kind: str  # Payment.Kind.PAYMENT or REFUND
+    method: str
+    method_label: str
+    amount: Decimal
+    currency: str
+    invoices: list[tuple[str, Decimal]]  # (number, amount on it)
+    receipt: int | None
+
+
+def _method_label(method: str) -> str:
+    if method == Payment.Method.CARD:
+        return pgettext("how money moved", "Card")
+    return pgettext("how money moved", "Bank transfer")
+
+
+def payments_for(customer: Customer) -> list[MoneyMovement]:
+    """Every payment and refund on the customer's invoices, newest first (moves of paid money
+    to the customer's credit are bookkeeping, not money movements: left out)."""
+    rows = (
+        Payment.objects.filter(
+            invoice__customer=customer, kind__in=[Payment.Kind.PAYMENT, Payment.Kind.REFUND]
+        )
+        .select_related("invoice")
+        .order_by("-received_at", "-pk")
+    )
+    groups: dict[tuple, list[Payment]] = {}
+    for payment in rows:
+        together = payment.kind == Payment.Kind.PAYMENT and payment.checkout_id
+        key = ("checkout", payment.checkout_id) if together else ("payment", payment.pk)
+        groups.setdefault(key, []).append(payment)
+    return [
+        MoneyMovement(
+            received_at=group[0].received_at,
+            kind=group[0].kind,
+            method=group[0].method,
+            method_label=_method_label(group[0].method),
+            amount=sum((p.amount for p in group), ZERO),
+            currency=group[0].currency,
+            invoices=[(p.invoice.number, p.amount) for p in sorted(group, key=lambda p: p.pk)],
+            receipt=min(p.pk for p in group) if group[0].kind == Payment.Kind.PAYMENT else None,
+        )
+        for group in groups.values()
+    ]
+
+
+def receipt_payments(customer: Customer, pk: int) -> list[Payment]:
+    """The payments one receipt shows: the payment `pk` of the customer's, and the others of
+    the same card Checkout; 404 for anyone else's, or for a refund."""
+    payment = get_object_or_404(
+        Payment.objects.filter(invoice__customer=customer, kind=Payment.Kind.PAYMENT), pk=pk
+    )
+    if payment.checkout_id is None:
+        return [payment]
+    return list(
+        Payment.objects.filter(checkout_id=payment.checkout_id, kind=Payment.Kind.PAYMENT)
+        .select_related("invoice")
+        .order_by("pk")
+    )
+
+
+def checkout_for(customer: Customer, stripe_id: str) -> CheckoutSession:
+    """One of the customer's Checkout sessions, with what it pays; 404 for anyone else's."""
+    return get_object_or_404(
+        CheckoutSession.objects.filter(customer=customer).prefetch_related("items__invoice"),
+        stripe_id=stripe_id,
+    )
 
 
 def payable(invoices: list[Invoice]) -> bool:

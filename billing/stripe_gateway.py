@@ -2,15 +2,24 @@
 
 Amounts cross this edge as integer minor units (core/money.py); everything else in the
 portal uses Decimal. STRIPE_API_BASE points the client at a Stripe-compatible server in tests.
+
+The demo checkout: with DEBUG on and no STRIPE_SECRET_KEY, Checkout Sessions are opened on a
+local page that looks like Stripe's (billing/demo_views.py), whose webhooks are signed with
+DEMO_WEBHOOK_SECRET and verified here like Stripe's. With DEBUG off it does not exist.
 """
 
 import datetime
+import hashlib
+import hmac
 import json
+import secrets
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 import stripe
 from django.conf import settings
+from django.urls import reverse
 
 from core.money import to_minor_units
 
@@ -23,8 +32,18 @@ class InvalidWebhook(Exception):
     """The webhook is not signed by Stripe with our secret, or not readable."""
 
 
+# Public on purpose: it signs only the demo's own webhooks, and only DEBUG accepts it.
+DEMO_WEBHOOK_SECRET = "whsec_demo_checkout_debug_only"
+
+
+def is_demo() -> bool:
+    """No Stripe keys, and DEBUG on: a newcomer's demo pays on the local demo checkout."""
+    return settings.DEBUG and not settings.STRIPE_SECRET_KEY
+
+
 def is_configured() -> bool:
-    return bool(settings.STRIPE_SECRET_KEY)
+    """Customers can pay online: on Stripe, or in the demo on its stand-in."""
+    return bool(settings.STRIPE_SECRET_KEY) or is_demo()
 
 
 def _client() -> stripe.StripeClient:
@@ -39,6 +58,8 @@ def _client() -> stripe.StripeClient:
 
 def create_customer(*, name: str, email: str, reference: str) -> str:
     """A Stripe customer for one of ours; the idempotency key makes a retry return the same."""
+    if is_demo():
+        return f"cus_demo_{reference}"
     try:
         customer = _client().v1.customers.create(
             params={"name": name, "email": email, "metadata": {"portal_customer": reference}},
@@ -75,6 +96,15 @@ def create_checkout_session(
     idempotency_key: str,
 ) -> CreatedCheckout:
     """A hosted Checkout page for a one-off payment of `lines` (one per invoice)."""
+    if is_demo():
+        # The same request gets the same session, as Stripe's idempotency key gives it.
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+        stripe_id = f"cs_demo_{digest}"
+        return CreatedCheckout(
+            stripe_id=stripe_id,
+            url=reverse("demo_checkout", args=[stripe_id]),
+            expires_at=expires_at,
+        )
     params = {
         "mode": "payment",
         "customer": stripe_customer,
@@ -113,12 +143,14 @@ def verify_webhook(payload: bytes, signature: str) -> dict:
     """The event, if `signature` (the Stripe-Signature header) proves Stripe sent `payload`
     with our webhook secret within the last five minutes. During a rotation the setting holds
     two secrets, comma-separated, and either one proves it."""
-    secrets = [s.strip() for s in settings.STRIPE_WEBHOOK_SECRET.split(",") if s.strip()]
-    if not secrets:
+    accepted = [s.strip() for s in settings.STRIPE_WEBHOOK_SECRET.split(",") if s.strip()]
+    if is_demo():
+        accepted.append(DEMO_WEBHOOK_SECRET)
+    if not accepted:
         raise InvalidWebhook("STRIPE_WEBHOOK_SECRET is not configured.")
     try:
         text = payload.decode("utf-8")
-        _verify_signature(text, signature, secrets)
+        _verify_signature(text, signature, accepted)
         event = json.loads(text)
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook(f"Bad signature: {exc.user_message or exc}") from exc
@@ -135,9 +167,9 @@ def verify_webhook(payload: bytes, signature: str) -> dict:
     return event
 
 
-def _verify_signature(text: str, signature: str, secrets: list[str]) -> None:
-    """Raises the last secret's SignatureVerificationError unless one of `secrets` verifies."""
-    *others, last = secrets
+def _verify_signature(text: str, signature: str, accepted: list[str]) -> None:
+    """Raises the last secret's SignatureVerificationError unless one of `accepted` verifies."""
+    *others, last = accepted
     for secret in others:
         try:
             stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=300)
@@ -145,3 +177,30 @@ def _verify_signature(text: str, signature: str, secrets: list[str]) -> None:
             continue
         return
     stripe.WebhookSignature.verify_header(text, signature, last, tolerance=300)
+
+
+def demo_completed_event(*, stripe_id: str, amount: Decimal, currency: str) -> tuple[bytes, str]:
+    """The demo checkout's webhook for a paid session, and its Stripe-Signature header, signed
+    as Stripe signs them (HMAC-SHA256 of "timestamp.body") with DEMO_WEBHOOK_SECRET."""
+    now = int(time.time())
+    body = json.dumps(
+        {
+            "id": f"evt_demo_{secrets.token_hex(12)}",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "created": now,
+            "data": {
+                "object": {
+                    "id": stripe_id,
+                    "object": "checkout.session",
+                    "amount_total": to_minor_units(amount, currency),
+                    "currency": currency.lower(),
+                    "payment_status": "paid",
+                    "payment_intent": f"pi_demo_{secrets.token_hex(12)}",
+                    "status": "complete",
+                }
+            },
+        }
+    )
+    mac = hmac.new(DEMO_WEBHOOK_SECRET.encode(), f"{now}.{body}".encode(), hashlib.sha256)
+    return body.encode(), f"t={now},v1={mac.hexdigest()}"

@@ -148,6 +148,7 @@ def _render_pay(request, invoices, *, can_pay: bool):
         "payable": selectors.payable(invoices),
         "credit": selectors.credit_balance(request.customer),
         "online": stripe_gateway.is_configured(),
+        "demo": stripe_gateway.is_demo(),
         "seller": settings.SELLER,
     }
     return render_page(request, "billing/invoice_pay.html", context, fragment="pay-dialog")
@@ -210,7 +211,7 @@ def _selected_numbers(source) -> list[str]:
     return list(dict.fromkeys(n.strip() for n in source.getlist("number") if n.strip()))
 
 
-def _pdf_problem(request, invoice, exc: Exception):
+def pdf_problem(request, invoice, exc: Exception):
     # A failed render is worth another try: the next download, or the periodic sweep, renders
     # it again. Nothing is queued from here (in-process tasks would raise into this response).
     context = {
@@ -234,7 +235,7 @@ def pdf_response(request, invoice):
         invoice = delivery.store_invoice_pdf(invoice=invoice)
         pdf = invoice.pdf.open("rb")
     except (PdfUnavailable, PdfRenderError) as exc:
-        return _pdf_problem(request, invoice, exc)
+        return pdf_problem(request, invoice, exc)
     return FileResponse(
         pdf, content_type="application/pdf", as_attachment=as_attachment, filename=filename
     )
@@ -268,7 +269,7 @@ def invoice_zip(request):
     try:
         archive = delivery.zip_invoice_pdfs(invoices=invoices)
     except PdfUnavailable as exc:
-        return _pdf_problem(request, None, exc)
+        return pdf_problem(request, None, exc)
     if archive.preparing:
         context = {"preparing": archive.preparing, "retry_url": request.get_full_path()}
         response = render_page(
@@ -282,17 +283,21 @@ def invoice_zip(request):
     )
 
 
-@csrf_exempt  # Stripe cannot send our CSRF token; the signature proves the sender instead
-@require_POST
-def stripe_webhook(request):
-    """Stripe's webhook endpoint: verify the signature, record the event once, act on it."""
+def receive_webhook(payload: bytes, signature: str) -> JsonResponse:
+    """A webhook, from Stripe or the demo checkout: verify the signature, record the event
+    once, act on it."""
     try:
-        event = stripe_gateway.verify_webhook(
-            request.body, request.headers.get("Stripe-Signature", "")
-        )
+        event = stripe_gateway.verify_webhook(payload, signature)
     except stripe_gateway.InvalidWebhook as exc:
         log.warning("Refused a Stripe webhook: %s", exc)
         return JsonResponse({"error": str(exc)}, status=400)
     outcome = webhooks.handle_stripe_event(event)
     log.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return JsonResponse({"received": event["id"], "outcome": outcome})
+
+
+@csrf_exempt  # Stripe cannot send our CSRF token; the signature proves the sender instead
+@require_POST
+def stripe_webhook(request):
+    """Stripe's webhook endpoint."""
+    return receive_webhook(request.body, request.headers.get("Stripe-Signature", ""))

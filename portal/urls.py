@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.auth_urls")),
     path("account/", include("accounts.urls")),
     path("invoices/", include("billing.urls")),
+    path("payments/", include("billing.payment_urls")),
     path("usage/", views.usage, name="usage"),
     path("usage/", include("usage.urls")),
     path("api/v1/usage/", ingest_usage, name="usage_ingest"),

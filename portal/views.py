@@ -61,7 +61,7 @@ def usage(request):
     choice = UsageFilterForm(request.GET).choice(today)
     service = {"service": choice.service} if choice.service else {}
     query = urlencode(choice.query | service)
-    shares = billing.invoice_status_shares(customer)
+    status = billing.billing_status(customer)
     context = {
         "choice": choice,
         "ranges": [
@@ -72,8 +72,9 @@ def usage(request):
         "export_url": f"{reverse('usage_export_csv')}?{query}",
         "daily_url": f"{reverse('usage_daily_csv')}?{query}",
         "status_slices": charts.pie(
-            [(s.status, INVOICE_STATES[s.status], s.count, s.amount) for s in shares]
+            [(s.status, INVOICE_STATES[s.status], s.count, s.amount) for s in status.shares]
         ),
+        "credit_notes": status.credit_notes,
         "range_name": range_name(choice.range),
         "previous_name": previous_name(choice.range),
         "overview": None,
@@ -92,6 +93,8 @@ def usage(request):
             (month, NOT_INVOICEABLE[reason]) for month, reason in sorted(blocked.items())
         ]
         context["outlook_blocked"] = overview.outlook.month in blocked
+        context["months"] = usage_selectors.usage_months(customer)
+        context["services"] = usage_selectors.service_names(customer)
     return render_page(request, "portal/usage.html", context, fragment="usage-content")
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from core.dates import last_of_month, local_date, previous_month
 from core.money import round_money
-from usage.models import DailyUsage, HeldRecord, Metric
+from usage.models import DailyUsage, HeldRecord, Metric, Service
 from usage.pricing import PriceBook, months_between, price_book
 
 
@@ -197,6 +197,18 @@ def month_range(month: datetime.date, today: datetime.date) -> UsageRange:
 def has_usage(customer: Customer) -> bool:
     """Whether any usage of the customer's has been counted yet."""
     return DailyUsage.objects.filter(customer=customer).exists()
+
+
+def usage_months(customer: Customer) -> list[datetime.date]:
+    """The first day of each month with counted usage, newest first: the Usage page's picker."""
+    return list(DailyUsage.objects.filter(customer=customer).dates("day", "month", order="DESC"))
+
+
+def service_names(customer: Customer) -> list[str]:
+    """The customer's services by name: the Usage page's service filter."""
+    return list(
+        Service.objects.filter(customer=customer).order_by("name").values_list("name", flat=True)
+    )
 
 
 def percent_change(current: Decimal, previous: Decimal) -> Decimal | None:

@@ -131,12 +131,15 @@ class InvoiceAdmin(admin.ModelAdmin):
     ]
     draft_fields = ["customer", "period_start", "period_end", "vat_rate"]
 
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, invoice):
-        colours = {"paid": "#166534", "unpaid": "#854d0e", "overdue": "#991b1b"}
+        coloured = invoice.status in {"paid", "unpaid", "overdue"}
         return format_html(
-            '<strong style="color:{}">{}</strong>',
-            colours.get(invoice.status, "#475569"),
+            '<strong class="invoice-status-{}">{}</strong>',
+            invoice.status if coloured else "other",
             invoice.get_status_display(),
         )
 

@@ -95,6 +95,13 @@ class InvoiceQuerySet(models.QuerySet):
         """What a customer may see: everything but drafts."""
         return self.exclude(status=Invoice.Status.DRAFT)
 
+    def invoices(self):
+        """Invoices, not credit notes: what every count of invoices counts."""
+        return self.filter(kind=Invoice.Kind.INVOICE)
+
+    def credit_notes(self):
+        return self.filter(kind=Invoice.Kind.CREDIT_NOTE)
+
     def unpaid(self):
         """Still owed, overdue included."""
         return self.filter(status__in=Invoice.OPEN_STATUSES)
@@ -244,6 +251,7 @@ class Invoice(models.Model):
             models.Index(
                 fields=[
                     "customer",
+                    "kind",
                     "status",
                     "total",
                     "amount_paid",

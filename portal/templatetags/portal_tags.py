@@ -1,8 +1,11 @@
 """Display helpers every template may use (registered as builtins in settings): money and
-quantities as core/money.py writes them in the active language, and icons."""
+quantities as core/money.py writes them in the active language, identifiers kept whole, and
+icons."""
+
+import re
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django_countries import countries
@@ -11,6 +14,24 @@ from core.money import format_money, format_quantity, format_unit_price
 from portal.icons import ICON_PATHS
 
 register = template.Library()
+
+# Invoice and customer numbers and email addresses inside free text (timeline entries, credit
+# reasons): browsers break lines at their hyphens unless they are kept whole.
+IDENTIFIER = re.compile(r"INV-\d{4}-\d{4}|C-\d{5}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+@register.filter(needs_autoescape=True)
+def keep_identifiers_whole(text, autoescape=True):
+    """The text, escaped, with each identifier in a span that never breaks."""
+    escape = conditional_escape if autoescape else str
+    text = str(text)
+    parts, end = [], 0
+    for match in IDENTIFIER.finditer(text):
+        parts.append(escape(text[end : match.start()]))
+        parts.append(format_html('<span class="ident">{}</span>', match[0]))
+        end = match.end()
+    parts.append(escape(text[end:]))
+    return mark_safe("".join(parts))
 
 
 @register.filter

@@ -67,7 +67,8 @@
   let sheetAddress = null;
   const here = () => location.pathname + location.search;
   document.body.addEventListener("htmx:afterSwap", (event) => {
-    const dialog = event.detail.target.closest("dialog");
+    // htmx also reports the page it restores from history: that swap has no target.
+    const dialog = event.detail.target?.closest("dialog");
     if (!dialog || !["sheet-content", "modal-content"].includes(event.detail.target.id)) return;
     if (dialog.id === "sheet") {
       if (!dialog.open) sheetOpener = here();
@@ -109,6 +110,18 @@
   document.addEventListener("click", (event) => {
     event.target.closest("[role=menuitem]")?.closest("[popover]").hidePopover();
   });
+
+  // ---- Tabs on one row scroll sideways: the current one is scrolled into view ----
+  function showCurrentTabs() {
+    document.querySelectorAll(".tabs").forEach((tabs) => {
+      const current = tabs.querySelector("[aria-current=page]");
+      if (current && tabs.scrollWidth > tabs.clientWidth) {
+        tabs.scrollLeft = current.offsetLeft - (tabs.clientWidth - current.offsetWidth) / 2;
+      }
+    });
+  }
+  document.body.addEventListener("htmx:afterSettle", showCurrentTabs);
+  showCurrentTabs();
 
   // ---- Invoice rows: a click anywhere on a row opens it, like its number link ----
   document.addEventListener("click", (event) => {

@@ -26,6 +26,12 @@ def test_login_with_email_and_password_lands_on_the_dashboard(client, owner, cus
     assert customer.name in page.content.decode()
 
 
+def test_the_login_email_field_is_an_email_field_that_password_managers_fill(client):
+    page = client.get("/accounts/login/").content.decode()
+    field = re.search(r'<input[^>]*name="username"[^>]*>', page)[0]
+    assert 'type="email"' in field and 'autocomplete="username"' in field
+
+
 def test_wrong_password_is_refused_with_a_message(client, owner):
     response = client.post("/accounts/login/", {"username": owner.email, "password": "nope"})
     assert response.status_code == 200

@@ -149,3 +149,19 @@ def test_mail_to_a_swedish_customers_addresses_is_swedish_whatever_the_sender_re
     assert "med rollen Läsare." in invitation.body
     # The owner who added them reads the portal in English all the same.
     assert "ny@acme.example added. We sent it a link" in page(owner_client, "/account/?tab=contact")
+
+
+@pytest.mark.parametrize(
+    ("language", "swedish", "english"),
+    [("en", "Swedish (svenska)", "English"), ("sv", "Svenska", "Engelska (English)")],
+)
+def test_both_language_lists_on_settings_name_each_language_alike(
+    owner_client, owner, language, swedish, english
+):
+    owner.language = language
+    owner.save()
+    html = page(owner_client, SETTINGS_URL)
+    for select in ("language", "invoice_language"):
+        options = html.split(f'name="{select}"')[1].split("</select>")[0]
+        assert f'value="sv">{swedish}</option>' in options.replace(" selected", "")
+        assert f'value="en">{english}</option>' in options.replace(" selected", "")

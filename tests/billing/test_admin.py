@@ -130,3 +130,11 @@ def test_customers_cannot_reach_the_admin(owner_client, invoice):
     response = owner_client.get(f"{ADMIN}{invoice.pk}/record-payment/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_invoice_list_colours_statuses_without_inline_styles(staff, invoice):
+    """The CSP allows no inline style: the status colours come from the admin stylesheet."""
+    page = staff.get("/admin/billing/invoice/").content.decode()
+    assert "style=" not in page
+    assert f'<strong class="invoice-status-{invoice.status}">' in page
+    assert "css/admin.css" in page

@@ -67,7 +67,8 @@ def test_cards_equal_sums_computed_by_hand(owner_client, history):
     assert stats.outstanding == Decimal("810.00")
     assert stats.total_paid == Decimal("640.00")
     assert stats.overdue == 1
-    assert stats.total == 6  # five invoices and the credit note; the draft is not issued
+    assert stats.total == 5  # five invoices; the draft is not issued
+    assert stats.credit_notes == 1  # counted apart
 
 
 def test_cards_render_as_the_guide_names_them(owner_client, history):
@@ -80,7 +81,6 @@ def test_cards_render_as_the_guide_names_them(owner_client, history):
 def test_tabs_list_exactly_the_right_invoices_newest_first(owner_client, history):
     h = history
     assert numbers_on(owner_client.get("/invoices/")) == [
-        h["credit_50"].number,
         h["partly_paid_400"].number,
         h["overdue_500"].number,
         h["paid_300"].number,
@@ -91,16 +91,44 @@ def test_tabs_list_exactly_the_right_invoices_newest_first(owner_client, history
     assert numbers_on(unpaid) == [h["partly_paid_400"].number, h["overdue_500"].number]
     paid = owner_client.get("/invoices/?status=paid")
     assert numbers_on(paid) == [
-        h["credit_50"].number,
         h["paid_300"].number,
         h["paid_200"].number,
         h["paid_100"].number,
     ]
+    credit_notes = owner_client.get("/invoices/?status=credit_notes")
+    assert numbers_on(credit_notes) == [h["credit_50"].number]
     assert [(k, c) for k, _, c in unpaid.context["tabs"]] == [
-        ("all", 6),
+        ("all", 5),
         ("unpaid", 2),
-        ("paid", 4),
+        ("paid", 3),
+        ("credit_notes", 1),
     ]
+
+
+def test_the_invoices_page_dashboard_and_usage_page_count_invoices_alike(owner_client, history):
+    """By hand: five invoices (three paid, the 400 unpaid, the 500 overdue) and one credit
+    note, which every page counts apart and says so."""
+    invoices_page = owner_client.get("/invoices/").content.decode()
+    dashboard = owner_client.get("/dashboard/").content.decode()
+    usage_page = owner_client.get("/usage/").content.decode()
+    for page in (invoices_page, dashboard):
+        assert '<p class="card-figure">5</p>' in page  # Total Invoices
+        assert "not counting 1 credit note" in page
+        assert "3 settled" in page  # Total Paid's note
+        assert "2 unpaid invoices" in page
+    for label, count in [("All", 5), ("Unpaid", 2), ("Paid", 3), ("Credit notes", 1)]:
+        assert f'{label} <span class="tab-count">{count}</span>' in invoices_page
+    for status, count in [("paid", 3), ("unpaid", 1), ("overdue", 1)]:
+        row = usage_page.split(f'<tr data-status="{status}">')[1].split("</tr>")[0]
+        assert f'<td class="num">{count} <span' in row
+    assert "Invoices only: 1 credit note is not counted." in usage_page
+
+
+def test_the_credit_notes_tab_explains_when_there_are_none(owner_client, make_invoice):
+    make_invoice("100.00")
+    response = owner_client.get("/invoices/?status=credit_notes")
+    assert numbers_on(response) == []
+    assert "No credit notes" in response.content.decode()
 
 
 def test_an_unknown_tab_shows_all(owner_client, history):
@@ -115,7 +143,8 @@ def test_rows_show_status_words_and_outstanding_amounts(owner_client, history):
     assert "Overdue</span>" in page and "Unpaid</span>" in page
     assert "€360.00" in page  # the 400 less 40 paid
     assert "€450.00" in page  # the 500 less the 50 credit
-    assert "−€50.00" in page  # the credit note's amount
+    notes = owner_client.get("/invoices/?status=credit_notes").content.decode()
+    assert "−€50.00" in notes  # the credit note's amount
 
 
 def test_search_by_invoice_number(owner_client, history):

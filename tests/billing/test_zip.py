@@ -2,6 +2,7 @@
 flat memory; PDFs still missing are rendered within a time budget, or the customer is asked
 to come back in a minute while a worker renders them."""
 
+import datetime
 import io
 import os
 import tracemalloc
@@ -108,3 +109,17 @@ def test_a_zip_of_a_hundred_invoices_is_built_in_flat_memory(make_invoice, setti
     with zipfile.ZipFile(archive.file) as zipped:
         assert len(zipped.namelist()) == 100
         assert all(info.file_size == size + 9 for info in zipped.infolist())
+
+
+def test_each_pdf_in_the_zip_is_dated_as_its_invoice(owner_client, make_invoice):
+    chosen = [
+        make_invoice("10.00", issue_date=datetime.date(2026, 3, 1)),
+        make_invoice("20.00", issue_date=datetime.date(2025, 11, 1)),
+    ]
+    response = owner_client.get(zip_url(chosen))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert {info.filename: info.date_time[:3] for info in archive.infolist()} == {
+        f"{chosen[0].number}.pdf": (2026, 3, 1),
+        f"{chosen[1].number}.pdf": (2025, 11, 1),
+    }
+    assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in archive.infolist())

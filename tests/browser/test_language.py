@@ -17,6 +17,7 @@ def test_a_user_switches_the_portal_to_swedish(page, live_server, demo, log_in, 
     log_in()
     page.get_by_role("link", name="Account settings for demo@example.com").click()
     sheet = page.get_by_role("dialog", name="Account settings")
+    sheet.get_by_role("navigation").get_by_role("link", name="Settings").click()
     sheet.get_by_label("Language of the portal").select_option("sv")
     sheet.get_by_role("button", name="Change language").click()
 
@@ -24,6 +25,9 @@ def test_a_user_switches_the_portal_to_swedish(page, live_server, demo, log_in, 
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     expect(page).to_have_url(f"{live_server.url}/account/?tab=settings")
     expect(page.locator("#toasts")).to_contain_text("Portalens språk: Svenska.")
+    toast = page.locator("#toasts .toast").first.bounding_box()
+    user_icon = page.locator(".user-button").bounding_box()
+    assert toast["y"] >= user_icon["y"] + user_icon["height"]  # the message leaves it clear
     expect(page.get_by_label("Portalens språk")).to_have_value("sv")
 
     page.get_by_role("complementary", name="Huvudmeny").get_by_role("link", name="Fakturor").click()

@@ -9,13 +9,15 @@ pytestmark = pytest.mark.browser
 
 
 def test_login_shows_the_layout_and_logout_ends_it(page, live_server, demo, log_in, screenshot):
+    script_errors = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{live_server.url}/accounts/login/")
     screenshot("login-1280")
     log_in()
 
     sidebar = page.get_by_role("complementary", name="Main")
-    for item in ["Dashboard", "Invoices", "Usage", "Account"]:
+    for item in ["Dashboard", "Invoices", "Payments", "Usage", "Account"]:
         expect(sidebar.get_by_role("link", name=item)).to_be_visible()
     expect(sidebar.get_by_role("link", name="Dashboard")).to_have_attribute("aria-current", "page")
     expect(page.locator(".topbar")).to_contain_text("Acme Cloud AB")
@@ -25,12 +27,17 @@ def test_login_shows_the_layout_and_logout_ends_it(page, live_server, demo, log_
     sheet = page.get_by_role("dialog", name="Account settings")
     expect(sheet).to_be_visible()
     expect(sheet).to_contain_text("demo@example.com")
-    expect(page).to_have_url(f"{live_server.url}/account/?tab=settings")
+    # It opens on its first tab, Customer Info, where the guide starts.
+    expect(page).to_have_url(f"{live_server.url}/account/?tab=customer")
+    expect(sheet.get_by_role("link", name="Customer Info", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     screenshot("account-sheet-1280", full_page=False)
 
     page.keyboard.press("Escape")
     expect(sheet).to_be_hidden()
     expect(page).to_have_url(f"{live_server.url}/dashboard/")
+    assert script_errors == []  # closing it restores the page from history without an error
 
     page.get_by_role("link", name="Account settings for demo@example.com").click()
     page.get_by_role("dialog").get_by_role("button", name="Logout").click()
@@ -71,7 +78,7 @@ def test_contacts_can_be_managed_in_the_account_sheet(page, live_server, demo, l
     log_in()
     page.get_by_role("link", name="Account settings for demo@example.com").click()
     sheet = page.get_by_role("dialog", name="Account settings")
-    sheet.get_by_role("link", name="Contact").click()
+    sheet.get_by_role("navigation").get_by_role("link", name="Contact").click()
     expect(sheet).to_contain_text("accounts-payable@acme.example")
 
     sheet.get_by_text("Create new Email").click()

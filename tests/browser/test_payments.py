@@ -24,9 +24,8 @@ def post_webhook(live_server, event):
         assert response.status == 200
 
 
-def test_pay_now_goes_to_checkout_and_the_invoice_turns_paid_without_a_reload(
-    page, live_server, demo, log_in, stripe_standin, screenshot
-):
+def open_pay_dialog(page, live_server, log_in):
+    """Acme's unpaid invoice, and its pay dialog opened from Pay Now, on a laptop."""
     page.set_viewport_size({"width": 1280, "height": 800})
     log_in()
     invoice = Invoice.objects.get(customer__number="C-10001", status="unpaid")
@@ -34,6 +33,13 @@ def test_pay_now_goes_to_checkout_and_the_invoice_turns_paid_without_a_reload(
     page.get_by_role("link", name="Pay Now").click()
     dialog = page.get_by_role("dialog", name=f"Pay invoice {invoice.number}")
     expect(dialog).to_contain_text("Rundown of dues")
+    return invoice, dialog
+
+
+def test_pay_now_goes_to_checkout_and_the_invoice_turns_paid_without_a_reload(
+    page, live_server, demo, log_in, stripe_standin, screenshot
+):
+    invoice, dialog = open_pay_dialog(page, live_server, log_in)
     screenshot("pay-dialog-stripe-1280", full_page=False)
 
     dialog.get_by_role("button", name=re.compile("with Stripe")).click()
@@ -81,3 +87,24 @@ def test_pay_selected_invoices_from_the_list(page, live_server, demo, log_in, st
     page.wait_for_url(re.compile(re.escape(stripe_standin.url) + r"/checkout/"))
     (call,) = stripe_standin.calls("/v1/checkout/sessions")
     assert call.form["metadata[invoice_numbers]"] == ",".join(numbers[:2])
+
+
+def test_in_the_demo_an_invoice_is_paid_on_the_demo_checkout_and_turns_paid(
+    page, live_server, demo, log_in, settings, screenshot
+):
+    """DEBUG on and no Stripe keys, as `make run` starts the portal."""
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = settings.STRIPE_WEBHOOK_SECRET = ""
+    invoice, dialog = open_pay_dialog(page, live_server, log_in)
+    expect(dialog).to_contain_text("demo checkout")
+    dialog.get_by_role("button", name=re.compile("on the demo checkout")).click()
+
+    page.wait_for_url(re.compile(r"/invoices/demo-checkout/cs_demo_\w+/$"))
+    expect(page.get_by_role("note")).to_contain_text("No card is charged and no money moves")
+    screenshot("demo-checkout-1280")
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+
+    page.wait_for_url(f"{live_server.url}/invoices/{invoice.number}/?checkout=success")
+    expect(page.locator("#invoice-status")).to_contain_text("Paid")
+    expect(page.get_by_role("link", name="Pay Now")).to_have_count(0)
+    screenshot("demo-checkout-paid-1280")

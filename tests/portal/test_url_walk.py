@@ -6,19 +6,24 @@ A new URL is walked as soon as it exists, and fails here until ROUTES says how t
 who may use it: one line for most (`"usage_export": Route()` for a customer page without
 objects, `"usage_ingest": Route(who=API)` for a token API)."""
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import links
 from accounts.models import Membership
+from billing import services
+from billing.models import CheckoutItem, CheckoutSession
 from tests.database import snapshot
 from tests.factories import (
     ContactFactory,
@@ -46,6 +51,8 @@ class Acme:
     phone: object
     invitation: object
     invoice: object
+    checkout: object
+    payment: object
 
     def token(self, url: str) -> str:
         return resolve(urlsplit(url).path).kwargs["token"]
@@ -141,6 +148,10 @@ ROUTES = {
     "invoice_detail": Route(fill=invoice),
     "invoice_pdf": Route(fill=invoice),
     "invoice_pay": Route(fill=invoice, changes=True),
+    "demo_checkout": Route(fill=lambda acme: {"stripe_id": acme.checkout.stripe_id}, changes=True),
+    # payments
+    "payment_list": Route(),
+    "payment_receipt": Route(fill=lambda acme: {"pk": acme.payment.pk}),
     # usage
     "usage": Route(),
     "usage_ingest": Route(who=API),
@@ -184,6 +195,21 @@ def walked(which: Callable[[Route], bool] = lambda route: True):
 @pytest.fixture
 def acme(customer, owner, viewer):
     invitation = InvitationFactory(customer=customer, invited_by=owner)
+    invoice = issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")])
+    checkout = CheckoutSession.objects.create(
+        customer=customer,
+        stripe_id="cs_demo_walk",
+        url="/invoices/demo-checkout/cs_demo_walk/",
+        amount_total=invoice.total,
+        currency=invoice.currency,
+        attempt=0,
+        idempotency_key="walk",
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+    CheckoutItem.objects.create(checkout=checkout, invoice=invoice, amount=invoice.total)
+    payment = services.record_bank_payment(
+        invoice=invoice, amount=Decimal("1.00"), received_at=timezone.now()
+    )
     return Acme(
         customer=customer,
         owner=owner,
@@ -192,7 +218,9 @@ def acme(customer, owner, viewer):
         contact=ContactFactory(customer=customer),
         phone=PhoneFactory(customer=customer),
         invitation=invitation,
-        invoice=issued_invoice(customer, [("vm", "vCPU-hours", "1", "h", "10")]),
+        invoice=invoice,
+        checkout=checkout,
+        payment=payment,
     )
 
 

@@ -4,6 +4,8 @@ Standard plan prices: CPU €0.031 per vCPU-hour, memory €0.0042 per GB-hour, 
 GB-month (730 GB-hours), bandwidth €0.01 per GB. "Now" is Sunday 22 Nov 2026, noon UTC.
 """
 
+import re
+
 import pytest
 
 from tests.htmx import HTMX
@@ -314,3 +316,53 @@ def test_a_user_who_chose_swedish_reads_the_page_in_swedish(acme, owner_client, 
     )
     for english in ("Total Estimated Bill", "Last Month", "CPU Hours", "estimated"):
         assert english not in html
+
+
+def options_of(html: str, name: str) -> list[tuple[str, str, bool]]:
+    select = html.split(f'name="{name}"')[1].split("</select>")[0]
+    return [
+        (value, label, bool(selected))
+        for value, selected, label in re.findall(
+            r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select
+        )
+    ]
+
+
+def test_the_month_picker_offers_the_months_with_usage_and_the_service_filter_the_services(
+    acme, owner_client
+):
+    html = page(owner_client, "?month=2026-10&service=db")
+    # September to November 2026 have usage (ACME above); the neighbour's services are not here.
+    assert options_of(html, "month") == [
+        ("", "Last 7 Days", False),
+        ("2026-11", "November 2026", False),
+        ("2026-10", "October 2026", True),
+        ("2026-09", "September 2026", False),
+    ]
+    assert options_of(html, "service") == [
+        ("", "All services", False),
+        ("db", "db", True),
+        ("web", "web", False),
+    ]
+    assert 'name="range"' not in html.split('class="usage-filter"')[1].split("</form>")[0]
+
+
+def test_the_filter_form_without_javascript_keeps_the_range_when_no_month_is_chosen(
+    acme, owner_client
+):
+    html = page(owner_client, "?range=90d")
+    form = html.split('class="usage-filter"')[1].split("</form>")[0]
+    assert 'method="get"' in html.split("usage-filter")[1][:80]
+    assert '<input type="hidden" name="range" value="90d">' in form
+    # What the browser sends when only a service is chosen: the range stays Last 90 Days.
+    submitted = page(owner_client, "?range=90d&month=&service=web")
+    assert 'aria-current="page">Last 90 Days</a>' in submitted
+    assert "Service <strong>web</strong> only" in submitted
+    # A month chosen with the form wins over the range it carried.
+    assert "October 2026" in text(page(owner_client, "?range=90d&month=2026-10&service="))
+
+
+def test_a_service_that_is_not_in_the_list_is_shown_as_text_only(acme, owner_client):
+    html = page(owner_client, '?service="><script>x</script>')
+    assert "<script>x</script>" not in html
+    assert [label for _, label, _ in options_of(html, "service")] == ["All services", "db", "web"]

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 11, 22)
 # 3 for the login (session, user, memberships); the page: whether there is usage, the price
 # book (3), the priced spans (1), the daily series, the invoices by status, the months held back
-# by the aggregation and those a run could not invoice. A CSV: the price book and its rows.
-PAGE_QUERIES = 12
+# by the aggregation and those a run could not invoice, the months with usage (the month
+# picker) and the service names (the filter). A CSV: the price book and its rows.
+PAGE_QUERIES = 14
 CSV_QUERIES = 7
 
 
