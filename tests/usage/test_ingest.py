@@ -21,8 +21,6 @@ pytestmark = [
     pytest.mark.usefixtures("still_now", "customers"),
 ]
 
-NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC)
-
 
 def test_a_valid_batch_is_stored_with_its_services_created_on_first_sight():
     result = ingest_records(
