@@ -6,7 +6,7 @@ failed send again (accounts/jobs.py)."""
 from celery import shared_task
 from django.utils import timezone
 
-from accounts import jobs, password_reset, services, team
+from accounts import jobs, password_reset, services
 from accounts.models import (
     INVITATION_VALIDITY,
     Contact,
@@ -23,7 +23,7 @@ def send_contact_confirmation(contact_id: int) -> bool:
 
 @shared_task
 def send_invitation(invitation_id: int) -> bool:
-    return team.mail_invitation(invitation_id=invitation_id)
+    return services.mail_invitation(invitation_id=invitation_id)
 
 
 @shared_task

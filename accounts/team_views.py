@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import links, team
+from accounts import links, services
 from accounts.access import SESSION_CUSTOMER_KEY, customers_own, owner_required
 from accounts.contact_views import link_refused
 from accounts.forms import InvitationForm, JoinForm, MemberRoleForm
@@ -24,7 +24,7 @@ def member_invite(request):
     form = InvitationForm(request.POST, customer=request.customer)
     if form.is_valid():
         try:
-            invitation = team.member_invite(invitation=form.instance, actor=request.user)
+            invitation = services.member_invite(invitation=form.instance, actor=request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -42,7 +42,7 @@ def member_invite(request):
 def invitation_revoke(request, pk):
     invitation = customers_own(request, Invitation, pk)
     try:
-        team.invitation_revoke(invitation=invitation, actor=request.user)
+        services.invitation_revoke(invitation=invitation, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -79,7 +79,7 @@ def member_role(request, pk):
     return _member_change(
         request,
         pk,
-        lambda m: team.member_change_role(membership=m, role=role, actor=request.user),
+        lambda m: services.member_change_role(membership=m, role=role, actor=request.user),
         lambda m: (
             _("%(email)s is now %(role)s.")
             % {"email": m.user.email, "role": Membership.Role(role).label}
@@ -93,7 +93,7 @@ def member_remove(request, pk):
     return _member_change(
         request,
         pk,
-        lambda m: team.member_remove(membership=m, actor=request.user),
+        lambda m: services.member_remove(membership=m, actor=request.user),
         lambda m: (
             _("%(email)s is no longer a member of %(customer)s.")
             % {"email": m.user.email, "customer": request.customer.name}
@@ -106,7 +106,7 @@ def invitation_accept(request, token):
     """The link in an invitation email. Without a login for the invited address, the person
     chooses a password; with one, they log in (if need be) and accept."""
     try:
-        invitation = team.open_invitation(token)
+        invitation = services.open_invitation(token)
     except links.LinkRefused as refused:
         return link_refused(request, refused)
     has_login = User.objects.filter(email__iexact=invitation.email).exists()
@@ -114,7 +114,7 @@ def invitation_accept(request, token):
     if has_login:
         if request.method == "POST" and request.user.is_authenticated:
             try:
-                membership = team.invitation_accept(token=token, user=request.user)
+                membership = services.invitation_accept(token=token, user=request.user)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             except links.LinkRefused as refused:
@@ -125,7 +125,7 @@ def invitation_accept(request, token):
     form = JoinForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
-            user, membership = team.invitation_accept_as_new_user(
+            user, membership = services.invitation_accept_as_new_user(
                 token=token,
                 full_name=form.cleaned_data["full_name"],
                 password=form.cleaned_data["password1"],

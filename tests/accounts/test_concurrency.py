@@ -4,7 +4,7 @@ each alone would keep: the last confirmed Billing address, the last owner."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts import links, services, team
+from accounts import links, services
 from accounts.models import Contact, Membership
 from tests.concurrency import run_together
 from tests.factories import ContactFactory, MembershipFactory
@@ -36,8 +36,8 @@ def test_two_owners_demoting_each_other_leave_one_owner(postgres, customer, owne
     other = MembershipFactory(customer=customer, role=Membership.Role.OWNER)
     mine = owner.memberships.get()
     succeeded, refused = at_once(
-        lambda: team.member_change_role(membership=other, role="viewer", actor=owner),
-        lambda: team.member_change_role(membership=mine, role="viewer", actor=other.user),
+        lambda: services.member_change_role(membership=other, role="viewer", actor=owner),
+        lambda: services.member_change_role(membership=mine, role="viewer", actor=other.user),
     )
     assert succeeded == 1 and len(refused) == 1
     assert customer.memberships.filter(role=Membership.Role.OWNER).count() == 1

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from accounts import password_reset, services, team
+from accounts import password_reset, services
 from accounts import tasks as account_tasks
 from accounts.models import Contact, Invitation, UndeliveredMail
 from billing import tasks as billing_tasks
@@ -106,7 +106,7 @@ def address_confirmation(request, customer, owner):
 
 def invitation(request, customer, owner):
     invited = Invitation(customer=customer, email="new.colleague@acme.example")
-    team.member_invite(invitation=invited, actor=owner)
+    services.member_invite(invitation=invited, actor=owner)
     return "new.colleague@acme.example", UndeliveredMail.Kind.INVITATION
 
 

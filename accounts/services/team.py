@@ -1,5 +1,5 @@
 """The team of a customer: inviting people by email, accepting, changing roles, removing.
-Every change locks the customer's row (accounts.services.lock_customer) and is audited; a
+Every change locks the customer's row (accounts.services.customers.lock_customer) and is audited; a
 customer always keeps at least one owner."""
 
 from django.core.exceptions import ValidationError
@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts import audit, emails, jobs, links
 from accounts.models import AuditEntry, Invitation, Membership, UndeliveredMail, User
-from accounts.services import lock_customer
+from accounts.services.customers import lock_customer
 
 LAST_OWNER = gettext_lazy(
     "An account needs an owner: make another member an owner first, then change this one."

@@ -1,7 +1,6 @@
-"""Changes on the Account pane: the customer's details and settings, its email addresses and
-phones, and the staff's review of a change of country or VAT id. Each runs in one transaction
-with the customer's row locked, and records what it changed in the audit trail. The team
-(memberships, invitations) is in accounts/team.py."""
+"""The customer's email addresses (and the confirmation link each new one is mailed) and
+its phone numbers. Each change locks the customer's row and is audited; once the
+customer has a confirmed Billing address, it keeps one."""
 
 import datetime
 
@@ -12,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import audit, emails, jobs, links
-from accounts.models import AuditEntry, Contact, Customer, Phone, TaxChange, UndeliveredMail, User
+from accounts.models import AuditEntry, Contact, Phone, UndeliveredMail, User
+from accounts.services.customers import lock_customer
 
 LAST_BILLING_CONTACT = gettext_lazy(
     "Invoices need somewhere to go: keep at least one confirmed address with the Billing role. "
@@ -24,25 +24,8 @@ ONLY_ADDRESS = gettext_lazy(
 )
 RESEND_PAUSE = datetime.timedelta(minutes=1)
 
-CUSTOMER_INFO_FIELDS = [
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "city",
-    "invoice_reference",
-]
-# What decides the VAT on the customer's invoices: changed only once staff approve it.
-TAX_FIELDS = ["country", "vat_id"]
-SETTINGS_FIELDS = ["invoice_delivery", "send_payment_receipts", "invoice_language"]
 CONTACT_FIELDS = ["email", "name", "is_billing", "is_tech", "is_dpo"]
 PHONE_FIELDS = ["label", "number"]
-
-
-def lock_customer(customer_id: int) -> Customer:
-    """Lock the customer's row. Every change to its contacts and team takes this one lock, so
-    two members changing roles at once see each other's change rather than both passing a
-    check that only one of them may pass (the last Billing address, the last owner)."""
-    return Customer.objects.select_for_update().get(pk=customer_id)
 
 
 def _has_confirmed_billing(customer_id: int) -> bool:
@@ -56,152 +39,6 @@ def _keep_confirmed_billing(customer_id: int, *, had_it: bool) -> None:
 
 def _send_confirmation_after_commit(contact: Contact) -> None:
     jobs.after_commit(jobs.SEND_CONTACT_CONFIRMATION, contact.pk)
-
-
-# ---- Customer Info and Settings (owners) ----
-
-
-def _customer_save(*, customer: Customer, fields: list[str], actor: User, action) -> Customer:
-    stored = lock_customer(customer.pk)
-    customer.save(update_fields=fields)
-    audit.record(
-        customer=customer,
-        actor=actor,
-        action=action,
-        subject=customer.name,
-        before=audit.snapshot(stored, fields),
-        after=audit.snapshot(customer, fields),
-    )
-    return customer
-
-
-@transaction.atomic
-def customer_info_save(*, customer: Customer, actor: User) -> TaxChange | None:
-    """Store the edited address and invoice reference: invoices issued from now on carry them.
-    A different country or VAT id is not stored on the customer: it becomes a request that
-    awaits the staff's review (one at a time; asking again replaces it, asking for the
-    confirmed values withdraws it). Returns the request now awaiting review, if any."""
-    requested = audit.snapshot(customer, TAX_FIELDS)
-    confirmed = lock_customer(customer.pk)
-    for field in TAX_FIELDS:
-        setattr(customer, field, getattr(confirmed, field))
-    _customer_save(
-        customer=customer,
-        fields=CUSTOMER_INFO_FIELDS,
-        actor=actor,
-        action=AuditEntry.Action.CUSTOMER_CHANGED,
-    )
-    pending = TaxChange.objects.pending().filter(customer=customer).first()
-    if pending and pending.requested == requested:
-        return pending
-    if pending:
-        pending.status = TaxChange.Status.WITHDRAWN
-        pending.save(update_fields=["status"])
-        _record_tax_change(pending, actor, AuditEntry.Action.TAX_CHANGE_WITHDRAWN, before=True)
-    if requested == audit.snapshot(confirmed, TAX_FIELDS):
-        return None
-    change = TaxChange.objects.create(
-        customer=confirmed,
-        confirmed_country=confirmed.country,
-        confirmed_vat_id=confirmed.vat_id,
-        requested_by=actor,
-        **requested,
-    )
-    audit.record(
-        customer=confirmed,
-        actor=actor,
-        action=AuditEntry.Action.TAX_CHANGE_REQUESTED,
-        subject=confirmed.name,
-        before=audit.snapshot(confirmed, TAX_FIELDS),
-        after=requested,
-    )
-    return change
-
-
-def _record_tax_change(change: TaxChange, actor: User, action, *, before: bool) -> None:
-    """The requested values, on the side of the entry the action reads them from: a withdrawn
-    request's values are gone (before), a rejected one's were asked for (after)."""
-    side = "before" if before else "after"
-    audit.record(
-        customer=change.customer,
-        actor=actor,
-        action=action,
-        subject=change.customer.name,
-        **{side: change.requested},
-    )
-
-
-def _decide_tax_change(change: TaxChange, actor: User, status: TaxChange.Status) -> Customer | None:
-    """The customer, locked, if the request was still awaiting review and is now decided."""
-    # Two staff deciding the same request at once: the second finds it decided, under the
-    # customer's lock, and changes nothing.
-    customer = lock_customer(change.customer_id)
-    claimed = (
-        TaxChange.objects.pending()
-        .filter(pk=change.pk)
-        .update(status=status, decided_by=actor, decided_at=timezone.now())
-    )
-    change.refresh_from_db()
-    return customer if claimed else None
-
-
-@transaction.atomic
-def tax_change_approve(*, change: TaxChange, actor: User) -> bool:
-    """Staff confirm a requested country or VAT id: the customer's invoices issued from now on
-    are taxed by it. False when the request was no longer awaiting review."""
-    customer = _decide_tax_change(change, actor, TaxChange.Status.APPROVED)
-    if customer is None:
-        return False
-    before = audit.snapshot(customer, TAX_FIELDS)
-    customer.country, customer.vat_id = change.country, change.vat_id
-    customer.save(update_fields=TAX_FIELDS)
-    audit.record(
-        customer=customer,
-        actor=actor,
-        action=AuditEntry.Action.TAX_CHANGE_APPROVED,
-        subject=customer.name,
-        before=before,
-        after=change.requested,
-    )
-    return True
-
-
-@transaction.atomic
-def tax_change_reject(*, change: TaxChange, actor: User) -> bool:
-    """Staff refuse a requested country or VAT id: the confirmed ones stay. False when the
-    request was no longer awaiting review."""
-    if not _decide_tax_change(change, actor, TaxChange.Status.REJECTED):
-        return False
-    _record_tax_change(change, actor, AuditEntry.Action.TAX_CHANGE_REJECTED, before=False)
-    return True
-
-
-@transaction.atomic
-def customer_settings_save(*, customer: Customer, actor: User) -> Customer:
-    """Store how invoices are delivered, whether receipts are sent, and their language."""
-    return _customer_save(
-        customer=customer,
-        fields=SETTINGS_FIELDS,
-        actor=actor,
-        action=AuditEntry.Action.SETTINGS_CHANGED,
-    )
-
-
-@transaction.atomic
-def user_language_save(*, user: User, customer: Customer) -> User:
-    """Store the language the portal speaks to `user`: their own choice, whatever their role,
-    recorded in the trail of the customer they act for."""
-    stored = User.objects.select_for_update().get(pk=user.pk)
-    user.save(update_fields=["language"])
-    audit.record(
-        customer=customer,
-        actor=user,
-        action=AuditEntry.Action.LANGUAGE_CHANGED,
-        subject=user.email,
-        before=audit.snapshot(stored, ["language"]),
-        after=audit.snapshot(user, ["language"]),
-    )
-    return user
 
 
 # ---- Email addresses ----
