@@ -73,8 +73,10 @@ class PhoneInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["number", "name", "country", "vat_id", "payment_terms_days", "created_at"]
-    list_filter = ["country", "payment_terms_days", "currency"]
+    """Who the customer is; billing adds how it is billed (billing/admin/profiles.py)."""
+
+    list_display = ["number", "name", "country", "vat_id", "created_at"]
+    list_filter = ["country"]
     search_fields = ["name", "number", "vat_id", "contacts__email", "memberships__user__email"]
     readonly_fields = ["created_at"]
     inlines = [MembershipInline, ContactInline, PhoneInline]
@@ -84,23 +86,7 @@ class CustomerAdmin(admin.ModelAdmin):
             "Address",
             {"fields": ["address_line1", "address_line2", "postal_code", "city", "country"]},
         ),
-        (
-            "Billing",
-            {
-                "fields": [
-                    "currency",
-                    "payment_terms_days",
-                    "timezone",
-                    "stripe_customer_id",
-                    "invoice_reference",
-                ]
-            },
-        ),
-        (
-            "Invoice delivery",
-            {"fields": ["invoice_delivery", "send_payment_receipts", "invoice_language"]},
-        ),
-        (None, {"fields": ["created_at"]}),
+        (None, {"fields": ["timezone", "invoice_reference", "created_at"]}),
     ]
 
 

@@ -12,6 +12,12 @@ from accounts.models import AuditEntry, Contact, Customer, Membership, Phone, Us
 _MODELS = [Customer, Contact, Phone, Membership, User]
 
 
+def name_fields_of(model: type[models.Model]) -> None:
+    """Let the trail name the fields of a model of an app above accounts (billing's profile)."""
+    if model not in _MODELS:
+        _MODELS.append(model)
+
+
 def snapshot(instance: models.Model, fields) -> dict:
     """The values of `fields` on `instance`, as JSON can hold them."""
     return {field: getattr(instance, field) for field in fields}

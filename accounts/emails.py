@@ -1,7 +1,9 @@
-"""The emails the Account pane sends: an address's confirmation link, a team invitation.
-Like every email to a customer's people, each is written in the customer's language of
-invoices (`Customer.invoice_language`). And a login's password reset link, written in the
-language its user reads the portal in."""
+"""The emails the Account pane sends: an address's confirmation link, a team invitation. Like
+every email to a customer's people, each is written in the customer's language of invoices,
+which billing keeps (billing.BillingProfile) and names here when it starts (billing/apps.py).
+And a login's password reset link, written in the language its user reads the portal in."""
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -10,13 +12,26 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import links
-from accounts.models import Contact, Invitation, User
+from accounts.models import Contact, Customer, Invitation, User
+
+
+def _default_language(customer: Customer) -> str:
+    return settings.LANGUAGE_CODE
+
+
+_language_of: Callable[[Customer], str] = _default_language
+
+
+def write_to_customers_in(language_of: Callable[[Customer], str]) -> None:
+    """Write the customer's mail in `language_of(customer)` from now on."""
+    global _language_of
+    _language_of = language_of
 
 
 def _message(*, template: str, subject, to: str, context: dict) -> EmailMessage:
     """`subject`: a translatable text naming the customer as %(customer)s."""
     customer = context["customer"]
-    with translation.override(customer.invoice_language):
+    with translation.override(_language_of(customer)):
         return EmailMessage(
             subject=subject % {"customer": customer.name},
             body=render_to_string(

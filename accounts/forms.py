@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
+from accounts.services import CUSTOMER_INFO_FIELDS
 from accounts.validation import normalize_phone, normalize_vat_id
 
 
@@ -26,15 +27,7 @@ class CustomerInfoForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "address_line1",
-            "address_line2",
-            "postal_code",
-            "city",
-            "country",
-            "vat_id",
-            "invoice_reference",
-        ]
+        fields = CUSTOMER_INFO_FIELDS
         help_texts = {
             "vat_id": _("With or without the country prefix, e.g. SE556677889901."),
             "country": "",
@@ -67,19 +60,6 @@ def language_names(codes) -> list[tuple[str, str]]:
         name, own = str(info["name_translated"]), info["name_local"]
         names.append((code, name if name.casefold() == own.casefold() else f"{name} ({own})"))
     return names
-
-
-class CustomerSettingsForm(forms.ModelForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["invoice_language"].choices = language_names(Customer.Language.values)
-
-    class Meta:
-        model = Customer
-        fields = ["invoice_delivery", "send_payment_receipts", "invoice_language"]
-        widgets = {"invoice_delivery": forms.RadioSelect}
-        labels = {"send_payment_receipts": _("Email a receipt when a payment arrives")}
-        help_texts = {"send_payment_receipts": "", "invoice_delivery": ""}
 
 
 class LanguageForm(forms.ModelForm):

@@ -5,7 +5,6 @@ from accounts import contact_views, team_views, views
 urlpatterns = [
     path("", views.account, name="account"),
     path("customer/", views.customer_info_edit, name="customer_info_edit"),
-    path("settings/", views.settings_edit, name="settings_edit"),
     path("language/", views.language_edit, name="language_edit"),
     path("contacts/new/", contact_views.contact_create, name="contact_create"),
     path("contacts/<int:pk>/edit/", contact_views.contact_edit, name="contact_edit"),

@@ -1,7 +1,8 @@
 """Account settings: the pane with its tabs (Customer Info, Contact, Settings; Team and
-Activity for owners), the owners' forms for the customer's details and settings, and the
-customer switcher. One page; with HTMX the same view returns the panel for the sheet.
-Contacts and phones are in contact_views.py, the team in team_views.py."""
+Activity for owners), the owners' form for the customer's details, a user's language, and
+the customer switcher. One page; with HTMX the same view returns the panel for the sheet.
+Contacts and phones are in contact_views.py, the team in team_views.py; billing renders its
+own sections of the pane (accounts/panes.py)."""
 
 import copy
 
@@ -17,12 +18,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import selectors, services
+from accounts import panes, selectors, services
 from accounts.access import SESSION_CUSTOMER_KEY, customer_required, owner_required
 from accounts.forms import (
     ContactForm,
     CustomerInfoForm,
-    CustomerSettingsForm,
     InvitationForm,
     LanguageForm,
     PhoneForm,
@@ -64,10 +64,7 @@ def _tab_context(request, tab: str) -> dict:
             "phone_form": PhoneForm(customer=customer),
         }
     if tab == "settings":
-        return {
-            "language_form": LanguageForm(instance=request.user),
-            "settings_form": CustomerSettingsForm(instance=customer) if owner else None,
-        }
+        return {"language_form": LanguageForm(instance=request.user)}
     if tab == "team":
         return {
             "members": selectors.team_of(customer),
@@ -83,6 +80,7 @@ def render_pane(request, *, tab: str, status: int = 200, **overrides):
     its errors, the row being edited)."""
     context = {"tab": tab, "tabs": tabs_for(request.membership)}
     context |= _tab_context(request, tab) | overrides
+    context["pane_sections"] = panes.sections_for(tab, request, context)
     return render_page(
         request, "accounts/account.html", context, fragment="account-panel", status=status
     )
@@ -104,57 +102,28 @@ def account(request):
     return render_pane(request, tab=tab)
 
 
-def _editable(request):
-    # A copy: an invalid form must not leave its values on the customer the page shows.
-    return copy.copy(request.customer)
-
-
-def _save_customer(request, form, *, tab, form_name, save, done):
-    """`done(saved)` words the success message from what `save` returned."""
-    if form.is_valid():
-        try:
-            saved = save(customer=form.instance, actor=request.user)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, done(saved))
-            return after_change(request, tab)
-    return render_pane(request, tab=tab, **{form_name: form})
-
-
 @require_POST
 @owner_required
 def customer_info_edit(request):
-    form = CustomerInfoForm(request.POST, instance=_editable(request))
-    return _save_customer(
-        request,
-        form,
-        tab="customer",
-        form_name="customer_form",
-        save=services.customer_info_save,
-        done=lambda pending: (
-            _(
-                "Customer info saved. The change of country or VAT id awaits review by your "
-                "provider; until it is approved, invoices keep the current ones."
+    # A copy: an invalid form must not leave its values on the customer the page shows.
+    form = CustomerInfoForm(request.POST, instance=copy.copy(request.customer))
+    if form.is_valid():
+        try:
+            pending = services.customer_info_save(customer=form.instance, actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Customer info saved. The change of country or VAT id awaits review by "
+                    "your provider; until it is approved, invoices keep the current ones."
+                )
+                if pending
+                else _("Customer info saved. Invoices issued from now on carry it."),
             )
-            if pending
-            else _("Customer info saved. Invoices issued from now on carry it.")
-        ),
-    )
-
-
-@require_POST
-@owner_required
-def settings_edit(request):
-    form = CustomerSettingsForm(request.POST, instance=_editable(request))
-    return _save_customer(
-        request,
-        form,
-        tab="settings",
-        form_name="settings_form",
-        save=services.customer_settings_save,
-        done=lambda _saved: _("Settings saved."),
-    )
+            return after_change(request, "customer")
+    return render_pane(request, tab="customer", customer_form=form)
 
 
 @require_POST

@@ -50,7 +50,7 @@ def customer_with_history(
     in issue order. Those not yet due are unpaid; of the rest one in 40 went overdue and the
     others are paid. No lines: the list page never reads them."""
     customer = make_customer(number, name)
-    terms = datetime.timedelta(days=customer.payment_terms_days)
+    terms = datetime.timedelta(days=customer.billing_profile.payment_terms_days)
     span = (today - first_issue).days
     issue_dates = [
         first_issue + datetime.timedelta(days=span * (n + 1) // count) for n in range(count)

@@ -10,6 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Customer, Membership, User
+from billing.models import BillingProfile
 
 
 class BenchError(Exception):
@@ -138,7 +139,7 @@ def analyze() -> None:
 
 def make_customer(number: str, name: str) -> Customer:
     """A Swedish customer, as most are: 25% VAT, 30 days to pay."""
-    return Customer.objects.create(
+    customer = Customer.objects.create(
         name=name,
         number=number,
         address_line1="Storgatan 1",
@@ -146,8 +147,9 @@ def make_customer(number: str, name: str) -> Customer:
         city="Stockholm",
         country="SE",
         vat_id="SE556000000001",
-        payment_terms_days=30,
     )
+    BillingProfile.objects.create(customer=customer, payment_terms_days=30)
+    return customer
 
 
 def owner_client(customer: Customer) -> Client:

@@ -7,5 +7,15 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         # Register the tasks in every process, not only in workers: billing/jobs.py finds them
-        # by name in the Celery app when a transaction commits.
+        # by name in the Celery app when a transaction commits. The Account pane is accounts';
+        # billing renders its sections of it, names its settings' fields in its Activity, and
+        # says in which language accounts writes to a customer: that of its invoices.
+        from accounts import audit, emails, panes
         from billing import tasks  # noqa: F401
+        from billing.account_views import settings_section, terms_section
+        from billing.models import BillingProfile
+
+        panes.add_section("customer", terms_section)
+        panes.add_section("settings", settings_section)
+        audit.name_fields_of(BillingProfile)
+        emails.write_to_customers_in(lambda customer: customer.billing_profile.invoice_language)

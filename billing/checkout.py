@@ -19,7 +19,14 @@ from accounts.models import Customer
 from accounts.selectors import billing_emails
 from billing import ledger
 from billing import stripe_gateway as gateway
-from billing.models import BillingError, CheckoutItem, CheckoutSession, Invoice, InvoiceEvent
+from billing.models import (
+    BillingError,
+    BillingProfile,
+    CheckoutItem,
+    CheckoutSession,
+    Invoice,
+    InvoiceEvent,
+)
 from core.money import ZERO, format_money
 
 MAX_INVOICES_PER_CHECKOUT = 20
@@ -146,14 +153,15 @@ def _store_checkout(
 def _stripe_customer_for(customer: Customer, user) -> str:
     """The customer's id at Stripe, created on first payment (Stripe's idempotency key makes a
     concurrent second creation return the same one)."""
-    if customer.stripe_customer_id:
-        return customer.stripe_customer_id
+    profile = customer.billing_profile
+    if profile.stripe_customer_id:
+        return profile.stripe_customer_id
     emails = billing_emails(customer)
     stripe_id = gateway.create_customer(
         name=customer.name, email=emails[0] if emails else user.email, reference=customer.number
     )
-    Customer.objects.filter(pk=customer.pk).update(stripe_customer_id=stripe_id)
-    customer.stripe_customer_id = stripe_id
+    BillingProfile.objects.filter(pk=profile.pk).update(stripe_customer_id=stripe_id)
+    profile.stripe_customer_id = stripe_id
     return stripe_id
 
 

@@ -24,10 +24,17 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Customer, UndeliveredMail
+from accounts.models import UndeliveredMail
 from accounts.selectors import billing_emails
 from billing import emails, jobs
-from billing.models import BillingError, CheckoutSession, Invoice, InvoiceEvent, Payment
+from billing.models import (
+    BillingError,
+    BillingProfile,
+    CheckoutSession,
+    Invoice,
+    InvoiceEvent,
+    Payment,
+)
 from billing.models.invoices import invoice_pdf_path
 from billing.pdf import PdfRenderError, render_invoice_pdf
 
@@ -159,7 +166,7 @@ def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list
     recipients = billing_emails(invoice.customer)
     if not recipients:
         return _no_recipients(invoice, "Invoice email", actor)
-    attach = invoice.customer.invoice_delivery == Customer.Delivery.ATTACHMENT
+    attach = invoice.customer.billing_profile.invoice_delivery == BillingProfile.Delivery.ATTACHMENT
     if attach:
         invoice = store_invoice_pdf(invoice=invoice)
     claim = Invoice.objects.filter(pk=invoice.pk)

@@ -36,7 +36,7 @@ def _message(*, template: str, subject: str, to: list[str], context: dict):
 def invoice_issued(invoice: Invoice, to: list[str], *, pdf: bytes | None) -> EmailMultiAlternatives:
     """The invoice or credit note, with its PDF attached; without `pdf` (the customer chose a
     link to the portal only) the email says where to find it."""
-    with translation.override(invoice.customer.invoice_language):
+    with translation.override(invoice.customer.billing_profile.invoice_language):
         if invoice.is_credit_note:
             subject = gettext("Credit note %(number)s from %(seller)s")
         else:
@@ -53,7 +53,7 @@ def invoice_issued(invoice: Invoice, to: list[str], *, pdf: bytes | None) -> Ema
 
 
 def overdue_reminder(invoice: Invoice, to: list[str]) -> EmailMultiAlternatives:
-    with translation.override(invoice.customer.invoice_language):
+    with translation.override(invoice.customer.billing_profile.invoice_language):
         return _message(
             template="overdue_reminder",
             subject=gettext("Reminder: invoice %(number)s is overdue") % {"number": invoice.number},
@@ -64,7 +64,7 @@ def overdue_reminder(invoice: Invoice, to: list[str]) -> EmailMultiAlternatives:
 
 def payment_receipt(checkout, payments, to: list[str]) -> EmailMultiAlternatives:
     """`payments`: what the checkout paid on each invoice; the rest of it became credit."""
-    language = checkout.customer.invoice_language
+    language = checkout.customer.billing_profile.invoice_language
     with translation.override(language):
         amount = format_money(checkout.amount_total, checkout.currency, language=language)
         return _message(

@@ -1,12 +1,17 @@
-"""Forms staff fill in the admin for money movements: on one invoice, or of a customer's credit."""
+"""Forms staff fill in the admin for money movements (on one invoice, or of a customer's
+credit), and the owners' form for how invoices reach them (the Account pane's Settings tab)."""
 
 import datetime
 from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import language_names
+from billing.models import BillingProfile
 from billing.models.invoices import MONEY
+from billing.profiles import OWNER_FIELDS
 
 
 class BankPaymentForm(forms.Form):
@@ -44,3 +49,16 @@ class CreditRefundForm(forms.Form):
     reference = forms.CharField(
         max_length=140, required=False, help_text="The bank's reference of the transfer."
     )
+
+
+class BillingSettingsForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice_language"].choices = language_names(BillingProfile.Language.values)
+
+    class Meta:
+        model = BillingProfile
+        fields = OWNER_FIELDS
+        widgets = {"invoice_delivery": forms.RadioSelect}
+        labels = {"send_payment_receipts": _("Email a receipt when a payment arrives")}
+        help_texts = {"send_payment_receipts": "", "invoice_delivery": ""}

@@ -15,9 +15,9 @@ that the month's plan has no price for is never billed at €0.00: the month is 
 and the run records it on the customer (UninvoicedMonth, the admin's "needs attention"), logs
 it and the command names it.
 
-Currency: price plans are in EUR. A customer billed in another currency is not invoiced from
-usage (no conversion is guessed): the run skips it with a warning in the log, and the command
-names it.
+Currency: a customer is billed in its profile's currency, each price plan is in one. A
+customer whose plan for the month is in another currency is not invoiced from usage (no
+conversion is guessed): the run skips it with a warning in the log, and the command names it.
 
 One invoice per customer and month: `Invoice.usage_month` is unique per customer (a database
 constraint), the invoice is made in one transaction, and a run that loses the race returns the
@@ -41,8 +41,8 @@ from billing import ledger, services
 from billing.models import BillingError, Invoice, UninvoicedMonth
 from billing.services import LineSpec
 from core.dates import first_of_month, last_of_month, local_date, previous_month
-from usage.models import CATALOGUE, DailyUsage, HeldRecord, Metric, PricingPlan
-from usage.pricing import priced_quantity
+from usage.models import CATALOGUE, DailyUsage, HeldRecord, Metric
+from usage.pricing import plan_currency, priced_quantity
 from usage.selectors import month_usage
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def issue_monthly_invoice(
     after commit), or None when the month has no usage to invoice.
 
     The issue date is the customer's date today unless given. Raises NotInvoiceable for a
-    month that is not over (UTC) or a customer not billed in the plans' currency.
+    month that is not over (UTC) or a customer not billed in its plan's currency.
     """
     month = first_of_month(month)
     existing = _usage_invoice(customer, month)
@@ -141,10 +141,11 @@ def issue_monthly_invoice(
         return existing, False
     if month >= first_of_month(services.utc_today()):
         raise NotInvoiceable(f"{month:%B %Y} is not over yet (usage days are UTC days).")
-    if customer.currency != PricingPlan.currency:
+    billed_in, priced_in = customer.billing_profile.currency, plan_currency(customer, month)
+    if priced_in and billed_in != priced_in:
         raise NotInvoiceable(
-            f"{customer.name} is billed in {customer.currency}, the price plans in "
-            f"{PricingPlan.currency}: not invoiced from usage."
+            f"{customer.name} is billed in {billed_in}, its plan for {month:%B %Y} is in "
+            f"{priced_in}: not invoiced from usage."
         )
     if HeldRecord.objects.filter(customer=customer, month=month).exists():
         raise UsageHeld(

@@ -238,7 +238,7 @@ def refund_credit(
         customer=customer,
         kind=CreditEntry.Kind.REFUNDED,
         amount=amount,
-        currency=customer.currency,
+        currency=customer.billing_profile.currency,
         note=note,
         actor=actor,
         created_at=at,

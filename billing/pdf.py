@@ -63,7 +63,7 @@ def render_receipt_pdf(customer, payments: list) -> bytes:
     """The receipt for one payment (a card payment's every invoice, or one bank transfer), in
     the customer's invoice language, rendered when asked for: it never changes, as payments
     never do."""
-    with translation.override(customer.invoice_language):
+    with translation.override(customer.billing_profile.invoice_language):
         html = render_to_string(
             "billing/receipt_pdf.html",
             {

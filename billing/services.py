@@ -51,7 +51,7 @@ def create_draft(
         period_start=period_start,
         period_end=period_end,
         usage_month=usage_month,
-        currency=customer.currency,
+        currency=customer.billing_profile.currency,
         vat_treatment=tax.treatment,
         vat_rate=tax.rate if vat_rate is None else vat_rate,
     )
@@ -155,7 +155,9 @@ def finalize_invoice(
         invoice.due_date = issue_date
         invoice.transition_to(Invoice.Status.CREDITED)
     else:
-        invoice.due_date = issue_date + datetime.timedelta(days=invoice.customer.payment_terms_days)
+        invoice.due_date = issue_date + datetime.timedelta(
+            days=invoice.customer.billing_profile.payment_terms_days
+        )
         invoice.transition_to(Invoice.Status.UNPAID)
         ledger.apply_credit(invoice=invoice, at=now, actor=actor)
         ledger.settle_or_reopen(invoice, at=now, actor=actor)
@@ -307,9 +309,10 @@ def refund_customer_credit(*, customer: Customer, amount: Decimal, reference: st
         raise BillingError("A refund must be more than zero.")
     balance = selectors.credit_balance(customer)
     if amount > balance:
+        currency = customer.billing_profile.currency
         raise BillingError(
-            f"{customer.name} has {format_money(balance, customer.currency)} of credit; "
-            f"{format_money(amount, customer.currency)} cannot be refunded."
+            f"{customer.name} has {format_money(balance, currency)} of credit; "
+            f"{format_money(amount, currency)} cannot be refunded."
         )
     note = "Refunded by bank transfer" + (f" (reference {reference})." if reference else ".")
     return ledger.refund_credit(

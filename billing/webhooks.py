@@ -176,7 +176,7 @@ def _settle(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str
     checkout.status = CheckoutSession.Status.PAID
     checkout.settled_at = received_at
     # Decided once, now: neither a retry nor the sweep sends a receipt the customer turned off.
-    checkout.receipt_wanted = customer.send_payment_receipts
+    checkout.receipt_wanted = customer.billing_profile.send_payment_receipts
     checkout.save(update_fields=["status", "settled_at", "receipt_wanted"])
     _apply_deferred_refunds(payment_intent)
     if checkout.receipt_wanted:

@@ -7,6 +7,8 @@ an invoice; unit prices keep 6. Integer minor units exist only at the Stripe edg
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from django.db.models import TextChoices
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # The largest month's quantity times the largest unit price (README, "Bounds") has 35 digits:
@@ -24,6 +26,12 @@ MINOR_UNIT_EXPONENTS = {
     **dict.fromkeys(["BHD", "JOD", "KWD", "OMR", "TND"], 3),
 }  # fmt: skip
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+class Currency(TextChoices):
+    """The currencies customers are billed in and price plans are in (ISO 4217 codes)."""
+
+    EUR = "EUR", "Euro"
 
 
 def round_money(value: Decimal) -> Decimal:

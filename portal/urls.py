@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from billing.account_views import settings_edit
 from billing.views import stripe_webhook
 from portal import views
 from usage.api import ingest_usage
@@ -11,6 +12,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("accounts.auth_urls")),
+    # Billing's part of the Account pane, under the pane's own address.
+    path("account/settings/", settings_edit, name="settings_edit"),
     path("account/", include("accounts.urls")),
     path("invoices/", include("billing.urls")),
     path("payments/", include("billing.payment_urls")),

@@ -2,6 +2,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
+from billing.models import BillingProfile
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -19,6 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Customer {n} AB")
     number = factory.Sequence(lambda n: f"C-{20000 + n}")
@@ -27,6 +29,16 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     city = "Stockholm"
     country = "SE"
     vat_id = "SE556000000101"
+    # Created with the customer, as the admin does; set its fields as billing_profile__currency=…
+    billing_profile = factory.RelatedFactory(
+        "tests.factories.BillingProfileFactory", factory_related_name="customer"
+    )
+
+
+class BillingProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BillingProfile
+
     payment_terms_days = 30
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from core.dates import first_of_month
+from core.money import Currency
 
 
 class Metric(models.TextChoices):
@@ -122,8 +123,8 @@ class Service(models.Model):
 
 
 class PricingPlan(models.Model):
-    """A price list, in EUR. Customers without a plan of their own are on the default one: the
-    plan ticked as default now, and for each month the one DefaultPlan recorded for it."""
+    """A price list, in one currency. Customers without a plan of their own are on the default
+    one: the plan ticked as default now, and for each month the one DefaultPlan recorded for it."""
 
     name = models.CharField(max_length=100, unique=True)
     is_default = models.BooleanField(
@@ -132,7 +133,12 @@ class PricingPlan(models.Model):
         help_text="Customers without a plan of their own use it, from the 1st of this month on "
         "(earlier months keep the default plan they had).",
     )
-    currency = "EUR"
+    currency = models.CharField(
+        max_length=3,
+        choices=Currency,
+        default=Currency.EUR,
+        help_text="Its prices are in this currency; it prices only customers billed in it.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -156,7 +162,8 @@ class Price(models.Model):
     unit_price = models.DecimalField(
         max_digits=14,
         decimal_places=6,
-        help_text="EUR per vCPU-hour, GB-hour, GB-month of storage or GB transferred.",
+        help_text="In the plan's currency, per vCPU-hour, GB-hour, GB-month of storage or GB "
+        "transferred.",
     )
     effective_from = models.DateField(help_text="The 1st of the first month it applies to.")
 

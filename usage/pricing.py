@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from accounts.models import Customer
 from core.dates import first_of_month
 from core.money import line_amount
-from usage.models import CustomerPlan, DefaultPlan, Metric, Price
+from usage.models import CustomerPlan, DefaultPlan, Metric, Price, PricingPlan
 
 HOURS_PER_MONTH = Decimal(730)
 QUANTITY_PLACES = Decimal("0.0001")  # the places an invoice line keeps
@@ -28,7 +28,8 @@ def priced_quantity(metric: str, quantity: Decimal) -> Decimal:
 
 
 def cost(metric: str, quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """EUR for a metered quantity at one unit price, rounded half-up to cents once: exactly
+    """The cost of a metered quantity at one unit price (in the plan's currency), rounded
+    half-up to the cent once: exactly
     the amount of the invoice line for that quantity (core.money.line_amount)."""
     return line_amount(priced_quantity(metric, quantity), unit_price)
 
@@ -70,11 +71,10 @@ def _in_force(changes: list[tuple[datetime.date, int | None]], month: datetime.d
     return current
 
 
-def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.date) -> PriceBook:
-    """The customer's prices for every month from `first_day` to `last_day`, in three queries:
-    each month at the plan recorded for it, the customer's own or else the default plan of that
-    month (DefaultPlan), never today's default for a month before today's."""
-    months = months_between(first_day, last_day)
+def _plans_by_month(customer: Customer, months: list[datetime.date]) -> dict:
+    """The plan (id) in force for the customer in each month, in two queries: the customer's
+    own or else the default plan recorded for that month (DefaultPlan), never today's default
+    for a month before today's; None for a month without any."""
     plan_changes = list(
         CustomerPlan.objects.filter(customer=customer, effective_from__lte=months[-1])
         .order_by("effective_from")
@@ -85,11 +85,24 @@ def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.
         .order_by("effective_from")
         .values_list("effective_from", "plan_id")
     )
+    return {
+        month: _in_force(plan_changes, month) or _in_force(default_changes, month)
+        for month in months
+    }
 
-    def plan_in(month):
-        return _in_force(plan_changes, month) or _in_force(default_changes, month)
 
-    plan_by_month = {month: plan_in(month) for month in months}
+def plan_currency(customer: Customer, month: datetime.date) -> str | None:
+    """The currency of the customer's plan for the month, None without a plan."""
+    plan_id = _plans_by_month(customer, [first_of_month(month)])[first_of_month(month)]
+    plans = PricingPlan.objects.filter(pk=plan_id)
+    return plans.values_list("currency", flat=True).first() if plan_id else None
+
+
+def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.date) -> PriceBook:
+    """The customer's prices for every month from `first_day` to `last_day`, in three queries:
+    each month at the plan in force for it (`_plans_by_month`)."""
+    months = months_between(first_day, last_day)
+    plan_by_month = _plans_by_month(customer, months)
     prices = list(
         Price.objects.filter(
             plan_id__in={plan for plan in plan_by_month.values() if plan},

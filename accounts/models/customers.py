@@ -19,18 +19,9 @@ def validate_timezone(value: str) -> None:
 
 
 class Customer(models.Model):
-    """A billing account: the company that receives invoices and pays them."""
-
-    class Currency(models.TextChoices):
-        EUR = "EUR", "Euro"
-
-    class Delivery(models.TextChoices):
-        ATTACHMENT = "attachment", _("PDF attached to the email")
-        LINK = "link", _("A link to the portal only")
-
-    class Language(models.TextChoices):
-        ENGLISH = "en", _("English")
-        SWEDISH = "sv", _("Swedish")
+    """Who the customer is: the company that receives invoices and pays them, its number,
+    address, country, VAT id and time zone. How it is billed (currency, terms, delivery, the
+    language of its invoices) is billing's: `billing.BillingProfile`."""
 
     name = models.CharField(max_length=200)
     number = models.CharField(
@@ -51,34 +42,12 @@ class Customer(models.Model):
         blank=True,
         help_text=_("Your purchase-order number or reference, printed on your invoices."),
     )
-    currency = models.CharField(max_length=3, choices=Currency, default=Currency.EUR)
-    payment_terms_days = models.PositiveSmallIntegerField(
-        "payment terms (days)", default=30, help_text="Days from issue date to due date."
-    )
     timezone = models.CharField(
         "time zone",
         max_length=64,
         default="UTC",
         validators=[validate_timezone],
         help_text="Dates in the portal are shown in this zone, e.g. Europe/Stockholm.",
-    )
-    stripe_customer_id = models.CharField("Stripe customer id", max_length=255, blank=True)
-    invoice_delivery = models.CharField(
-        _("invoice delivery"),
-        max_length=10,
-        choices=Delivery,
-        default=Delivery.ATTACHMENT,
-        help_text="How invoices arrive.",
-    )
-    send_payment_receipts = models.BooleanField(
-        _("payment receipts"), default=True, help_text=_("Email a receipt when a payment arrives.")
-    )
-    invoice_language = models.CharField(
-        _("language of invoices"),
-        max_length=2,
-        choices=Language,
-        default=Language.ENGLISH,
-        help_text=_("The language of invoice emails and PDFs."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

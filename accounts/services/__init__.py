@@ -1,6 +1,6 @@
 """Every change on the Account pane, in transactions, each recorded in the audit trail:
 
-- customers.py  Customer Info, settings, a user's language, staff's review of tax changes;
+- customers.py  Customer Info, a user's language, staff's review of tax changes;
                 `lock_customer`, the one lock every change on the pane takes
 - contacts.py   email addresses (with their confirmation) and phones
 - team.py       invitations, memberships and roles
@@ -19,9 +19,7 @@ from accounts.services.contacts import (
 )
 from accounts.services.customers import (
     CUSTOMER_INFO_FIELDS,
-    TAX_FIELDS,
     customer_info_save,
-    customer_settings_save,
     lock_customer,
     tax_change_approve,
     tax_change_reject,
@@ -40,7 +38,6 @@ from accounts.services.team import (
 
 __all__ = [
     "CUSTOMER_INFO_FIELDS",
-    "TAX_FIELDS",
     "contact_awaiting",
     "contact_confirm",
     "contact_delete",
@@ -48,7 +45,6 @@ __all__ = [
     "contact_save",
     "contact_toggle_role",
     "customer_info_save",
-    "customer_settings_save",
     "invitation_accept",
     "invitation_accept_as_new_user",
     "invitation_revoke",

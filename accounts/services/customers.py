@@ -9,16 +9,20 @@ from django.utils import timezone
 from accounts import audit
 from accounts.models import AuditEntry, Customer, TaxChange, User
 
+# What an owner may change of the customer's details (the Customer Info form's fields, in order).
 CUSTOMER_INFO_FIELDS = [
     "address_line1",
     "address_line2",
     "postal_code",
     "city",
+    "country",
+    "vat_id",
     "invoice_reference",
 ]
-# What decides the VAT on the customer's invoices: changed only once staff approve it.
+# Of those, what decides the VAT on the customer's invoices: changed only once staff approve it.
 TAX_FIELDS = ["country", "vat_id"]
-SETTINGS_FIELDS = ["invoice_delivery", "send_payment_receipts", "invoice_language"]
+# The rest is stored at once.
+DETAIL_FIELDS = [field for field in CUSTOMER_INFO_FIELDS if field not in TAX_FIELDS]
 
 
 def lock_customer(customer_id: int) -> Customer:
@@ -54,7 +58,7 @@ def customer_info_save(*, customer: Customer, actor: User) -> TaxChange | None:
         setattr(customer, field, getattr(confirmed, field))
     _customer_save(
         customer=customer,
-        fields=CUSTOMER_INFO_FIELDS,
+        fields=DETAIL_FIELDS,
         actor=actor,
         action=AuditEntry.Action.CUSTOMER_CHANGED,
     )
@@ -141,17 +145,6 @@ def tax_change_reject(*, change: TaxChange, actor: User) -> bool:
         return False
     _record_tax_change(change, actor, AuditEntry.Action.TAX_CHANGE_REJECTED, before=False)
     return True
-
-
-@transaction.atomic
-def customer_settings_save(*, customer: Customer, actor: User) -> Customer:
-    """Store how invoices are delivered, whether receipts are sent, and their language."""
-    return _customer_save(
-        customer=customer,
-        fields=SETTINGS_FIELDS,
-        actor=actor,
-        action=AuditEntry.Action.SETTINGS_CHANGED,
-    )
 
 
 @transaction.atomic

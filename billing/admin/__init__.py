@@ -1,7 +1,8 @@
 """The staff's tools for billing, registered with the admin site: invoices.py (invoices and
 their workflows), payments.py (Checkout sessions, Stripe events, customer credit), runs.py
-(customers' months the monthly run could not invoice)."""
+(customers' months the monthly run could not invoice), profiles.py (how each customer is
+billed, on its Customer page)."""
 
-from billing.admin import invoices, payments, runs
+from billing.admin import invoices, payments, profiles, runs
 
-__all__ = ["invoices", "payments", "runs"]
+__all__ = ["invoices", "payments", "profiles", "runs"]

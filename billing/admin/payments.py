@@ -96,7 +96,9 @@ class CreditEntryAdmin(RecordAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Refund credit: {customer} (balance {balance} {customer.currency})",
+            "title": (
+                f"Refund credit: {customer} (balance {balance} {customer.billing_profile.currency})"
+            ),
             "form": form,
             "submit": "Record refund",
         }

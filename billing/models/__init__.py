@@ -5,6 +5,7 @@
 - checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
 - runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why)
+- profiles.py   BillingProfile (a customer's currency, terms, Stripe customer, delivery, language)
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
@@ -23,10 +24,12 @@ from billing.models.invoices import (
     invoice_pdf_path,
 )
 from billing.models.payments import CreditEntry, Payment
+from billing.models.profiles import BillingProfile
 from billing.models.runs import UninvoicedMonth
 
 __all__ = [
     "BillingError",
+    "BillingProfile",
     "CheckoutItem",
     "CheckoutSession",
     "CreditEntry",

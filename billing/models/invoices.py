@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
+from billing.models.profiles import BillingProfile
 from core import dates
 from core.money import ZERO, line_amount
 from usage.models import CATALOGUE, Metric
@@ -79,7 +80,7 @@ def customer_details(customer: Customer) -> dict:
         "country": customer.country,
         "vat_id": customer.vat_id,
         "reference": customer.invoice_reference,
-        "language": customer.invoice_language,
+        "language": customer.billing_profile.invoice_language,
     }
 
 
@@ -343,7 +344,7 @@ class Invoice(models.Model):
     def language(self) -> str:
         """The language its PDF is written in: the customer's when it was issued (invoices
         issued before languages existed are English)."""
-        return self.billed_to.get("language", Customer.Language.ENGLISH)
+        return self.billed_to.get("language", BillingProfile.Language.ENGLISH)
 
     @property
     def owed(self) -> Decimal:

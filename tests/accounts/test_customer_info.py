@@ -5,6 +5,7 @@ of country or VAT id awaits the staff's review (tests/accounts/test_tax_review.p
 import pytest
 
 from accounts.models import AuditEntry, Customer, TaxChange
+from billing.models import BillingProfile
 from tests.factories import ContactFactory
 
 VALID = {
@@ -24,6 +25,10 @@ def post_info(client, **changes):
 
 def stored(customer) -> Customer:
     return Customer.objects.get(pk=customer.pk)
+
+
+def billing_of(customer) -> BillingProfile:
+    return BillingProfile.objects.get(customer=customer)
 
 
 def test_an_owner_edits_the_details_printed_on_invoices(owner_client, customer):
@@ -109,9 +114,9 @@ def test_an_invalid_form_does_not_show_its_values_as_saved(owner_client, custome
 
 def test_customer_number_currency_and_terms_cannot_be_changed(owner_client, customer):
     post_info(owner_client, number="C-99999", currency="USD", payment_terms_days="90", name="X")
-    customer_after = stored(customer)
-    assert (customer_after.number, customer_after.currency) == (customer.number, "EUR")
-    assert (customer_after.payment_terms_days, customer_after.name) == (30, "Acme Cloud AB")
+    customer_after, billing_after = stored(customer), billing_of(customer)
+    assert (customer_after.number, billing_after.currency) == (customer.number, "EUR")
+    assert (billing_after.payment_terms_days, customer_after.name) == (30, "Acme Cloud AB")
 
 
 def test_the_tab_shows_read_only_details_and_the_dpo(owner_client, customer):
@@ -142,10 +147,10 @@ def test_an_owner_chooses_delivery_receipts_and_language(owner_client, customer)
     )
     assert response.status_code == 302
     assert response["Location"] == "/account/?tab=settings"
-    customer = stored(customer)
-    assert customer.invoice_delivery == "link"
-    assert customer.send_payment_receipts is False  # an unticked box
-    assert customer.invoice_language == "sv"
+    billing = billing_of(customer)
+    assert billing.invoice_delivery == "link"
+    assert billing.send_payment_receipts is False  # an unticked box
+    assert billing.invoice_language == "sv"
 
 
 @pytest.mark.parametrize(
@@ -162,8 +167,8 @@ def test_invalid_settings_are_refused(owner_client, customer, data):
     assert "Select a valid choice" in response.content.decode() or "required" in (
         response.content.decode()
     )
-    customer = stored(customer)
-    assert (customer.invoice_delivery, customer.invoice_language) == ("attachment", "en")
+    billing = billing_of(customer)
+    assert (billing.invoice_delivery, billing.invoice_language) == ("attachment", "en")
 
 
 def test_other_members_read_the_settings(client, billing_member, customer):
@@ -173,4 +178,4 @@ def test_other_members_read_the_settings(client, billing_member, customer):
     assert 'name="invoice_delivery"' not in page
     response = client.post("/account/settings/", {"invoice_delivery": "link"})
     assert response.status_code == 403
-    assert stored(customer).invoice_delivery == "attachment"
+    assert billing_of(customer).invoice_delivery == "attachment"

@@ -133,8 +133,8 @@ def test_form_errors_and_messages_speak_swedish_too(owner_client, owner, custome
 def test_mail_to_a_swedish_customers_addresses_is_swedish_whatever_the_sender_reads(
     owner_client, customer, billing_contact, sent
 ):
-    customer.invoice_language = "sv"
-    customer.save()
+    customer.billing_profile.invoice_language = "sv"
+    customer.billing_profile.save()
     with sent():
         owner_client.post(
             "/account/contacts/new/", {"email": "ny@acme.example", "is_billing": "on"}

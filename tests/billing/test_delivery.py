@@ -9,9 +9,8 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from accounts.models import Customer
 from billing import delivery, ledger, services, tasks
-from billing.models import Invoice
+from billing.models import BillingProfile, Invoice
 from tests.billing.conftest import pdf_text
 from tests.factories import ContactFactory, issued_invoice
 
@@ -219,8 +218,8 @@ def test_by_default_the_invoice_email_carries_its_pdf(invoice, billing_contact):
 def test_a_customer_who_chose_the_link_gets_no_attachment_but_the_link(
     invoice, customer, billing_contact
 ):
-    customer.invoice_delivery = Customer.Delivery.LINK
-    customer.save()
+    customer.billing_profile.invoice_delivery = BillingProfile.Delivery.LINK
+    customer.billing_profile.save()
     delivery.email_invoice(invoice=Invoice.objects.get(pk=invoice.pk))
     (message,) = mail.outbox
     assert message.attachments == []
@@ -237,8 +236,8 @@ def test_a_customer_who_chose_the_link_gets_no_attachment_but_the_link(
 
 
 def test_a_credit_note_follows_the_same_choice(invoice, customer, billing_contact):
-    customer.invoice_delivery = Customer.Delivery.LINK
-    customer.save()
+    customer.billing_profile.invoice_delivery = BillingProfile.Delivery.LINK
+    customer.billing_profile.save()
     note = services.issue_credit_note(invoice=invoice, reason="Outage", deliver=False)
     delivery.email_invoice(invoice=Invoice.objects.get(pk=note.pk))
     (message,) = mail.outbox

@@ -118,8 +118,8 @@ def test_a_months_usage_becomes_one_line_per_service_and_metric_priced_by_hand(
 
 @pytest.mark.django_db
 def test_usage_lines_read_in_the_readers_language_and_are_stored_in_english(in_november, customer):
-    customer.invoice_language = "sv"
-    customer.save()
+    customer.billing_profile.invoice_language = "sv"
+    customer.billing_profile.save()
     october_usage(customer)
     (invoice,) = invoicing.issue_monthly_invoices(OCTOBER)
     storage = invoice.lines.get(service="k8s-prod", metric="storage")
@@ -135,8 +135,8 @@ def test_usage_lines_read_in_the_readers_language_and_are_stored_in_english(in_n
 
 @pytest.mark.django_db
 def test_a_line_staff_wrote_reads_as_written_in_every_language(customer):
-    customer.invoice_language = "sv"
-    customer.save()
+    customer.billing_profile.invoice_language = "sv"
+    customer.billing_profile.save()
     invoice = issued_invoice(customer, [("support", "Onboarding workshop", "1", "day", "900")])
     assert "Onboarding workshop" in invoice_html(invoice)
 
@@ -222,7 +222,7 @@ def test_hand_made_invoices_do_not_count_as_the_months_usage_invoice(in_november
 
 @pytest.mark.django_db
 def test_a_customer_billed_in_another_currency_is_skipped_and_logged(in_november, customer, caplog):
-    dollars = CustomerFactory(currency="USD")
+    dollars = CustomerFactory(billing_profile__currency="USD")
     used(dollars, "api", "cpu", datetime.date(2026, 10, 2), "100")
     october_usage(customer)
 
@@ -232,7 +232,7 @@ def test_a_customer_billed_in_another_currency_is_skipped_and_logged(in_november
     assert [invoice.customer for invoice in issued] == [customer]
     assert not Invoice.objects.filter(customer=dollars).exists()
     assert f"Monthly invoice of {dollars.number} for 2026-10-01 skipped" in caplog.text
-    assert "billed in USD, the price plans in EUR" in caplog.text
+    assert "billed in USD, its plan for October 2026 is in EUR" in caplog.text
 
 
 @pytest.mark.django_db
@@ -442,7 +442,7 @@ def issue_command(*args) -> str:
 
 @pytest.mark.django_db
 def test_the_command_says_what_it_issued_and_what_existed(in_november, customer):
-    dollars = CustomerFactory(name="Dollar Inc", currency="USD")
+    dollars = CustomerFactory(name="Dollar Inc", billing_profile__currency="USD")
     used(dollars, "api", "cpu", datetime.date(2026, 10, 2), "100")
     october_usage(customer)
     record(customer, "web", "cpu", at(10, 31, 23, 0), "9.9")  # 10 vCPU-hours in all: 0.31

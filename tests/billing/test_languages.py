@@ -7,9 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from accounts.models import Customer
 from billing import delivery, services
-from billing.models import CheckoutSession, Invoice
+from billing.models import BillingProfile, CheckoutSession, Invoice
 from billing.pdf import render_invoice_pdf
 from tests.billing.conftest import LINES, completed, deliver, pdf_text
 from tests.factories import ContactFactory
@@ -43,8 +42,8 @@ def september_invoice(customer):
 
 @pytest.fixture
 def swedish(customer):
-    customer.invoice_language = Customer.Language.SWEDISH
-    customer.save()
+    customer.billing_profile.invoice_language = BillingProfile.Language.SWEDISH
+    customer.billing_profile.save()
     ContactFactory(customer=customer, email="ap@acme.example", is_billing=True)
     return customer
 
@@ -156,8 +155,9 @@ def test_a_swedish_credit_note_and_the_invoice_it_settles(swedish):
 
 def test_a_swedish_reverse_charge_invoice_says_who_accounts_for_the_vat(customer):
     customer.country, customer.vat_id = "DE", "DE136695976"
-    customer.invoice_language = Customer.Language.SWEDISH
     customer.save()
+    customer.billing_profile.invoice_language = BillingProfile.Language.SWEDISH
+    customer.billing_profile.save()
     invoice = september_invoice(customer)
     text = flat("".join(pdf_text(render_invoice_pdf(invoice))))
     assert "Moms 0 % 0,00 €" in text and "Tyskland" in text
@@ -190,8 +190,8 @@ def test_a_swedish_receipt(client, owner_client, swedish, stripe_standin):
 
 def test_an_issued_invoice_keeps_the_language_it_was_issued_in(swedish):
     invoice = september_invoice(swedish)
-    swedish.invoice_language = Customer.Language.ENGLISH
-    swedish.save()
+    swedish.billing_profile.invoice_language = BillingProfile.Language.ENGLISH
+    swedish.billing_profile.save()
     later = september_invoice(swedish)
     assert "Förfallodatum" in "".join(pdf_text(render_invoice_pdf(invoice)))
     assert "Due date" in "".join(pdf_text(render_invoice_pdf(later)))

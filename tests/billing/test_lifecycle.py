@@ -79,7 +79,7 @@ def test_an_invoice_covered_by_credit_notes_alone_reads_credited_everywhere(owne
 
 
 def due_on(day: datetime.date, *, timezone: str) -> Invoice:
-    customer = CustomerFactory(timezone=timezone, payment_terms_days=0)
+    customer = CustomerFactory(timezone=timezone, billing_profile__payment_terms_days=0)
     return issued_invoice(customer, [("vm", "h", "1", "h", "10")], issue_date=day)
 
 

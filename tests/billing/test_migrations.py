@@ -147,3 +147,38 @@ def test_invoices_issued_before_vat_treatments_keep_the_reverse_charge_they_prin
         "INV-2026-0003": "",
         "INV-2026-0004": "",  # credit notes printed none
     }
+
+
+def test_each_customers_billing_settings_move_to_its_profile_and_back(back_to_latest):
+    before = [
+        ("accounts", "0007_mail_sent_and_undelivered_mail"),
+        ("billing", "0012_invoice_counts_index_by_kind"),
+    ]
+    old = migrate(before)
+    Customer = old.get_model("accounts", "Customer")
+    settings = {
+        "C-1": {
+            "payment_terms_days": 14, "stripe_customer_id": "cus_acme",
+            "invoice_delivery": "link", "send_payment_receipts": False, "invoice_language": "sv",
+        },
+        "C-2": {
+            "payment_terms_days": 30, "stripe_customer_id": "",
+            "invoice_delivery": "attachment", "send_payment_receipts": True,
+            "invoice_language": "en",
+        },
+    }  # fmt: skip
+    for number, fields in settings.items():
+        Customer.objects.create(name=number, number=number, country="SE", **fields)
+
+    new = migrate([("accounts", "0008_billing_fields_to_billing")])
+    profiles = new.get_model("billing", "BillingProfile").objects.select_related("customer")
+    moved = {profile.customer.number: profile for profile in profiles}
+    assert sorted(moved) == ["C-1", "C-2"]
+    for number, fields in settings.items():
+        assert {field: getattr(moved[number], field) for field in fields} == fields
+        assert moved[number].currency == "EUR"
+
+    back = migrate(before)
+    restored = back.get_model("accounts", "Customer").objects.in_bulk(field_name="number")
+    for number, fields in settings.items():
+        assert {field: getattr(restored[number], field) for field in fields} == fields

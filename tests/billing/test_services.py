@@ -29,8 +29,8 @@ def at(day: datetime.date) -> datetime.datetime:
 
 
 def test_finalizing_gives_number_dates_and_status(customer):
-    customer.payment_terms_days = 14
-    customer.save()
+    customer.billing_profile.payment_terms_days = 14
+    customer.billing_profile.save()
     draft = services.create_draft(customer=customer)
     assert draft.number is None and draft.status == "draft"
     services.add_lines(
@@ -214,8 +214,8 @@ def test_only_issued_invoices_can_be_credited(customer, invoice, kind):
 
 
 def test_flagging_overdue_is_idempotent(customer, make_invoice):
-    customer.payment_terms_days = 10
-    customer.save()
+    customer.billing_profile.payment_terms_days = 10
+    customer.billing_profile.save()
     late = make_invoice(issue_date=datetime.date(2026, 10, 1))  # due 11 Oct
     on_time = make_invoice(issue_date=datetime.date(2026, 10, 15))  # due 25 Oct
     paid = make_invoice(issue_date=datetime.date(2026, 9, 1))
@@ -242,6 +242,6 @@ def test_an_overdue_invoice_can_still_be_paid(customer, make_invoice):
 
 
 def test_due_date_follows_each_customers_terms(make_invoice):
-    slow = CustomerFactory(payment_terms_days=45)
+    slow = CustomerFactory(billing_profile__payment_terms_days=45)
     invoice = make_invoice(issue_date=datetime.date(2026, 1, 31), for_customer=slow)
     assert invoice.due_date == datetime.date(2026, 3, 17)

@@ -84,8 +84,8 @@ def test_the_customer_gets_one_receipt(
 def test_no_receipt_when_the_customer_switched_receipts_off_not_even_from_the_sweep(
     client, checkout, invoice, customer, django_capture_on_commit_callbacks, monkeypatch
 ):
-    customer.send_payment_receipts = False
-    customer.save()
+    customer.billing_profile.send_payment_receipts = False
+    customer.billing_profile.save()
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver(client, completed(checkout)).json()["outcome"] == "paid"
     assert state(invoice)[0] == "paid"  # the money is booked all the same
@@ -98,8 +98,8 @@ def test_no_receipt_when_the_customer_switched_receipts_off_not_even_from_the_sw
     assert tasks.send_payment_receipt(paid.pk) == []
     assert mail.outbox == []
     # Switching receipts on again does not send the old one: it was not wanted when paid.
-    customer.send_payment_receipts = True
-    customer.save()
+    customer.billing_profile.send_payment_receipts = True
+    customer.billing_profile.save()
     assert tasks.send_unsent_emails() == 0 and mail.outbox == []
 
 

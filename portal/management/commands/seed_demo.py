@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Contact, Customer, Membership, Phone, User
 from billing import invoicing, services
-from billing.models import Invoice, InvoiceEvent
+from billing.models import BillingProfile, Invoice, InvoiceEvent
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import UsageRecord
@@ -30,7 +30,7 @@ CUSTOMERS = [
         "city": "Stockholm",
         "country": "SE",
         "vat_id": "SE556677889901",
-        "payment_terms_days": 30,
+        "billing": {"payment_terms_days": 30},
         "timezone": "Europe/Stockholm",
         "login": "demo@example.com",
         "login_name": "Dana Demo",
@@ -49,7 +49,7 @@ CUSTOMERS = [
         "city": "Berlin",
         "country": "DE",
         "vat_id": "DE123456788",
-        "payment_terms_days": 14,
+        "billing": {"payment_terms_days": 14},
         "timezone": "Europe/Berlin",
         "login": "other@example.com",
         "login_name": "Otto Other",
@@ -83,9 +83,10 @@ def seed_accounts() -> list[Customer]:
         fields = {
             key: value
             for key, value in spec.items()
-            if key not in {"number", "login", "login_name", "contacts", "phones"}
+            if key not in {"number", "billing", "login", "login_name", "contacts", "phones"}
         }
         customer, _ = Customer.objects.update_or_create(number=spec["number"], defaults=fields)
+        BillingProfile.objects.update_or_create(customer=customer, defaults=spec["billing"])
         user = _user(spec["login"], full_name=spec["login_name"], password=DEMO_PASSWORD)
         Membership.objects.update_or_create(
             user=user, customer=customer, defaults={"role": Membership.Role.OWNER}
