@@ -1,4 +1,5 @@
-"""What usage costs: the customer's prices month by month, and the one cost function.
+"""What usage costs: the customer's prices month by month, the one cost function, and the
+customer's usage priced month by month (the Usage page's figures and the invoice lines).
 
 The Usage page's cards, its table and CSVs and the monthly invoice lines all price usage with
 `cost()`, so they agree to the cent. Prices change only on the 1st of a month (models.py), so
@@ -9,10 +10,13 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Q, Sum
+
 from accounts.models import Customer
-from core.dates import first_of_month
+from core.dates import first_of_month, last_of_month
 from core.money import line_amount
-from usage.models import CustomerPlan, DefaultPlan, Metric, Price
+from usage.models import CustomerPlan, DailyUsage, DefaultPlan, Metric, Price
+from usage.ranges import Span
 
 HOURS_PER_MONTH = Decimal(730)
 QUANTITY_PLACES = Decimal("0.0001")  # the places an invoice line keeps
@@ -143,3 +147,85 @@ def plan_periods(plan_id: int) -> list[PlanPeriod]:
     for customer, changes in by_customer.items():
         periods.extend(_periods(changes, plan_id, customer))
     return periods
+
+
+@dataclass(frozen=True)
+class PricedUsage:
+    """What one service used of one metric within one calendar month (or the part of it in a
+    range), in the metered unit, and what it costs at that month's price (None and nothing
+    when the month has no price for the metric: such usage cannot be invoiced)."""
+
+    service: str
+    metric: str
+    month: datetime.date
+    quantity: Decimal
+    unit_price: Decimal | None
+    cost: Decimal
+
+    @property
+    def unpriced(self) -> bool:
+        return self.unit_price is None and self.quantity > 0
+
+
+def priced_usage(
+    customer: Customer,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    *,
+    service: str | None = None,
+) -> list[PricedUsage]:
+    """Usage from `first_day` to `last_day` (UTC days, both included) by service, metric and
+    month, priced with the customer's plan. A month is priced as a whole, as its invoice is."""
+    return priced_spans(customer, [(first_day, last_day)], service=service)[0]
+
+
+def priced_spans(
+    customer: Customer,
+    spans: list[Span],
+    *,
+    service: str | None = None,
+    book: PriceBook | None = None,
+) -> list[list[PricedUsage]]:
+    """`priced_usage` for several spans of days at once: one pass over the rollup, grouped by
+    service and metric, with a sum for each span's part of each calendar month (comparisons
+    only: no function of the day per row), and one price book for them all."""
+    first_day, last_day = min(s[0] for s in spans), max(s[1] for s in spans)
+    parts = [
+        (index, month, max(first, month), min(last, last_of_month(month)))
+        for index, (first, last) in enumerate(spans)
+        for month in months_between(first, last)
+    ]
+    rollup = DailyUsage.objects.filter(customer=customer, day__range=(first_day, last_day))
+    if service is not None:
+        rollup = rollup.filter(service__name=service)
+    sums = {
+        f"part_{n}": Sum("quantity", filter=Q(day__gte=part_first, day__lte=part_last))
+        for n, (_, _, part_first, part_last) in enumerate(parts)
+    }
+    rows = (
+        rollup.values_list("service__name", "metric")
+        .annotate(**sums)
+        .order_by("service__name", "metric")
+    )
+    if book is None:
+        book = price_book(customer, first_day, last_day)
+    priced = [[] for _ in spans]
+    for name, metric, *sums in rows:
+        for (index, month, _, _), quantity in zip(parts, sums, strict=True):
+            if quantity is not None:
+                priced[index].append(
+                    PricedUsage(
+                        service=name,
+                        metric=metric,
+                        month=month,
+                        quantity=quantity,
+                        unit_price=book.unit_price(metric, month),
+                        cost=book.cost(metric, month, quantity),
+                    )
+                )
+    return priced
+
+
+def month_usage(customer: Customer, month: datetime.date) -> list[PricedUsage]:
+    """A calendar month's usage by service and metric: the lines of that month's invoice."""
+    return priced_usage(customer, month.replace(day=1), last_of_month(month))

@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET
 from accounts.access import customer_required
 from usage import exports, selectors
 from usage.forms import UsageChoice, UsageFilterForm
+from usage.ranges import local_today
 
 
 def _choice(request) -> UsageChoice:
-    today = selectors.local_today(request.customer)
+    today = local_today(request.customer)
     return UsageFilterForm(request.GET).choice(today)
 
 

@@ -4,8 +4,12 @@ import datetime
 from urllib.parse import urlencode
 
 from django import template
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from billing import selectors
+from usage import charts
 
 register = template.Library()
 
@@ -25,6 +29,24 @@ BADGES = {
 def status_badge(invoice) -> dict:
     css, icon_name, label = BADGES[invoice.display_status]
     return {"css": css, "icon_name": icon_name, "label": label}
+
+
+@register.simple_tag
+def billing_status_panel(customer, *, hidden_without_invoices=False) -> str:
+    """The Usage page's Billing Status panel, rendered: the customer's invoices by status as a
+    pie and its table (billing.selectors.billing_status); nothing when there are none and
+    `hidden_without_invoices`."""
+    status = selectors.billing_status(customer)
+    slices = charts.pie(
+        [
+            (share.status, BADGES[share.status][2], share.count, share.amount)
+            for share in status.shares
+        ]
+    )
+    if hidden_without_invoices and not slices:
+        return ""
+    context = {"slices": slices, "credit_notes": status.credit_notes}
+    return render_to_string("billing/partials/billing_status.html", context)
 
 
 @register.simple_tag
