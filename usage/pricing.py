@@ -111,6 +111,97 @@ def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.
 
 
 @dataclass(frozen=True)
+class PriceRow:
+    """A metric's unit price (per its catalogue's priced unit; None: the plan has none) and the
+    1st of the month from which the customer has paid it."""
+
+    metric: str
+    unit_price: Decimal | None
+    since: datetime.date
+
+
+@dataclass(frozen=True)
+class PriceStep:
+    """The customer's prices from the 1st of `month` to the 1st of `last_month` (None: still
+    in force): the plan in force (None: no plan at all) and a price per metric."""
+
+    month: datetime.date
+    last_month: datetime.date | None
+    plan: str | None
+    prices: list[PriceRow]
+    state: str  # "past", "current" or "upcoming", as of the month asked about
+
+
+def price_history(customer: Customer, this_month: datetime.date) -> list[PriceStep]:
+    """The customer's prices as they changed, newest first, as `price_book` prices each month:
+    a step wherever its plan (its own, else the default of the month) or a price of that plan
+    changes, from the first month with a price. Three queries."""
+    own = list(
+        CustomerPlan.objects.filter(customer=customer)
+        .order_by("effective_from")
+        .values_list("effective_from", "plan_id", "plan__name")
+    )
+    defaults = list(
+        DefaultPlan.objects.order_by("effective_from").values_list(
+            "effective_from", "plan_id", "plan__name"
+        )
+    )
+    names = {plan: name for _, plan, name in own + defaults}
+    own_changes = [(start, plan) for start, plan, _ in own]
+    default_changes = [(start, plan) for start, plan, _ in defaults]
+
+    def plan_in(month):
+        return _in_force(own_changes, month) or _in_force(default_changes, month)
+
+    plan_months = sorted({start for start, _ in own_changes + default_changes})
+    plans = {plan_in(month) for month in plan_months} - {None}
+    prices = list(
+        Price.objects.filter(plan_id__in=plans)
+        .order_by("effective_from")
+        .values_list("plan_id", "metric", "effective_from", "unit_price")
+    )
+    steps: list[tuple[datetime.date, int | None, dict[str, Decimal | None]]] = []
+    for month in sorted({*plan_months, *(start for _, _, start, _ in prices)}):
+        plan = plan_in(month)
+        book = dict.fromkeys(Metric.values)
+        for plan_id, metric, start, unit_price in prices:  # later starts overwrite earlier ones
+            if plan_id == plan and start <= month:
+                book[metric] = unit_price
+        if steps and steps[-1][1:] == (plan, book):
+            continue
+        if steps or any(price is not None for price in book.values()):
+            steps.append((month, plan, book))
+    history = []
+    for n, (month, plan, book) in enumerate(steps):
+        following = steps[n + 1][0] if n + 1 < len(steps) else None
+        last_month = first_of_month(following - datetime.timedelta(days=1)) if following else None
+        if month > this_month:
+            state = "upcoming"
+        elif last_month is None or last_month >= this_month:
+            state = "current"
+        else:
+            state = "past"
+        rows = [
+            PriceRow(metric, book[metric], _since(steps[: n + 1], plan, metric))
+            for metric in Metric.values
+        ]
+        history.append(PriceStep(month, last_month, names.get(plan), rows, state))
+    return history[::-1]
+
+
+def _since(steps, plan, metric: str) -> datetime.date:
+    """The first month of the run of steps, ending with the last of `steps`, with the same plan
+    and the same price for `metric`."""
+    since = steps[-1][0]
+    price = steps[-1][2][metric]
+    for month, earlier_plan, book in reversed(steps):
+        if earlier_plan != plan or book[metric] != price:
+            break
+        since = month
+    return since
+
+
+@dataclass(frozen=True)
 class PlanPeriod:
     """Whom a plan applies to from its 1st month to its last day (None while it lasts):
     a customer, or (customer None) everyone without a plan of their own."""

@@ -7,4 +7,5 @@ from usage import views
 urlpatterns = [
     path("export.csv", views.export_csv, name="usage_export_csv"),
     path("daily.csv", views.daily_csv, name="usage_daily_csv"),
+    path("prices/", views.prices, name="usage_prices"),
 ]
