@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Q, Sum
 
 from accounts.models import Customer
-from core.dates import first_of_month, last_of_month
+from core.dates import first_of_month, last_of_month, previous_month
 from core.money import line_amount
 from usage.models import CustomerPlan, DailyUsage, DefaultPlan, Metric, Price
 from usage.ranges import Span
@@ -122,8 +122,9 @@ class PriceRow:
 
 @dataclass(frozen=True)
 class PriceStep:
-    """The customer's prices from the 1st of `month` to the 1st of `last_month` (None: still
-    in force): the plan in force (None: no plan at all) and a price per metric."""
+    """The customer's prices from the month `month` through the month `last_month` (each as
+    its 1st; None: still in force): the plan in force (None: no plan at all) and a price per
+    metric."""
 
     month: datetime.date
     last_month: datetime.date | None
@@ -174,7 +175,7 @@ def price_history(customer: Customer, this_month: datetime.date) -> list[PriceSt
     history = []
     for n, (month, plan, book) in enumerate(steps):
         following = steps[n + 1][0] if n + 1 < len(steps) else None
-        last_month = first_of_month(following - datetime.timedelta(days=1)) if following else None
+        last_month = previous_month(following) if following else None
         if month > this_month:
             state = "upcoming"
         elif last_month is None or last_month >= this_month:
