@@ -1,6 +1,6 @@
 """Monthly invoices from metered usage: one per customer and month, whatever the retries.
 
-A month's usage (UTC days, `usage.selectors.month_usage`) becomes an invoice with one line per
+A month's usage (UTC days, `usage.pricing.month_usage`) becomes an invoice with one line per
 service and metric: the quantity a unit price applies to (`usage.pricing.priced_quantity`), in
 the unit the price is per, at that month's price. Each line's amount is therefore exactly the
 cost the Usage page shows for it (`usage.pricing.cost`), and the invoice is made, finalized,
@@ -42,8 +42,7 @@ from billing.models import BillingError, Invoice, UninvoicedMonth
 from billing.services import LineSpec
 from core.dates import first_of_month, last_of_month, local_date, previous_month
 from usage.models import CATALOGUE, DailyUsage, HeldRecord, Metric
-from usage.pricing import plan_currency, priced_quantity
-from usage.selectors import month_usage
+from usage.pricing import month_usage, plan_currency, priced_quantity
 
 log = logging.getLogger(__name__)
 

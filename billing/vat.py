@@ -23,8 +23,9 @@ from decimal import Decimal
 from django.conf import settings
 from stdnum.eu import vat as eu_vat
 
+from accounts.models import Customer
 from billing.models import VatTreatment
-from core.money import ZERO
+from core.money import ZERO, vat_amount
 
 # The standard VAT rate of each EU member state (by ISO country code), from the day it
 # applies, as the European Commission lists them ("VAT rates applied in the Member States").
@@ -109,3 +110,24 @@ def vat_for(*, country: str, vat_id: str, on: datetime.date) -> Vat:
     if settings.SELLER_UNDER_EU_VAT_THRESHOLD:
         return Vat(VatTreatment.EU_CONSUMER_SELLER_VAT, settings.VAT_RATE)
     return Vat(VatTreatment.EU_CONSUMER, standard_rate(country, on))
+
+
+@dataclass(frozen=True)
+class VatEstimate:
+    """An estimate before VAT with the VAT the customer's invoice would add to it: the rule
+    above, rounded half-up once on the whole amount, as an invoice's VAT is."""
+
+    subtotal: Decimal
+    treatment: VatTreatment
+    rate: Decimal
+    vat: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.vat
+
+
+def vat_estimate(customer: Customer, subtotal: Decimal, *, on: datetime.date) -> VatEstimate:
+    """The VAT on `subtotal` for an invoice made on `on` to `customer`, as it stands now."""
+    tax = vat_for(country=customer.country, vat_id=customer.vat_id, on=on)
+    return VatEstimate(subtotal, tax.treatment, tax.rate, vat_amount(subtotal, tax.rate))

@@ -4,7 +4,12 @@ from django.urls import include, path
 from billing.account_views import settings_edit
 from billing.views import stripe_webhook
 from portal import views
+from usage import urls as usage_urls
 from usage.api import ingest_usage
+
+# /usage/ mounted once: the Usage page, which the portal composes from usage's figures and
+# billing's fragments, and usage's own pages beneath it.
+usage_pages = [path("", views.usage, name="usage"), *usage_urls.urlpatterns]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,8 +22,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("invoices/", include("billing.urls")),
     path("payments/", include("billing.payment_urls")),
-    path("usage/", views.usage, name="usage"),
-    path("usage/", include("usage.urls")),
+    path("usage/", include(usage_pages)),
     path("api/v1/usage/", ingest_usage, name="usage_ingest"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),

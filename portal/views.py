@@ -1,5 +1,5 @@
-"""Project-level pages: the home redirect, the dashboard, the Usage page (usage beside
-billing's Billing Status), and the health endpoints."""
+"""Project-level pages: the home redirect, the dashboard, the Usage page (usage's figures, with
+the fragments billing renders for it), and the health endpoints."""
 
 from urllib.parse import urlencode
 
@@ -22,6 +22,7 @@ from usage import charts
 from usage import selectors as usage_selectors
 from usage.forms import UsageFilterForm
 from usage.labels import RANGE_LABELS
+from usage.ranges import local_today
 
 
 @require_GET
@@ -41,7 +42,6 @@ def dashboard(request):
     return render(request, "portal/dashboard.html", context)
 
 
-INVOICE_STATES = {"paid": _("Paid"), "unpaid": _("Unpaid"), "overdue": _("Overdue")}
 # Why a month's usage cannot be invoiced yet (usage.selectors, billing.models.UninvoicedMonth).
 NOT_INVOICEABLE = {
     usage_selectors.NO_PRICE: _("part of it has no price in your pricing plan"),
@@ -54,14 +54,13 @@ NOT_INVOICEABLE = {
 @customer_required
 def usage(request):
     """Usage and its estimated cost for a range (`?range=`, or `?month=YYYY-MM`), all services
-    or one (`?service=`), and the Billing Status of the invoices. HTMX swaps only the content
-    below the title when the range changes."""
+    or one (`?service=`), beside billing's Billing Status panel (billing_tags, in the
+    template). HTMX swaps only the content below the title when the range changes."""
     customer = request.customer
-    today = usage_selectors.local_today(customer)
+    today = local_today(customer)
     choice = UsageFilterForm(request.GET).choice(today)
     service = {"service": choice.service} if choice.service else {}
     query = urlencode(choice.query | service)
-    status = billing.billing_status(customer)
     context = {
         "choice": choice,
         "ranges": [
@@ -71,10 +70,6 @@ def usage(request):
         "all_services_url": "?" + urlencode(choice.query),
         "export_url": f"{reverse('usage_export_csv')}?{query}",
         "daily_url": f"{reverse('usage_daily_csv')}?{query}",
-        "status_slices": charts.pie(
-            [(s.status, INVOICE_STATES[s.status], s.count, s.amount) for s in status.shares]
-        ),
-        "credit_notes": status.credit_notes,
         "range_name": range_name(choice.range),
         "previous_name": previous_name(choice.range),
         "overview": None,

@@ -12,7 +12,7 @@ from django import forms
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
-from usage.selectors import (
+from usage.ranges import (
     DEFAULT_RANGE,
     PRESET_RANGES,
     UsageRange,

@@ -1,4 +1,5 @@
-"""What usage costs: the customer's prices month by month, and the one cost function.
+"""What usage costs: the customer's prices month by month, the one cost function, and the
+customer's usage priced month by month (the Usage page's figures and the invoice lines).
 
 The Usage page's cards, its table and CSVs and the monthly invoice lines all price usage with
 `cost()`, so they agree to the cent. Prices change only on the 1st of a month (models.py), so
@@ -9,10 +10,13 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Q, Sum
+
 from accounts.models import Customer
-from core.dates import first_of_month
+from core.dates import first_of_month, last_of_month, previous_month
 from core.money import line_amount
-from usage.models import CustomerPlan, DefaultPlan, Metric, Price, PricingPlan
+from usage.models import CustomerPlan, DailyUsage, DefaultPlan, Metric, Price, PricingPlan
+from usage.ranges import Span
 
 HOURS_PER_MONTH = Decimal(730)
 QUANTITY_PLACES = Decimal("0.0001")  # the places an invoice line keeps
@@ -120,6 +124,98 @@ def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.
 
 
 @dataclass(frozen=True)
+class PriceRow:
+    """A metric's unit price (per its catalogue's priced unit; None: the plan has none) and the
+    1st of the month from which the customer has paid it."""
+
+    metric: str
+    unit_price: Decimal | None
+    since: datetime.date
+
+
+@dataclass(frozen=True)
+class PriceStep:
+    """The customer's prices from the month `month` through the month `last_month` (each as
+    its 1st; None: still in force): the plan in force (None: no plan at all) and a price per
+    metric."""
+
+    month: datetime.date
+    last_month: datetime.date | None
+    plan: str | None
+    prices: list[PriceRow]
+    state: str  # "past", "current" or "upcoming", as of the month asked about
+
+
+def price_history(customer: Customer, this_month: datetime.date) -> list[PriceStep]:
+    """The customer's prices as they changed, newest first, as `price_book` prices each month:
+    a step wherever its plan (its own, else the default of the month) or a price of that plan
+    changes, from the first month with a price. Three queries."""
+    own = list(
+        CustomerPlan.objects.filter(customer=customer)
+        .order_by("effective_from")
+        .values_list("effective_from", "plan_id", "plan__name")
+    )
+    defaults = list(
+        DefaultPlan.objects.order_by("effective_from").values_list(
+            "effective_from", "plan_id", "plan__name"
+        )
+    )
+    names = {plan: name for _, plan, name in own + defaults}
+    own_changes = [(start, plan) for start, plan, _ in own]
+    default_changes = [(start, plan) for start, plan, _ in defaults]
+
+    def plan_in(month):
+        return _in_force(own_changes, month) or _in_force(default_changes, month)
+
+    plan_months = sorted({start for start, _ in own_changes + default_changes})
+    plans = {plan_in(month) for month in plan_months} - {None}
+    prices = list(
+        Price.objects.filter(plan_id__in=plans)
+        .order_by("effective_from")
+        .values_list("plan_id", "metric", "effective_from", "unit_price")
+    )
+    steps: list[tuple[datetime.date, int | None, dict[str, Decimal | None]]] = []
+    for month in sorted({*plan_months, *(start for _, _, start, _ in prices)}):
+        plan = plan_in(month)
+        book = dict.fromkeys(Metric.values)
+        for plan_id, metric, start, unit_price in prices:  # later starts overwrite earlier ones
+            if plan_id == plan and start <= month:
+                book[metric] = unit_price
+        if steps and steps[-1][1:] == (plan, book):
+            continue
+        if steps or any(price is not None for price in book.values()):
+            steps.append((month, plan, book))
+    history = []
+    for n, (month, plan, book) in enumerate(steps):
+        following = steps[n + 1][0] if n + 1 < len(steps) else None
+        last_month = previous_month(following) if following else None
+        if month > this_month:
+            state = "upcoming"
+        elif last_month is None or last_month >= this_month:
+            state = "current"
+        else:
+            state = "past"
+        rows = [
+            PriceRow(metric, book[metric], _since(steps[: n + 1], plan, metric))
+            for metric in Metric.values
+        ]
+        history.append(PriceStep(month, last_month, names.get(plan), rows, state))
+    return history[::-1]
+
+
+def _since(steps, plan, metric: str) -> datetime.date:
+    """The first month of the run of steps, ending with the last of `steps`, with the same plan
+    and the same price for `metric`."""
+    since = steps[-1][0]
+    price = steps[-1][2][metric]
+    for month, earlier_plan, book in reversed(steps):
+        if earlier_plan != plan or book[metric] != price:
+            break
+        since = month
+    return since
+
+
+@dataclass(frozen=True)
 class PlanPeriod:
     """Whom a plan applies to from its 1st month to its last day (None while it lasts):
     a customer, or (customer None) everyone without a plan of their own."""
@@ -156,3 +252,85 @@ def plan_periods(plan_id: int) -> list[PlanPeriod]:
     for customer, changes in by_customer.items():
         periods.extend(_periods(changes, plan_id, customer))
     return periods
+
+
+@dataclass(frozen=True)
+class PricedUsage:
+    """What one service used of one metric within one calendar month (or the part of it in a
+    range), in the metered unit, and what it costs at that month's price (None and nothing
+    when the month has no price for the metric: such usage cannot be invoiced)."""
+
+    service: str
+    metric: str
+    month: datetime.date
+    quantity: Decimal
+    unit_price: Decimal | None
+    cost: Decimal
+
+    @property
+    def unpriced(self) -> bool:
+        return self.unit_price is None and self.quantity > 0
+
+
+def priced_usage(
+    customer: Customer,
+    first_day: datetime.date,
+    last_day: datetime.date,
+    *,
+    service: str | None = None,
+) -> list[PricedUsage]:
+    """Usage from `first_day` to `last_day` (UTC days, both included) by service, metric and
+    month, priced with the customer's plan. A month is priced as a whole, as its invoice is."""
+    return priced_spans(customer, [(first_day, last_day)], service=service)[0]
+
+
+def priced_spans(
+    customer: Customer,
+    spans: list[Span],
+    *,
+    service: str | None = None,
+    book: PriceBook | None = None,
+) -> list[list[PricedUsage]]:
+    """`priced_usage` for several spans of days at once: one pass over the rollup, grouped by
+    service and metric, with a sum for each span's part of each calendar month (comparisons
+    only: no function of the day per row), and one price book for them all."""
+    first_day, last_day = min(s[0] for s in spans), max(s[1] for s in spans)
+    parts = [
+        (index, month, max(first, month), min(last, last_of_month(month)))
+        for index, (first, last) in enumerate(spans)
+        for month in months_between(first, last)
+    ]
+    rollup = DailyUsage.objects.filter(customer=customer, day__range=(first_day, last_day))
+    if service is not None:
+        rollup = rollup.filter(service__name=service)
+    sums = {
+        f"part_{n}": Sum("quantity", filter=Q(day__gte=part_first, day__lte=part_last))
+        for n, (_, _, part_first, part_last) in enumerate(parts)
+    }
+    rows = (
+        rollup.values_list("service__name", "metric")
+        .annotate(**sums)
+        .order_by("service__name", "metric")
+    )
+    if book is None:
+        book = price_book(customer, first_day, last_day)
+    priced = [[] for _ in spans]
+    for name, metric, *sums in rows:
+        for (index, month, _, _), quantity in zip(parts, sums, strict=True):
+            if quantity is not None:
+                priced[index].append(
+                    PricedUsage(
+                        service=name,
+                        metric=metric,
+                        month=month,
+                        quantity=quantity,
+                        unit_price=book.unit_price(metric, month),
+                        cost=book.cost(metric, month, quantity),
+                    )
+                )
+    return priced
+
+
+def month_usage(customer: Customer, month: datetime.date) -> list[PricedUsage]:
+    """A calendar month's usage by service and metric: the lines of that month's invoice."""
+    return priced_usage(customer, month.replace(day=1), last_of_month(month))

@@ -1,4 +1,5 @@
-"""Queries behind the Usage page, its CSVs and the monthly invoices, scoped to one customer.
+"""The Usage page's customer-scoped reads: its cards, chart, table, outlook and CSV rows, the
+months and services it offers to choose from.
 
 They read the daily rollup (DailyUsage), never the raw records, so they cost the same whether
 a customer sent a thousand records or a billion.
@@ -9,189 +10,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q, Sum
-from django.utils import timezone
+from django.db.models import Sum
 
 from accounts.models import Customer
-from core.dates import last_of_month, local_date, previous_month
+from core.dates import last_of_month
 from core.money import round_money
 from usage.models import DailyUsage, HeldRecord, Metric, Service
-from usage.pricing import PriceBook, months_between, price_book
+from usage.pricing import PriceBook, PricedUsage, price_book, priced_spans
+from usage.ranges import DAY, UsageRange
 
-
-@dataclass(frozen=True)
-class PricedUsage:
-    """What one service used of one metric within one calendar month (or the part of it in a
-    range), in the metered unit, and what it costs at that month's price (None and nothing
-    when the month has no price for the metric: such usage cannot be invoiced)."""
-
-    service: str
-    metric: str
-    month: datetime.date
-    quantity: Decimal
-    unit_price: Decimal | None
-    cost: Decimal
-
-    @property
-    def unpriced(self) -> bool:
-        return self.unit_price is None and self.quantity > 0
-
-
-def priced_usage(
-    customer: Customer,
-    first_day: datetime.date,
-    last_day: datetime.date,
-    *,
-    service: str | None = None,
-) -> list[PricedUsage]:
-    """Usage from `first_day` to `last_day` (UTC days, both included) by service, metric and
-    month, priced with the customer's plan. A month is priced as a whole, as its invoice is."""
-    return priced_spans(customer, [(first_day, last_day)], service=service)[0]
-
-
-Span = tuple[datetime.date, datetime.date]
-
-
-def priced_spans(
-    customer: Customer,
-    spans: list[Span],
-    *,
-    service: str | None = None,
-    book: PriceBook | None = None,
-) -> list[list[PricedUsage]]:
-    """`priced_usage` for several spans of days at once: one pass over the rollup, grouped by
-    service and metric, with a sum for each span's part of each calendar month (comparisons
-    only: no function of the day per row), and one price book for them all."""
-    first_day, last_day = min(s[0] for s in spans), max(s[1] for s in spans)
-    parts = [
-        (index, month, max(first, month), min(last, last_of_month(month)))
-        for index, (first, last) in enumerate(spans)
-        for month in months_between(first, last)
-    ]
-    rollup = DailyUsage.objects.filter(customer=customer, day__range=(first_day, last_day))
-    if service is not None:
-        rollup = rollup.filter(service__name=service)
-    sums = {
-        f"part_{n}": Sum("quantity", filter=Q(day__gte=part_first, day__lte=part_last))
-        for n, (_, _, part_first, part_last) in enumerate(parts)
-    }
-    rows = (
-        rollup.values_list("service__name", "metric")
-        .annotate(**sums)
-        .order_by("service__name", "metric")
-    )
-    if book is None:
-        book = price_book(customer, first_day, last_day)
-    priced = [[] for _ in spans]
-    for name, metric, *sums in rows:
-        for (index, month, _, _), quantity in zip(parts, sums, strict=True):
-            if quantity is not None:
-                priced[index].append(
-                    PricedUsage(
-                        service=name,
-                        metric=metric,
-                        month=month,
-                        quantity=quantity,
-                        unit_price=book.unit_price(metric, month),
-                        cost=book.cost(metric, month, quantity),
-                    )
-                )
-    return priced
-
-
-def month_usage(customer: Customer, month: datetime.date) -> list[PricedUsage]:
-    """A calendar month's usage by service and metric: the lines of that month's invoice."""
-    return priced_usage(customer, month.replace(day=1), last_of_month(month))
-
-
-# ---- The Usage page: ranges of UTC days chosen by the customer's local date ----
-
-PRESET_RANGES = ("7d", "last-month", "90d")
-DEFAULT_RANGE = "7d"
 RUN_RATE_DAYS = 7  # the projection's run-rate: the last 7 days, today included
-DAY = datetime.timedelta(days=1)
 WHOLE = Decimal(1)
-
-
-def local_today(customer: Customer, now: datetime.datetime | None = None) -> datetime.date:
-    """The customer's date now, in their time zone: where the page's ranges end."""
-    now = now or timezone.now()
-    return local_date(now, customer.timezone)
-
-
-@dataclass(frozen=True)
-class UsageRange:
-    """The UTC days a page shows (both ends included) and the period it compares them with:
-    the calendar month before for a whole calendar month, else as many days just before."""
-
-    key: str  # "7d", "last-month", "90d", or "month" for ?month=YYYY-MM
-    first_day: datetime.date
-    last_day: datetime.date
-    previous_first: datetime.date
-    previous_last: datetime.date
-
-    @property
-    def days(self) -> int:
-        return (self.last_day - self.first_day).days + 1
-
-    @property
-    def hours(self) -> Decimal:
-        """What storage's GB-hours are divided by for the average GB: days x 24."""
-        return Decimal(self.days * 24)
-
-    @property
-    def span(self) -> Span:
-        return (self.first_day, self.last_day)
-
-    @property
-    def previous_span(self) -> Span:
-        return (self.previous_first, self.previous_last)
-
-    @property
-    def previous_hours(self) -> Decimal:
-        return Decimal(((self.previous_last - self.previous_first).days + 1) * 24)
-
-    @property
-    def by_week(self) -> bool:
-        """Longer than a month: the chart shows weeks, not days."""
-        return self.days > 31
-
-    @property
-    def is_whole_month(self) -> bool:
-        return self.first_day.day == 1 and self.last_day == last_of_month(self.first_day)
-
-    @property
-    def slug(self) -> str:
-        """For file names: 2026-10 for a calendar month, else 2026-11-16_2026-11-22."""
-        if self.is_whole_month:
-            return self.first_day.strftime("%Y-%m")
-        return f"{self.first_day.isoformat()}_{self.last_day.isoformat()}"
-
-
-def _days_before(key: str, first_day: datetime.date, last_day: datetime.date) -> UsageRange:
-    length = last_day - first_day + datetime.timedelta(days=1)
-    return UsageRange(key, first_day, last_day, first_day - length, first_day - DAY)
-
-
-def preset_range(key: str, today: datetime.date) -> UsageRange:
-    """Last 7 Days and Last 90 Days end today; Last Month is the calendar month before
-    today's. An unknown key is the default range."""
-    if key == "last-month":
-        return month_range(previous_month(today), today)
-    days = 90 if key == "90d" else 7
-    return _days_before(
-        key if key in PRESET_RANGES else DEFAULT_RANGE, today - (days - 1) * DAY, today
-    )
-
-
-def month_range(month: datetime.date, today: datetime.date) -> UsageRange:
-    """A calendar month (the one an invoice covers); the current month up to today."""
-    first_day, last_day = month.replace(day=1), min(last_of_month(month), today)
-    key = "last-month" if first_day == previous_month(today) else "month"
-    if last_day == last_of_month(first_day):
-        before = previous_month(first_day)
-        return UsageRange(key, first_day, last_day, before, last_of_month(before))
-    return _days_before(key, first_day, last_day)
 
 
 def has_usage(customer: Customer) -> bool:

@@ -1,19 +1,24 @@
-"""The Usage page's CSV exports (the page itself is composed in portal.views, beside billing's
-Billing Status). HTTP only: read the range, call a selector, write rows."""
+"""The Usage page's CSV exports and the Prices page (the Usage page itself is composed in
+portal.views, beside billing's fragments). HTTP only: read the request, call a selector,
+write rows or render."""
 
 import csv
 
 from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
-from usage import exports, selectors
+from core.dates import first_of_month
+from usage import exports, pricing, selectors
 from usage.forms import UsageChoice, UsageFilterForm
+from usage.ranges import local_today
 
 
 def _choice(request) -> UsageChoice:
-    today = selectors.local_today(request.customer)
+    today = local_today(request.customer)
     return UsageFilterForm(request.GET).choice(today)
 
 
@@ -44,3 +49,13 @@ def daily_csv(request):
     choice = _choice(request)
     costs = selectors.daily_costs(request.customer, choice.range, service=choice.service)
     return _csv(request, choice, "usage-daily", exports.daily_rows(costs))
+
+
+@require_GET
+@customer_required
+def prices(request):
+    """The customer's price plan, newest first: unit prices per metric and the month each
+    applies from, so that the Usage page's estimates can be checked by hand."""
+    this_month = first_of_month(timezone.now().date())  # prices change on UTC months
+    steps = pricing.price_history(request.customer, this_month)
+    return render(request, "usage/prices.html", {"steps": steps})

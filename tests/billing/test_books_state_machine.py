@@ -44,7 +44,7 @@ from tests.factories import CustomerFactory, MembershipFactory, issued_invoice
 from tests.stripe_standin import checkout_event, refund_event
 from usage import services as usage_services
 from usage.models import CustomerPlan, DailyUsage, DefaultPlan, Price, PricingPlan, Service
-from usage.selectors import month_usage
+from usage.pricing import month_usage
 
 pytestmark = pytest.mark.both_databases
 

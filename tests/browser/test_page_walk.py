@@ -59,6 +59,7 @@ def pages(invoice: Invoice, credit_note: Invoice) -> list[str]:
         "/payments/",
         "/usage/",
         "/usage/?range=90d",
+        "/usage/prices/",
         "/account/",
         "/account/?tab=contact",
         "/account/?tab=settings",
@@ -108,6 +109,8 @@ def test_every_page_fits_the_screen_in_both_languages(
         for path in pages(invoice, credit_note):
             page.goto(f"{live_server.url}{path}")
             found = problems_on(page, path)
+            if path == "/usage/prices/":
+                screenshot(f"walk-prices-{language}-{width}")
             if path == "/invoices/":
                 screenshot(f"walk-invoices-{language}-{width}")
                 found += row_menu_problems(page)

@@ -13,7 +13,7 @@ from django.test import Client
 from accounts.models import Contact, Customer, Membership, User
 from billing.models import Invoice, Payment
 from usage.models import DailyUsage, UsageRecord
-from usage.selectors import month_usage
+from usage.pricing import month_usage
 
 # A Sunday late in November 2026: last month is October, the newest invoices were issued on
 # 1 November, and the hourly records reach back to 24 July (120 days).

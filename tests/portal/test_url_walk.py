@@ -157,6 +157,7 @@ ROUTES = {
     "usage_ingest": Route(who=API),
     "usage_export_csv": Route(),
     "usage_daily_csv": Route(),
+    "usage_prices": Route(),
 }
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from portal import urls
 from tests.htmx import HTMX
 from tests.usage.conftest import card, summary_rows, text
 
@@ -265,6 +266,18 @@ def test_a_hostile_service_name_is_only_ever_text(acme, owner_client, rollup):
 
 def test_repeated_parameters_take_the_last_one(acme, owner_client):
     assert "October 2026" in text(page(owner_client, "?range=7d&range=last-month"))
+
+
+def test_usage_is_mounted_once_with_its_csvs_and_prices_beneath_it():
+    mounts = [str(pattern.pattern) for pattern in urls.urlpatterns]
+    assert mounts.count("usage/") == 1
+    (usage,) = [pattern for pattern in urls.urlpatterns if str(pattern.pattern) == "usage/"]
+    assert [p.name for p in usage.url_patterns] == [
+        "usage",
+        "usage_export_csv",
+        "usage_daily_csv",
+        "usage_prices",
+    ]
 
 
 def test_the_page_is_in_the_sidebar_and_marked_current(acme, owner_client):

@@ -8,8 +8,7 @@ from django.core.exceptions import ValidationError
 
 from tests.factories import CustomerFactory
 from usage.models import CustomerPlan, DailyUsage, Price, PricingPlan, Service
-from usage.pricing import cost, price_book, priced_quantity
-from usage.selectors import month_usage
+from usage.pricing import cost, month_usage, price_book, priced_quantity
 
 pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 

@@ -22,6 +22,12 @@ def metric_unit(metric: str) -> str:
 
 
 @register.filter
+def priced_unit(metric: str) -> str:
+    """What a metric's unit price is per: vCPU-hour, GB-hour, GB-month, GB."""
+    return CATALOGUE[metric].priced_unit
+
+
+@register.filter
 def signed_percent(change: Decimal) -> str:
     """+12%, −3% (a true minus sign), ±0%."""
     if change > 0:
