@@ -19,8 +19,15 @@ from accounts.models import Customer
 from accounts.selectors import billing_emails
 from billing import ledger
 from billing import stripe_gateway as gateway
-from billing.models import BillingError, CheckoutItem, CheckoutSession, Invoice, InvoiceEvent
-from core.money import ZERO, format_money
+from billing.models import (
+    BillingError,
+    CheckoutItem,
+    CheckoutSession,
+    Invoice,
+    InvoiceEvent,
+    money_params,
+)
+from core.money import ZERO
 
 MAX_INVOICES_PER_CHECKOUT = 20
 CHECKOUT_LIFETIME = datetime.timedelta(hours=1)
@@ -137,8 +144,8 @@ def _store_checkout(
         InvoiceEvent.record(
             invoice,
             InvoiceEvent.Kind.CHECKOUT_STARTED,
-            f"Online payment of {format_money(amounts[invoice.pk], currency)} started.",
-            user,
+            actor=user,
+            **money_params(amounts[invoice.pk], currency),
         )
     return checkout
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from billing.models.invoices import MONEY
+from billing.models.invoices import MONEY, CreditReason
 
 
 class BankPaymentForm(forms.Form):
@@ -36,7 +36,24 @@ class CreditNoteForm(forms.Form):
         required=False,
         help_text="Net of VAT. Leave empty to credit the whole invoice, line by line.",
     )
-    reason = forms.CharField(max_length=300, help_text="Printed on the credit note.")
+    reason_code = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "Other (type it below)"), *CreditReason.choices],
+        required=False,
+        help_text="A fixed reason reads in the customer's language on the credit note.",
+    )
+    reason = forms.CharField(
+        label="Details",
+        max_length=300,
+        required=False,
+        help_text="Printed as typed, after the fixed reason if one is chosen.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("reason_code") or cleaned.get("reason", "").strip()):
+            raise forms.ValidationError("Choose a reason or type one.")
+        return cleaned
 
 
 class CreditRefundForm(forms.Form):

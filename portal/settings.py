@@ -11,6 +11,7 @@ import datetime
 from pathlib import Path
 
 from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
 
 from portal.env import (
     database_config,
@@ -130,6 +131,30 @@ LANGUAGES = [("en", "English"), ("sv", "Svenska")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Dates as the portal writes them in English (1 Oct 2026); Django's own "en" is American.
 FORMAT_MODULE_PATH = ["portal.formats"]
+# Country names come from django-countries in the reader's language. Its Swedish (9.1) leaves
+# these in English: named here, so that locale/sv completes them ("Kanada", "Brasilien").
+COUNTRIES_OVERRIDE = {
+    "AS": _("American Samoa"),
+    "BR": _("Brazil"),
+    "BV": _("Bouvet Island"),
+    "CA": _("Canada"),
+    "CC": _("Cocos (Keeling) Islands"),
+    "CU": _("Cuba"),
+    "CV": _("Cabo Verde"),
+    "EG": _("Egypt"),
+    "GE": _("Georgia"),
+    "HK": _("Hong Kong"),
+    "ID": _("Indonesia"),
+    "IN": _("India"),
+    "JO": _("Jordan"),
+    "KH": _("Cambodia"),
+    "LB": _("Lebanon"),
+    "NF": _("Norfolk Island"),
+    "PH": _("Philippines"),
+    "PN": _("Pitcairn"),
+    "SS": _("South Sudan"),
+    "TD": _("Chad"),
+}
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

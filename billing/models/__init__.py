@@ -8,9 +8,12 @@
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
-from billing.models.events import InvoiceEvent
+from billing.models.events import InvoiceEvent, money_params
 from billing.models.invoices import (
+    CREDIT_SERVICE,
+    CREDIT_UNIT,
     BillingError,
+    CreditReason,
     ImmutableInvoice,
     InvalidTransition,
     Invoice,
@@ -26,10 +29,13 @@ from billing.models.payments import CreditEntry, Payment
 from billing.models.runs import UninvoicedMonth
 
 __all__ = [
+    "CREDIT_SERVICE",
+    "CREDIT_UNIT",
     "BillingError",
     "CheckoutItem",
     "CheckoutSession",
     "CreditEntry",
+    "CreditReason",
     "ImmutableInvoice",
     "InvalidTransition",
     "Invoice",
@@ -41,6 +47,7 @@ __all__ = [
     "StripeEvent",
     "VatTreatment",
     "UninvoicedMonth",
+    "money_params",
     "check_fits",
     "customer_details",
     "invoice_pdf_path",  # named by migration 0001
