@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-# The largest month's quantity times the largest unit price (README, "Bounds") has 35 digits:
-# more than Decimal's default 28 keep, which would round before the cents are.
+# The largest month's quantity times the largest unit price (docs/invoicing.md, "Bounds") has
+# 35 digits: more than Decimal's default 28 keep, which would round before the cents are.
 EXACT = Context(prec=60)
 
 # ISO 4217 minor units where Stripe differs from two: zero-decimal currencies take whole units,

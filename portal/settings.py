@@ -125,7 +125,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # English and Swedish: each user reads the portal in the language they chose (Settings tab),
 # and each customer gets invoice emails and PDFs in its `invoice_language`. Without a login,
-# the browser's Accept-Language decides. Translations: locale/<code>/LC_MESSAGES (README).
+# the browser's Accept-Language decides. Translations: locale/<code>/LC_MESSAGES
+# (docs/pages.md, "Languages").
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("sv", "Svenska")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -303,8 +304,9 @@ USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
 # `import_usage --backfill` loads it on purpose.
 USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
 
-# The most a customer's month of usage may add up to (README, "Bounds"): what is beyond it is
-# held back by the aggregation, not counted. The columns are sized for it; only tests lower it.
+# The most a customer's month of usage may add up to (docs/invoicing.md, "Bounds"): what is
+# beyond it is held back by the aggregation, not counted. The columns are sized for it; only
+# tests lower it.
 USAGE_MONTH_QUANTITY_MAX = 10**16
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}

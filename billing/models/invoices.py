@@ -25,9 +25,10 @@ from core import dates
 from core.money import ZERO, line_amount
 from usage.models import CATALOGUE, Metric
 
-# Sized from the bound on a customer's month (usage/models.py, README "Bounds"): at most 10^16
-# of usage, at a unit price below 10^8 (6 places), is below 10^24 before VAT (a rate below
-# 1000 %), so every amount of an invoice, its payments and credit fits 26 digits before the point.
+# Sized from the bound on a customer's month (usage/models.py, docs/invoicing.md "Bounds"): at
+# most 10^16 of usage, at a unit price below 10^8 (6 places), is below 10^24 before VAT (a rate
+# below 1000 %), so every amount of an invoice, its payments and credit fits 26 digits before
+# the point.
 MONEY = {"max_digits": 28, "decimal_places": 2}
 LINE_QUANTITY = {"max_digits": 21, "decimal_places": 4}  # a month's usage: 17 digits
 
