@@ -1,13 +1,22 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
-from django.utils.translation import get_language_info
+from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from accounts.models import Contact, Customer, Invitation, Membership, Phone, User
 from accounts.services import CUSTOMER_INFO_FIELDS
 from accounts.validation import normalize_phone, normalize_vat_id
+from core.collation import collation_key
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every country by its name in the active language, in that language's alphabetical
+    order (Swedish: ..., Zimbabwe, Åland, Österrike). Called each time the form is drawn."""
+    language = get_language()
+    names = [(country.code, str(country.name)) for country in countries]
+    return sorted(names, key=lambda choice: collation_key(choice[1], language))
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -23,7 +32,7 @@ class EmailLoginForm(AuthenticationForm):
 class CustomerInfoForm(forms.ModelForm):
     """What an owner may change of the details printed on invoices."""
 
-    country = forms.ChoiceField(label=_("Country"), choices=countries)
+    country = forms.ChoiceField(label=_("Country"), choices=country_choices)
 
     class Meta:
         model = Customer

@@ -26,8 +26,9 @@ from billing.models import (
     CheckoutSession,
     Invoice,
     InvoiceEvent,
+    money_params,
 )
-from core.money import ZERO, format_money
+from core.money import ZERO
 
 MAX_INVOICES_PER_CHECKOUT = 20
 CHECKOUT_LIFETIME = datetime.timedelta(hours=1)
@@ -144,8 +145,8 @@ def _store_checkout(
         InvoiceEvent.record(
             invoice,
             InvoiceEvent.Kind.CHECKOUT_STARTED,
-            f"Online payment of {format_money(amounts[invoice.pk], currency)} started.",
-            user,
+            actor=user,
+            **money_params(amounts[invoice.pk], currency),
         )
     return checkout
 

@@ -83,8 +83,7 @@ def _render_and_swap(invoice: Invoice) -> None:
             pdf=name, pdf_revision=revision, pdf_rendered_at=timezone.now()
         )
         if swapped:
-            message = "PDF updated." if previous else "PDF created."
-            InvoiceEvent.record(invoice, InvoiceEvent.Kind.PDF_RENDERED, message)
+            InvoiceEvent.record(invoice, InvoiceEvent.Kind.PDF_RENDERED, updated=bool(previous))
     if not swapped:
         storage.delete(name)
     elif previous and previous != name:  # the same name when the stored file had gone missing
@@ -141,7 +140,7 @@ def zip_invoice_pdfs(*, invoices: list[Invoice]) -> InvoiceArchive:
     return InvoiceArchive(file=file, preparing=[])
 
 
-def _no_recipients(invoice: Invoice, what: str, actor=None) -> list[str]:
+def _no_recipients(invoice: Invoice, mail: str, actor=None) -> list[str]:
     """Nobody to send to: flag the invoice for staff (once) and leave the email unsent, so
     that a later run sends it once the customer has a Billing address."""
     flagged = Invoice.objects.filter(pk=invoice.pk, undelivered_at=None).update(
@@ -151,8 +150,8 @@ def _no_recipients(invoice: Invoice, what: str, actor=None) -> list[str]:
         InvoiceEvent.record(
             invoice,
             InvoiceEvent.Kind.NOT_EMAILED,
-            f"{what} not sent: the customer has no confirmed Billing address.",
-            actor,
+            actor=actor,
+            mail=mail,
         )
     return []
 
@@ -165,7 +164,7 @@ def email_invoice(*, invoice: Invoice, resend: bool = False, actor=None) -> list
     """
     recipients = billing_emails(invoice.customer)
     if not recipients:
-        return _no_recipients(invoice, "Invoice email", actor)
+        return _no_recipients(invoice, "invoice", actor)
     attach = invoice.customer.billing_profile.invoice_delivery == BillingProfile.Delivery.ATTACHMENT
     if attach:
         invoice = store_invoice_pdf(invoice=invoice)
@@ -190,7 +189,7 @@ def email_overdue_reminder(*, invoice: Invoice) -> list[str]:
     """One reminder per overdue invoice to the Billing contacts (claimed via reminder_sent_at)."""
     recipients = billing_emails(invoice.customer)
     if not recipients:
-        return _no_recipients(invoice, "Overdue reminder")
+        return _no_recipients(invoice, "reminder")
     claim = Invoice.objects.filter(
         pk=invoice.pk, status=Invoice.Status.OVERDUE, reminder_sent_at=None
     )
@@ -215,7 +214,7 @@ def _invoice_mail(kind: UndeliveredMail.Kind, invoice: Invoice, recipients) -> j
 
 def _delivered(invoice: Invoice, kind: str, recipients: list[str], actor=None) -> None:
     Invoice.objects.filter(pk=invoice.pk).update(undelivered_at=None)
-    InvoiceEvent.record(invoice, kind, f"Sent to {', '.join(recipients)}.", actor)
+    InvoiceEvent.record(invoice, kind, actor=actor, recipients=list(recipients))
 
 
 def email_payment_receipt(*, checkout: CheckoutSession) -> list[str]:

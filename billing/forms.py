@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import language_names
 from billing.models import BillingProfile
-from billing.models.invoices import MONEY
+from billing.models.invoices import MONEY, CreditReason
 from billing.profiles import OWNER_FIELDS
 
 
@@ -41,7 +41,24 @@ class CreditNoteForm(forms.Form):
         required=False,
         help_text="Net of VAT. Leave empty to credit the whole invoice, line by line.",
     )
-    reason = forms.CharField(max_length=300, help_text="Printed on the credit note.")
+    reason_code = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "Other (type it below)"), *CreditReason.choices],
+        required=False,
+        help_text="A fixed reason reads in the customer's language on the credit note.",
+    )
+    reason = forms.CharField(
+        label="Details",
+        max_length=300,
+        required=False,
+        help_text="Printed as typed, after the fixed reason if one is chosen.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("reason_code") or cleaned.get("reason", "").strip()):
+            raise forms.ValidationError("Choose a reason or type one.")
+        return cleaned
 
 
 class CreditRefundForm(forms.Form):

@@ -14,8 +14,8 @@ from django.db.models import Q, Sum
 from accounts import services as accounts_services
 from accounts.models import Customer
 from billing import jobs, selectors
-from billing.models import CreditEntry, Invoice, InvoiceEvent, Payment
-from core.money import ZERO, format_money
+from billing.models import CreditEntry, Invoice, InvoiceEvent, Payment, money_params
+from core.money import ZERO
 
 # Spending credit reads the balance, then spends it: two of those at once (two invoices
 # finalized, a refund and a finalization) must not spend the same money. They take the
@@ -48,12 +48,12 @@ def settle_or_reopen(invoice: Invoice, *, at: datetime.datetime, actor=None) -> 
     The caller saves."""
     status = invoice.update_status(at=at, today=invoice.local_date(at))
     if status == Invoice.Status.PAID:
-        InvoiceEvent.record(invoice, InvoiceEvent.Kind.PAID, "Paid in full.", actor, at=at)
+        InvoiceEvent.record(invoice, InvoiceEvent.Kind.PAID, actor=actor, at=at)
     elif status == Invoice.Status.CREDITED:
-        InvoiceEvent.record(invoice, InvoiceEvent.Kind.SETTLED, "Settled by credit notes.", actor)
+        InvoiceEvent.record(invoice, InvoiceEvent.Kind.SETTLED, actor=actor)
     elif status in Invoice.OPEN_STATUSES:
-        owed = format_money(invoice.outstanding, invoice.currency)
-        InvoiceEvent.record(invoice, InvoiceEvent.Kind.REOPENED, f"{owed} is owed again.", at=at)
+        owed = money_params(invoice.outstanding, invoice.currency)
+        InvoiceEvent.record(invoice, InvoiceEvent.Kind.REOPENED, at=at, **owed)
 
 
 # ---- Money on invoices ----
@@ -65,7 +65,6 @@ def apply_payment(
     amount: Decimal,
     method: str,
     received_at: datetime.datetime,
-    message: str,
     actor=None,
     **details,
 ) -> Payment:
@@ -82,7 +81,15 @@ def apply_payment(
         **details,
     )
     invoice.amount_paid += amount
-    InvoiceEvent.record(invoice, InvoiceEvent.Kind.PAYMENT_RECEIVED, message, actor, at=received_at)
+    InvoiceEvent.record(
+        invoice,
+        InvoiceEvent.Kind.PAYMENT_RECEIVED,
+        actor=actor,
+        at=received_at,
+        method=method,
+        reference=details.get("reference", ""),
+        **money_params(amount, invoice.currency),
+    )
     settle_or_reopen(invoice, at=received_at, actor=actor)
     save_revision(invoice, "amount_paid", "status", "paid_at", "overdue_at")
     return payment
@@ -117,9 +124,8 @@ def refund_payment(
     """Give `amount` of a payment back to the customer; the locked invoice is owed it again."""
     refund = _take_from(payment, kind=Payment.Kind.REFUND, amount=amount, at=at, **details)
     invoice.amount_paid -= amount
-    money = format_money(amount, invoice.currency)
     InvoiceEvent.record(
-        invoice, InvoiceEvent.Kind.REFUNDED, f"Refund of {money} to the card through Stripe.", at=at
+        invoice, InvoiceEvent.Kind.REFUNDED, at=at, **money_params(amount, invoice.currency)
     )
     settle_or_reopen(invoice, at=at)
     save_revision(invoice, "amount_paid", "status", "paid_at", "overdue_at")
@@ -163,9 +169,9 @@ def apply_credit(*, invoice: Invoice, at: datetime.datetime, actor=None) -> Deci
     InvoiceEvent.record(
         invoice,
         InvoiceEvent.Kind.CREDIT_APPLIED,
-        f"{format_money(amount, invoice.currency)} of your credit applied.",
-        actor,
+        actor=actor,
         at=at,
+        **money_params(amount, invoice.currency),
     )
     return amount
 
@@ -218,9 +224,9 @@ def free_for_credit(
     InvoiceEvent.record(
         invoice,
         InvoiceEvent.Kind.MOVED_TO_CREDIT,
-        f"{format_money(amount, invoice.currency)} beyond what was owed is kept as your credit.",
-        actor,
+        actor=actor,
         at=at,
+        **money_params(amount, invoice.currency),
     )
 
 

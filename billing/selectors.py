@@ -367,10 +367,11 @@ class ServiceGroup:
 
 
 def invoice_line_groups(invoice: Invoice) -> list[ServiceGroup]:
-    """The invoice's lines grouped by service, in line order, each group with its subtotal."""
+    """The invoice's lines grouped by service (named in the reader's language where the
+    portal names it), in line order, each group with its subtotal."""
     groups: dict[str, list] = {}
     for line in invoice.lines.all():
-        groups.setdefault(line.service, []).append(line)
+        groups.setdefault(line.service_label, []).append(line)
     return [
         ServiceGroup(service, lines, sum((line.amount for line in lines), ZERO))
         for service, lines in groups.items()

@@ -9,13 +9,15 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Sum
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import timezone, translation
 
 from accounts.models import Customer
 from billing import jobs, ledger, selectors, vat
 from billing.models import (
+    CREDIT_SERVICE,
+    CREDIT_UNIT,
     BillingError,
+    CreditReason,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
@@ -23,6 +25,7 @@ from billing.models import (
     Payment,
     check_fits,
     customer_details,
+    money_params,
 )
 from core.money import ZERO, format_money, round_money, vat_amount
 
@@ -150,7 +153,7 @@ def finalize_invoice(
     invoice.issue_date = issue_date
     invoice.finalized_at = now
     invoice.bill_to = customer_details(invoice.customer)
-    InvoiceEvent.record(invoice, InvoiceEvent.Kind.FINALIZED, f"Issued as {invoice.number}.", actor)
+    InvoiceEvent.record(invoice, InvoiceEvent.Kind.FINALIZED, actor=actor, number=invoice.number)
     if invoice.is_credit_note:
         invoice.due_date = issue_date
         invoice.transition_to(Invoice.Status.CREDITED)
@@ -181,7 +184,7 @@ def void_invoice(*, invoice: Invoice, actor=None, reason: str = "") -> Invoice:
         )
     invoice.transition_to(Invoice.Status.VOID)
     ledger.save_revision(invoice, "status")
-    InvoiceEvent.record(invoice, InvoiceEvent.Kind.VOIDED, reason or "Voided.", actor)
+    InvoiceEvent.record(invoice, InvoiceEvent.Kind.VOIDED, actor=actor, message=reason)
     return invoice
 
 
@@ -189,13 +192,16 @@ def void_invoice(*, invoice: Invoice, actor=None, reason: str = "") -> Invoice:
 def issue_credit_note(
     *,
     invoice: Invoice,
-    reason: str,
+    reason_code: str = "",
+    reason: str = "",
     net_amount: Decimal | None = None,
     actor=None,
     issue_date: datetime.date | None = None,
     deliver: bool = True,
 ) -> Invoice:
-    """Credit an issued invoice, wholly (every line reversed) or by a net amount plus VAT.
+    """Credit an issued invoice, wholly (every line reversed) or by a net amount plus VAT,
+    for one of the fixed reasons (`reason_code`, a CreditReason), words staff type
+    (`reason`), or both.
 
     The credit reduces what is owed on the invoice; one that owes nothing more is settled.
     Money already paid beyond what is now owed becomes the customer's credit, set off against
@@ -205,6 +211,10 @@ def issue_credit_note(
     invoice = ledger.lock_invoice(invoice)
     if invoice.is_credit_note or invoice.status in {Invoice.Status.DRAFT, Invoice.Status.VOID}:
         raise BillingError(f"{invoice} is not an issued invoice that can be credited.")
+    if reason_code and reason_code not in CreditReason.values:
+        raise BillingError(f"{reason_code!r} is not one of the credit note reasons.")
+    if not (reason_code or reason.strip()):
+        raise BillingError("A credit note needs a reason: choose one or type it.")
     creditable = invoice.total - invoice.amount_credited
     if net_amount is None:
         if invoice.amount_credited:
@@ -225,12 +235,15 @@ def issue_credit_note(
         net_amount = round_money(net_amount)
         if net_amount <= 0:
             raise BillingError("A credit amount must be more than zero.")
-        lines = [LineSpec("Credit", reason or "Credit", Decimal("1"), "credit", -net_amount)]
+        with translation.override("en"):  # descriptions are stored in English
+            description = Invoice(reason_code=reason_code, reason=reason).reason_text
+        lines = [LineSpec(CREDIT_SERVICE, description, Decimal("1"), CREDIT_UNIT, -net_amount)]
 
     note = Invoice.objects.create(
         customer=invoice.customer,
         kind=Invoice.Kind.CREDIT_NOTE,
         credited_invoice=invoice,
+        reason_code=reason_code,
         reason=reason,
         period_start=invoice.period_start,
         period_end=invoice.period_end,
@@ -253,8 +266,9 @@ def issue_credit_note(
     InvoiceEvent.record(
         invoice,
         InvoiceEvent.Kind.CREDITED,
-        f"{note.number} credits {format_money(credit, invoice.currency)}.",
-        actor,
+        actor=actor,
+        number=note.number,
+        **money_params(credit, invoice.currency),
     )
     freed = invoice.amount_paid + invoice.credit_applied - (invoice.total - invoice.amount_credited)
     if freed > 0:
@@ -287,14 +301,11 @@ def record_bank_payment(
             f"{amount} {invoice.currency} is more than the {invoice.outstanding} "
             f"{invoice.currency} outstanding on {invoice}."
         )
-    message = f"Bank transfer of {format_money(amount, invoice.currency)} received"
-    message += f" (reference {reference})." if reference else "."
     return ledger.apply_payment(
         invoice=invoice,
         amount=amount,
         method=Payment.Method.BANK_TRANSFER,
         received_at=received_at,
-        message=message,
         actor=actor,
         reference=reference,
     )
@@ -351,8 +362,8 @@ def flag_overdue_invoices(*, now: datetime.datetime) -> list[int]:
             InvoiceEvent.record(
                 invoice,
                 InvoiceEvent.Kind.MARKED_OVERDUE,
-                f"Not paid by its due date, {date_format(invoice.due_date, 'j M Y')}.",
                 at=now,
+                due_date=invoice.due_date.isoformat(),
             )
             if invoice.pdf:
                 jobs.after_commit(jobs.RENDER_PDF, invoice.pk)

@@ -81,9 +81,9 @@ def _about_checkout(handler):
     return handle
 
 
-def _record_on_invoices(checkout: CheckoutSession, kind: str, message: str) -> None:
+def _record_on_invoices(checkout: CheckoutSession, kind: str, **params) -> None:
     for invoice in checkout.invoices.all():
-        InvoiceEvent.record(invoice, kind, message)
+        InvoiceEvent.record(invoice, kind, **params)
 
 
 def _on_checkout_completed(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str:
@@ -94,11 +94,7 @@ def _on_checkout_completed(event: StripeEvent, checkout: CheckoutSession, sessio
         return f"checkout already {checkout.status}"
     checkout.status = CheckoutSession.Status.PROCESSING
     checkout.save(update_fields=["status"])
-    _record_on_invoices(
-        checkout,
-        InvoiceEvent.Kind.PAYMENT_PROCESSING,
-        "Payment submitted; the bank confirms it within a few days.",
-    )
+    _record_on_invoices(checkout, InvoiceEvent.Kind.PAYMENT_PROCESSING)
     return "processing"
 
 
@@ -107,9 +103,7 @@ def _on_async_payment_failed(event: StripeEvent, checkout: CheckoutSession, sess
         return f"checkout already {checkout.status}"
     checkout.status = CheckoutSession.Status.FAILED
     checkout.save(update_fields=["status"])
-    _record_on_invoices(
-        checkout, InvoiceEvent.Kind.PAYMENT_FAILED, "The bank declined the payment."
-    )
+    _record_on_invoices(checkout, InvoiceEvent.Kind.PAYMENT_FAILED)
     return "failed"
 
 
@@ -136,7 +130,14 @@ def _settle(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str
         )
         checkout.status = CheckoutSession.Status.NEEDS_REVIEW
         checkout.save(update_fields=["status"])
-        _record_on_invoices(checkout, InvoiceEvent.Kind.PAYMENT_MISMATCH, message)
+        _record_on_invoices(
+            checkout,
+            InvoiceEvent.Kind.PAYMENT_MISMATCH,
+            received=str(received),
+            received_currency=currency,
+            expected=str(checkout.amount_total),
+            currency=checkout.currency,
+        )
         return _needs_attention(event, message)
 
     received_at = _occurred_at(event)
@@ -155,8 +156,6 @@ def _settle(event: StripeEvent, checkout: CheckoutSession, session: dict) -> str
                 amount=applied,
                 method=Payment.Method.CARD,
                 received_at=received_at,
-                message=f"Card payment of {format_money(applied, currency)} received through "
-                "Stripe.",
                 checkout=checkout,
                 stripe_payment_intent=payment_intent,
                 stripe_event=event,

@@ -11,8 +11,8 @@ from django.db.models import TextChoices
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-# The largest month's quantity times the largest unit price (README, "Bounds") has 35 digits:
-# more than Decimal's default 28 keep, which would round before the cents are.
+# The largest month's quantity times the largest unit price (docs/invoicing.md, "Bounds") has
+# 35 digits: more than Decimal's default 28 keep, which would round before the cents are.
 EXACT = Context(prec=60)
 
 # ISO 4217 minor units where Stripe differs from two: zero-decimal currencies take whole units,
@@ -71,13 +71,15 @@ class NumberStyle:
     group: str  # between thousands
     decimal: str
     symbol_first: bool  # €1.00, or 1,00 €
+    percent: str  # after the number: 12%, or 12 %
 
 
-# English is the house style (€1,234.56); Swedish writes 1 234,56 € with no-break spaces.
-# Text that is stored (timeline messages, notes) is always written in English.
+# English is the house style (€1,234.56); Swedish writes 1 234,56 € and 12 % with no-break
+# spaces. Text that is stored (notes for staff) is written in English; the timeline stores
+# amounts, not sentences (billing.models.events).
 NUMBER_STYLES = {
-    "en": NumberStyle(group=",", decimal=".", symbol_first=True),
-    "sv": NumberStyle(group="\u00a0", decimal=",", symbol_first=False),
+    "en": NumberStyle(group=",", decimal=".", symbol_first=True, percent="%"),
+    "sv": NumberStyle(group="\u00a0", decimal=",", symbol_first=False, percent="\u00a0%"),
 }
 
 
@@ -115,6 +117,14 @@ def format_quantity(value, *, min_places: int = 0, language: str = "en") -> str:
     fraction = fraction.ljust(min_places, "0")
     text = _digits(f"{int(whole):,}" + (f".{fraction}" if fraction else ""), _style(language))
     return f"−{text}" if value < 0 else text
+
+
+def format_change(percent: Decimal, *, language: str = "en") -> str:
+    """A change in whole percent with its sign: +12%, −3% (a true minus sign), ±0%; in
+    Swedish +12 %."""
+    sign = "+" if percent > 0 else "−" if percent < 0 else "±"
+    number = format_quantity(abs(percent), language=language)
+    return f"{sign}{number}{_style(language).percent}"
 
 
 def format_unit_price(value, currency: str, *, language: str = "en") -> str:

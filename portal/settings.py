@@ -11,6 +11,7 @@ import datetime
 from pathlib import Path
 
 from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
 
 from portal.env import (
     database_config,
@@ -124,12 +125,37 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # English and Swedish: each user reads the portal in the language they chose (Settings tab),
 # and each customer gets invoice emails and PDFs in its `invoice_language`. Without a login,
-# the browser's Accept-Language decides. Translations: locale/<code>/LC_MESSAGES (README).
+# the browser's Accept-Language decides. Translations: locale/<code>/LC_MESSAGES
+# (docs/pages.md, "Languages").
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("sv", "Svenska")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Dates as the portal writes them in English (1 Oct 2026); Django's own "en" is American.
 FORMAT_MODULE_PATH = ["portal.formats"]
+# Country names come from django-countries in the reader's language. Its Swedish (9.1) leaves
+# these in English: named here, so that locale/sv completes them ("Kanada", "Brasilien").
+COUNTRIES_OVERRIDE = {
+    "AS": _("American Samoa"),
+    "BR": _("Brazil"),
+    "BV": _("Bouvet Island"),
+    "CA": _("Canada"),
+    "CC": _("Cocos (Keeling) Islands"),
+    "CU": _("Cuba"),
+    "CV": _("Cabo Verde"),
+    "EG": _("Egypt"),
+    "GE": _("Georgia"),
+    "HK": _("Hong Kong"),
+    "ID": _("Indonesia"),
+    "IN": _("India"),
+    "JO": _("Jordan"),
+    "KH": _("Cambodia"),
+    "LB": _("Lebanon"),
+    "NF": _("Norfolk Island"),
+    "PH": _("Philippines"),
+    "PN": _("Pitcairn"),
+    "SS": _("South Sudan"),
+    "TD": _("Chad"),
+}
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -278,8 +304,9 @@ USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
 # `import_usage --backfill` loads it on purpose.
 USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
 
-# The most a customer's month of usage may add up to (README, "Bounds"): what is beyond it is
-# held back by the aggregation, not counted. The columns are sized for it; only tests lower it.
+# The most a customer's month of usage may add up to (docs/invoicing.md, "Bounds"): what is
+# beyond it is held back by the aggregation, not counted. The columns are sized for it; only
+# tests lower it.
 USAGE_MONTH_QUANTITY_MAX = 10**16
 
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}

@@ -111,8 +111,8 @@ class UsageRecordAdmin(RecordAdmin):
 @admin.register(HeldRecord)
 class HeldRecordAdmin(RecordAdmin):
     """Records the aggregation could not count: their customer's month would pass the bound
-    (README, "Bounds"). Each aggregation run tries them again; their month is not invoiced
-    meanwhile (Admin › Uninvoiced months)."""
+    (docs/invoicing.md, "Bounds"). Each aggregation run tries them again; their month is not
+    invoiced meanwhile (Admin › Uninvoiced months)."""
 
     list_display = ["record", "customer", "month", "metric", "quantity", "held_at"]
     list_filter = ["month"]

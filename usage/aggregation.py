@@ -16,10 +16,10 @@ Why each record counts once:
 - late records for old days simply add to their day's row.
 
 What cannot be counted is held, not retried forever: a record whose customer's month would
-pass the bound (settings.USAGE_MONTH_QUANTITY_MAX, README "Bounds") is put aside (HeldRecord,
-shown to staff) and the cursor moves past it, so one customer's runaway month never stops the
-others' usage from being counted. Every run first tries the held records again and counts
-those whose month now fits.
+pass the bound (settings.USAGE_MONTH_QUANTITY_MAX, docs/invoicing.md "Bounds") is put aside
+(HeldRecord, shown to staff) and the cursor moves past it, so one customer's runaway month
+never stops the others' usage from being counted. Every run first tries the held records again
+and counts those whose month now fits.
 """
 
 import datetime
@@ -143,7 +143,7 @@ def _roll_up_next_batch(upper: int, batch_size: int) -> int | None:
 
 
 def month_quantity_max() -> int:
-    """The most a customer's month may add up to here (README, "Bounds")."""
+    """The most a customer's month may add up to here (docs/invoicing.md, "Bounds")."""
     if connection.vendor == "sqlite":
         return min(settings.USAGE_MONTH_QUANTITY_MAX, SQLITE_MONTH_QUANTITY_MAX)
     return settings.USAGE_MONTH_QUANTITY_MAX

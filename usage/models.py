@@ -76,7 +76,7 @@ CATALOGUE = {
     ),
 }
 
-# Bounds (README, "Bounds"): a record holds at most 10^9 of its unit (ingest.py), and a
+# Bounds (docs/invoicing.md, "Bounds"): a record holds at most 10^9 of its unit (ingest.py), and a
 # customer's month at most ten million such records: 10^16 for all its services and metrics
 # together (settings.USAGE_MONTH_QUANTITY_MAX), beyond which the aggregation holds records back.
 # So every record, day and month fits 17 digits before the point; the invoice's columns are

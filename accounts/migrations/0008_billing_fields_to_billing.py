@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0007_mail_sent_and_undelivered_mail'),
         # Billing's profiles hold the customers' billing settings before they leave Customer.
-        ('billing', '0013_billing_profile'),
+        ('billing', '0015_billing_profile'),
     ]
 
     operations = [

@@ -15,6 +15,7 @@ from billing.forms import BankPaymentForm, CreditNoteForm
 from billing.models import (
     BillingError,
     CheckoutSession,
+    CreditReason,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
@@ -92,9 +93,14 @@ class InvoicesNeedingAttention(NeedsAttentionFilter):
 
 class InvoiceEventInline(ReadOnlyInline):
     model = InvoiceEvent
-    fields = ["created_at", "kind", "message", "actor"]
+    fields = ["created_at", "kind", "what_happened", "actor"]
+    readonly_fields = ["what_happened"]
     verbose_name = "timeline entry"
     verbose_name_plural = "timeline"
+
+    @admin.display(description="what happened")
+    def what_happened(self, event: InvoiceEvent) -> str:
+        return event.text
 
 
 @admin.register(Invoice)
@@ -229,7 +235,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda invoice: services.issue_credit_note(
-                invoice=invoice, reason="Credited in full", actor=request.user
+                invoice=invoice, reason_code=CreditReason.CREDITED_IN_FULL, actor=request.user
             ),
             "{count} credit note(s) issued.",
         )
@@ -338,6 +344,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             note = services.issue_credit_note(
                 invoice=invoice,
                 net_amount=form.cleaned_data["net_amount"],
+                reason_code=form.cleaned_data["reason_code"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
             )

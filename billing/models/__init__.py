@@ -9,9 +9,12 @@
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
-from billing.models.events import InvoiceEvent
+from billing.models.events import InvoiceEvent, money_params
 from billing.models.invoices import (
+    CREDIT_SERVICE,
+    CREDIT_UNIT,
     BillingError,
+    CreditReason,
     ImmutableInvoice,
     InvalidTransition,
     Invoice,
@@ -28,11 +31,14 @@ from billing.models.profiles import BillingProfile
 from billing.models.runs import UninvoicedMonth
 
 __all__ = [
+    "CREDIT_SERVICE",
+    "CREDIT_UNIT",
     "BillingError",
     "BillingProfile",
     "CheckoutItem",
     "CheckoutSession",
     "CreditEntry",
+    "CreditReason",
     "ImmutableInvoice",
     "InvalidTransition",
     "Invoice",
@@ -44,6 +50,7 @@ __all__ = [
     "StripeEvent",
     "VatTreatment",
     "UninvoicedMonth",
+    "money_params",
     "check_fits",
     "customer_details",
     "invoice_pdf_path",  # named by migration 0001

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
@@ -25,9 +26,10 @@ from core import dates
 from core.money import ZERO, line_amount
 from usage.models import CATALOGUE, Metric
 
-# Sized from the bound on a customer's month (usage/models.py, README "Bounds"): at most 10^16
-# of usage, at a unit price below 10^8 (6 places), is below 10^24 before VAT (a rate below
-# 1000 %), so every amount of an invoice, its payments and credit fits 26 digits before the point.
+# Sized from the bound on a customer's month (usage/models.py, docs/invoicing.md "Bounds"): at
+# most 10^16 of usage, at a unit price below 10^8 (6 places), is below 10^24 before VAT (a rate
+# below 1000 %), so every amount of an invoice, its payments and credit fits 26 digits before
+# the point.
 MONEY = {"max_digits": 28, "decimal_places": 2}
 LINE_QUANTITY = {"max_digits": 21, "decimal_places": 4}  # a month's usage: 17 digits
 
@@ -131,6 +133,22 @@ class VatTreatment(models.TextChoices):
     OUT_OF_SCOPE = "out_of_scope", _("Outside the EU: out of scope of EU VAT")
 
 
+class CreditReason(models.TextChoices):
+    """The reasons staff choose for a credit note, shown in the reader's language. Anything
+    else is free text, printed as typed."""
+
+    CREDITED_IN_FULL = "in_full", _("Credited in full")
+    SERVICE_OUTAGE = "outage", _("Service outage (SLA credit)")
+    BILLING_ERROR = "billing_error", _("Billing error")
+    CHARGED_TWICE = "charged_twice", _("Charged twice")
+    GOODWILL = "goodwill", _("Goodwill credit")
+
+
+# A credit note by amount has one line of its own: this service and unit (in English, as
+# stored), shown in the reader's language with the credit note's reason as its description.
+CREDIT_SERVICE, CREDIT_UNIT = "Credit", "credit"
+
+
 class Invoice(models.Model):
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
@@ -170,7 +188,19 @@ class Invoice(models.Model):
         related_name="credit_notes",
         help_text="For a credit note: the invoice it corrects.",
     )
-    reason = models.CharField(max_length=300, blank=True, help_text="Why a credit note exists.")
+    reason_code = models.CharField(
+        "reason",
+        max_length=16,
+        choices=CreditReason,
+        blank=True,
+        help_text="Why a credit note exists, when it is one of the fixed reasons.",
+    )
+    reason = models.CharField(
+        "details",
+        max_length=300,
+        blank=True,
+        help_text="Why a credit note exists, in the words staff typed (printed as typed).",
+    )
     bill_to = models.JSONField(
         default=dict, blank=True, editable=False, help_text="The customer's details when issued."
     )
@@ -336,6 +366,13 @@ class Invoice(models.Model):
         return self.status in self.SETTLED_STATUSES
 
     @property
+    def reason_text(self) -> str:
+        """Why a credit note exists, for its reader: the fixed reason in their language, then
+        any words staff typed, as typed ("Driftstopp (SLA-kredit): k8s-prod-eu1 down 3 h")."""
+        fixed = str(self.get_reason_code_display()) if self.reason_code else ""
+        return ": ".join(part for part in (fixed, self.reason) if part)
+
+    @property
     def billed_to(self) -> dict:
         """The details printed under "Bill to": as issued, or the customer's own for a draft."""
         return self.bill_to or customer_details(self.customer)
@@ -455,14 +492,30 @@ class InvoiceLine(models.Model):
         return super().delete(*args, **kwargs)
 
     @property
+    def is_credit_line(self) -> bool:
+        """The one line of a credit note by amount."""
+        return (self.service, self.unit) == (CREDIT_SERVICE, CREDIT_UNIT) and (
+            self.invoice.is_credit_note
+        )
+
+    @property
     def label(self) -> str:
         """What the line bills, in the reader's language: a usage line by its metric and
-        month ("Lagring (GB-månader), november 2026"), a line staff wrote as written."""
+        month ("Lagring (GB-månader), november 2026"), a credit note's line by its reason, a
+        line staff wrote as written."""
+        if self.is_credit_line:
+            return self.invoice.reason_text or gettext("Credit")
         if not (self.metric and self.month):
             return self.description
         month = date_format(self.month, "YEAR_MONTH_FORMAT")
         return f"{CATALOGUE[self.metric].line_description}, {month}"
 
     @property
+    def service_label(self) -> str:
+        return pgettext("invoice line service", "Credit") if self.is_credit_line else self.service
+
+    @property
     def unit_label(self) -> str:
+        if self.is_credit_line:
+            return pgettext("invoice line unit", "credit")
         return CATALOGUE[self.metric].priced_unit if self.metric else self.unit

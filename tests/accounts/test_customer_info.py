@@ -2,6 +2,8 @@
 country's format and check digits) and invoice reference, and the invoice settings. A change
 of country or VAT id awaits the staff's review (tests/accounts/test_tax_review.py)."""
 
+import re
+
 import pytest
 
 from accounts.models import AuditEntry, Customer, TaxChange
@@ -179,3 +181,26 @@ def test_other_members_read_the_settings(client, billing_member, customer):
     response = client.post("/account/settings/", {"invoice_delivery": "link"})
     assert response.status_code == 403
     assert billing_of(customer).invoice_delivery == "attachment"
+
+
+def country_options(client) -> list[str]:
+    page = client.get("/account/?tab=customer").content.decode()
+    (select,) = re.findall(r'<select name="country".*?</select>', page, re.S)
+    return re.findall(r"<option value=\"\w\w\"[^>]*>([^<]+)</option>", select)
+
+
+def test_swedish_readers_choose_among_country_names_in_swedish_order(owner_client, owner):
+    owner.language = "sv"
+    owner.save()
+    names = country_options(owner_client)
+    assert len(names) == 249 and "Sverige" in names and "Sweden" not in names
+    # Kanada among the K's, not Canada among the C's; å, ä and ö after z, in that order.
+    assert names.index("Kambodja") < names.index("Kanada") < names.index("Kap Verde")
+    assert names[-4:] == ["Zimbabwe", "Åland", "Österrike", "Östtimor"]
+    assert "Canada" not in names and "American Samoa" not in names
+
+
+def test_english_readers_read_them_in_english_order(owner_client):
+    names = country_options(owner_client)
+    assert names[:3] == ["Afghanistan", "Åland Islands", "Albania"]  # Å as A
+    assert names.index("Canada") < names.index("Chad") and names[-1] == "Zimbabwe"

@@ -64,7 +64,7 @@ def test_credit_is_applied_to_the_next_invoice_when_it_is_issued(customer, credi
         ("freed", Decimal("50.00"), credit_50.number),
         ("applied", Decimal("50.00"), later.number),
     ]
-    assert later.events.filter(kind="credit_applied").get().message == (
+    assert later.events.filter(kind="credit_applied").get().text == (
         "€50.00 of your credit applied."
     )
     # Nothing is left for the invoice after it.

@@ -149,10 +149,140 @@ def test_invoices_issued_before_vat_treatments_keep_the_reverse_charge_they_prin
     }
 
 
+# What the portal wrote in English before timeline entries kept facts, kind by kind, with
+# the facts read back by hand; the last ones are not the portal's sentences and stay as stored.
+OLD_ENTRIES = [
+    ("finalized", "Issued as INV-2026-0001.", {"number": "INV-2026-0001"}),
+    ("pdf_rendered", "PDF updated.", {"updated": True}),
+    (
+        "emailed",
+        "Sent to ap@acme.example, cfo@acme.example.",
+        {"recipients": ["ap@acme.example", "cfo@acme.example"]},
+    ),
+    (
+        "not_emailed",
+        "Overdue reminder not sent: the customer has no confirmed Billing address.",
+        {"mail": "reminder"},
+    ),
+    ("marked_overdue", "Not paid by its due date, 31 Oct 2026.", {"due_date": "2026-10-31"}),
+    (
+        "checkout_started",
+        "Online payment of SEK 1,234.50 started.",
+        {"amount": "1234.50", "currency": "SEK"},
+    ),
+    (
+        "payment_received",
+        "Bank transfer of €100.00 received (reference RF 12 (b)).",
+        {
+            "amount": "100.00",
+            "currency": "EUR",
+            "method": "bank_transfer",
+            "reference": "RF 12 (b)",
+        },
+    ),
+    (
+        "payment_received",
+        "Card payment of €12,000.00 received through Stripe.",
+        {"amount": "12000.00", "currency": "EUR", "method": "card", "reference": ""},
+    ),
+    (
+        "payment_mismatch",
+        "Stripe reports $5.00 for a payment of €212.86: received, not applied "
+        "to the invoices until staff have checked it.",
+        {"received": "5.00", "received_currency": "USD", "expected": "212.86", "currency": "EUR"},
+    ),
+    (
+        "credited",
+        "INV-2026-0002 credits €50.00.",
+        {"number": "INV-2026-0002", "amount": "50.00", "currency": "EUR"},
+    ),
+    ("reopened", "€62.86 is owed again.", {"amount": "62.86", "currency": "EUR"}),
+    ("voided", "Voided.", {}),
+]
+KEPT = [
+    ("voided", "Issued to the wrong customer"),  # a reason staff typed
+    ("marked_overdue", "Not paid by its due date, 31 Foo 2026."),  # no such date
+    ("credited", "INV-2026-0002 credits 50 euros."),  # not the portal's sentence
+    ("paid", "Paid by cheque."),
+]  # fmt: skip
+
+
+def test_timeline_entries_keep_their_facts_and_unreadable_text_stays(back_to_latest):
+    from django.utils import translation
+
+    from billing.models import InvoiceEvent as LatestEvent
+
+    old = migrate([("billing", "0012_invoice_counts_index_by_kind")])
+    Customer, Invoice = old.get_model("accounts", "Customer"), old.get_model("billing", "Invoice")
+    InvoiceEvent = old.get_model("billing", "InvoiceEvent")
+    acme = Customer.objects.create(name="Acme", number="C-1", country="SE")
+    invoice = Invoice.objects.create(
+        customer=acme, number="INV-2026-0001", currency="EUR", status="unpaid", total=10
+    )
+    ids = [
+        InvoiceEvent.objects.create(invoice=invoice, kind=kind, message=message).pk
+        for kind, message, *_ in [*OLD_ENTRIES, *KEPT]
+    ]
+
+    new = migrate([("billing", "0013_invoice_event_params")])
+    events = new.get_model("billing", "InvoiceEvent").objects.in_bulk(ids)
+    stored = [(events[pk].params, events[pk].message) for pk in ids]
+    assert stored == [(facts, "") for *_, facts in OLD_ENTRIES] + [
+        ({}, message) for _, message in KEPT
+    ]
+
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    latest = LatestEvent.objects.in_bulk(ids)
+    with translation.override("en"):  # each reads as it did
+        assert [latest[pk].text for pk in ids] == [m for _, m, *_ in [*OLD_ENTRIES, *KEPT]]
+    with translation.override("sv"):
+        swedish = [latest[pk].text for pk in ids]
+    assert swedish[4:8] == [
+        "Inte betald senast förfallodagen, 31 oktober 2026.",
+        "Betalning online på 1\u00a0234,50\u00a0SEK påbörjad.",
+        "Banköverföring på 100,00\u00a0€ mottagen (referens RF 12 (b)).",
+        "Kortbetalning på 12\u00a0000,00\u00a0€ mottagen via Stripe.",
+    ]
+    assert swedish[-len(KEPT) :] == [message for _, message in KEPT]
+
+
+def test_credit_notes_given_a_fixed_reason_before_codes_get_its_code(back_to_latest):
+    old = migrate([("billing", "0013_invoice_event_params")])
+    Customer, Invoice = old.get_model("accounts", "Customer"), old.get_model("billing", "Invoice")
+    acme = Customer.objects.create(name="Acme", number="C-1", country="SE")
+    invoice = Invoice.objects.create(customer=acme, number="INV-2026-0001", status="paid")
+    for number, reason in [("2", "Credited in full"), ("3", "Credited in full, twice"),
+                           ("4", "Billing error")]:  # fmt: skip
+        Invoice.objects.create(
+            customer=acme, number=f"INV-2026-000{number}", kind="credit_note", status="credited",
+            credited_invoice=invoice, reason=reason,
+        )  # fmt: skip
+
+    new = migrate([("billing", "0014_credit_note_reason_code")])
+    reasons = new.get_model("billing", "Invoice").objects.filter(kind="credit_note")
+    assert sorted(reasons.values_list("number", "reason_code", "reason")) == [
+        ("INV-2026-0002", "in_full", ""),
+        ("INV-2026-0003", "", "Credited in full, twice"),  # free text, as typed
+        ("INV-2026-0004", "billing_error", ""),
+    ]
+    new.get_model("billing", "Invoice").objects.filter(number="INV-2026-0004").update(
+        reason="typed after it"
+    )
+    back = migrate([("billing", "0013_invoice_event_params")])
+    assert sorted(
+        back.get_model("billing", "Invoice").objects.filter(kind="credit_note")
+        .values_list("number", "reason")
+    ) == [
+        ("INV-2026-0002", "Credited in full"),
+        ("INV-2026-0003", "Credited in full, twice"),
+        ("INV-2026-0004", "Billing error: typed after it"),
+    ]  # fmt: skip
+
+
 def test_each_customers_billing_settings_move_to_its_profile_and_back(back_to_latest):
     before = [
         ("accounts", "0007_mail_sent_and_undelivered_mail"),
-        ("billing", "0012_invoice_counts_index_by_kind"),
+        ("billing", "0014_credit_note_reason_code"),
     ]
     old = migrate(before)
     Customer = old.get_model("accounts", "Customer")

@@ -6,6 +6,7 @@ import pytest
 
 from billing import services
 from core.money import (
+    format_change,
     format_money,
     format_quantity,
     format_unit_price,
@@ -155,3 +156,14 @@ def test_swedish_writes_amounts_with_a_decimal_comma_and_the_currency_after():
     assert format_unit_price(Decimal("0.012500"), "EUR", language="sv") == f"0,0125{nbsp}€"
     # A language without a style of its own is written the house way.
     assert format_money(Decimal("1234.5"), "EUR", language="de") == "€1,234.50"
+
+
+def test_changes_in_percent_carry_their_sign_and_the_languages_spacing():
+    nbsp = "\u00a0"
+    assert [format_change(Decimal(n)) for n in ("12", "-3", "0", "9000")] == [
+        "+12%",
+        "−3%",
+        "±0%",
+        "+9,000%",
+    ]
+    assert format_change(Decimal("-1250"), language="sv") == f"−1{nbsp}250{nbsp}%"

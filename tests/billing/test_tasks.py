@@ -44,7 +44,7 @@ def test_finalizing_emails_the_pdf_to_billing_contacts_only(
     assert (name, attachment_type) == (f"{invoice.number}.pdf", "application/pdf")
     assert content.startswith(b"%PDF")
     event = invoice.events.get(kind="emailed")
-    assert event.message == "Sent to ap@acme.example, cfo@acme.example."
+    assert event.text == "Sent to ap@acme.example, cfo@acme.example."
 
 
 def test_the_invoice_email_goes_once_however_often_the_task_runs(customer, contacts, invoice):
@@ -65,7 +65,7 @@ def test_without_a_billing_contact_nothing_is_sent_and_the_timeline_says_why(cus
     assert tasks.send_invoice_email(invoice.pk) == []
     assert mail.outbox == []
     assert (
-        invoice.events.get(kind="not_emailed").message
+        invoice.events.get(kind="not_emailed").text
         == "Invoice email not sent: the customer has no confirmed Billing address."
     )
     assert Invoice.objects.get(pk=invoice.pk).emailed_at is None

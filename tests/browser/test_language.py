@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from accounts.models import User
 from billing.models import Invoice
 from tests.browser.conftest import violations
 
@@ -73,3 +74,36 @@ def test_a_user_switches_the_portal_to_swedish(page, live_server, demo, log_in, 
     assert width <= 390, f"the Swedish Invoices page scrolls sideways ({width}px)"
     screenshot("invoices-sv-390", full_page=False)
     assert violations(page) == []
+
+
+def test_the_swedish_sheet_tells_an_invoices_history_in_swedish(
+    page, live_server, demo, log_in, screenshot
+):
+    """Acme's newest invoice carries the demo's credit note: its reason (a fixed one and words
+    staff typed) and its history read in Swedish, amounts and dates as Swedes write them."""
+    User.objects.filter(email="demo@example.com").update(language="sv")
+    credited = Invoice.objects.get(customer__number="C-10001", credit_notes__isnull=False)
+    note = credited.credit_notes.get()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in()
+    page.goto(f"{live_server.url}/invoices/?q={credited.number}")
+    page.get_by_role("link", name=credited.number, exact=True).click()
+    sheet = page.get_by_role("dialog", name=f"Faktura {credited.number}")
+    expect(sheet).to_contain_text(
+        f"Kreditnota {note.number} krediterar 50,00\u00a0€ på den här fakturan "
+        "(Driftavbrott (SLA-kredit): k8s-prod-eu1 unavailable for 3 hours)."
+    )
+    sheet.get_by_text(re.compile(r"^Historik \(\d+\)$")).click()
+    history = sheet.locator(".history-list")
+    expect(history).to_contain_text(f"Utfärdad som {credited.number}.")
+    expect(history).to_contain_text(f"{note.number} krediterar 50,00\u00a0€.")
+    for english in ("Issued as", "credits €", "Sent to", "Service outage"):
+        expect(sheet).not_to_contain_text(english)
+    screenshot("invoice-history-sv-1280", full_page=False)
+    assert violations(page) == []
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(history).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the Swedish sheet scrolls sideways ({width}px)"
+    screenshot("invoice-history-sv-390", full_page=False)

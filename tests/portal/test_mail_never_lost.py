@@ -25,7 +25,7 @@ from tests.billing.conftest import LINES, completed, deliver
 from tests.factories import ContactFactory, issued_invoice
 
 BILLING = "ap@acme.example"
-ATTEMPTS = 12  # as the README promises
+ATTEMPTS = 12  # as docs/operations.md promises
 
 
 class MailServer:

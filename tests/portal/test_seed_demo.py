@@ -92,8 +92,8 @@ def test_seed_demo_creates_the_promised_logins_and_is_idempotent(frozen):
 
 
 def by_hand(metric: str, metered: Decimal, unit_price: Decimal) -> tuple[Decimal, Decimal]:
-    """The line a month of usage makes, worked out as the README says: storage GB-hours / 730,
-    four places half-up, times the unit price, cents half-up."""
+    """The line a month of usage makes, worked out as docs/invoicing.md says: storage
+    GB-hours / 730, four places half-up, times the unit price, cents half-up."""
     quantity = metered / 730 if metric == "storage" else metered
     quantity = quantity.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
     amount = (quantity * unit_price).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

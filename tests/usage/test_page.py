@@ -134,7 +134,7 @@ def test_the_current_month_so_far_compares_with_as_many_days_before(acme, owner_
     # 1-22 Nov (22 days) against 10-31 Oct: 45.5 vCPU-hours against 0.5.
     assert "November 2026 so far 1 Nov 2026 – 22 Nov 2026" in text(html)
     assert card(html, "cpu") == (
-        "CPU Hours 45.50 vCPU-hours €1.41 estimated ▲ +9000% vs the previous 22 days"
+        "CPU Hours 45.50 vCPU-hours €1.41 estimated ▲ +9,000% vs the previous 22 days"
     )
 
 
@@ -314,7 +314,8 @@ def test_a_user_who_chose_swedish_reads_the_page_in_swedish(acme, owner_client, 
     assert "Senaste 7 dagarna 16 nov 2026 – 22 nov 2026, UTC-dygn" in text(html)
     # The same hand sums as in English, as Swedes write them (1 000,00; 0,93 €).
     assert card(html, "cpu") == (
-        "CPU-timmar 30,00 vCPU-timmar 0,93 € uppskattad ▲ +100% jämfört med de föregående 7 dagarna"
+        "CPU-timmar 30,00 vCPU-timmar 0,93 € uppskattad ▲ +100 % "
+        "jämfört med de föregående 7 dagarna"
     )
     assert card(html, "storage") == (
         "Lagring 43,45 GB i snitt 0,95 € uppskattad Ny inget under de föregående 7 dagarna"

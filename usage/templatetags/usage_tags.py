@@ -3,7 +3,9 @@
 from decimal import Decimal
 
 from django import template
+from django.utils.translation import get_language
 
+from core.money import format_change
 from usage.models import CATALOGUE
 
 register = template.Library()
@@ -29,9 +31,5 @@ def priced_unit(metric: str) -> str:
 
 @register.filter
 def signed_percent(change: Decimal) -> str:
-    """+12%, −3% (a true minus sign), ±0%."""
-    if change > 0:
-        return f"+{change}%"
-    if change < 0:
-        return f"−{-change}%"
-    return "±0%"
+    """+12%, −3% (a true minus sign), ±0%; +12 % in Swedish."""
+    return format_change(change, language=get_language())

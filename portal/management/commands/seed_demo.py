@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Contact, Customer, Membership, Phone, User
 from billing import invoicing, services
-from billing.models import BillingProfile, Invoice, InvoiceEvent
+from billing.models import BillingProfile, CreditReason, Invoice, InvoiceEvent
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import UsageRecord
@@ -249,7 +249,8 @@ def _settle(invoice: Invoice, *, today: datetime.date) -> None:
         services.issue_credit_note(
             invoice=invoice,
             net_amount=Decimal("40.00"),
-            reason="SLA credit: k8s-prod-eu1 unavailable for 3 hours",
+            reason_code=CreditReason.SERVICE_OUTAGE,
+            reason="k8s-prod-eu1 unavailable for 3 hours",
             issue_date=today,
             deliver=False,
         )

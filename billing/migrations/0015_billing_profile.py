@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0007_mail_sent_and_undelivered_mail'),
-        ('billing', '0012_invoice_counts_index_by_kind'),
+        ('billing', '0014_credit_note_reason_code'),
     ]
 
     operations = [
