@@ -1,6 +1,8 @@
-"""The background jobs billing's workflows ask for, by name (see accounts/jobs.py)."""
+"""The background jobs billing's workflows ask for, by name (enqueued through core/jobs.py;
+mail sent once through accounts/jobs.py)."""
 
-from accounts.jobs import SWEEP_GRACE, Mail, after_commit, queue_each, send_once, still_trying
+from accounts.jobs import Mail, send_once, still_trying
+from core.jobs import SWEEP_GRACE, after_commit, queue_each
 
 __all__ = ["SWEEP_GRACE", "Mail", "after_commit", "queue_each", "send_once", "still_trying"]
 
