@@ -18,9 +18,17 @@ from accounts import services as account_services
 from accounts.models import Phone, UndeliveredMail
 from billing import services
 from billing.admin.invoices import InvoiceAdmin
-from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
+from billing.models import (
+    BillingProfile,
+    CheckoutSession,
+    CreditEntry,
+    Invoice,
+    Payment,
+    UninvoicedMonth,
+)
 from portal.staff_groups import BILLING_STAFF, SUPPORT
 from tests.billing.conftest import completed, deliver
+from tests.billing.test_profiles import management_forms
 from tests.database import PROJECT_APPS, snapshot
 from tests.factories import InvitationFactory, UserFactory, draft_invoice
 from usage.models import CustomerPlan, DailyUsage, HeldRecord, PricingPlan, Service, UsageRecord
@@ -37,6 +45,9 @@ GROUP_MIGRATIONS = [
     importlib.import_module(
         "portal.migrations.0005_undelivered_mail_staff_groups"
     ).add_undelivered_mail_to_staff_groups,
+    importlib.import_module(
+        "portal.migrations.0006_billing_profile_staff_groups"
+    ).add_billing_profiles_to_staff_groups,
 ]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
@@ -223,3 +234,23 @@ def test_billing_staff_send_failed_mail_again_and_support_may_not(groups, custom
     assert staff.post(mail_admin, retry).status_code == 302
     retried = UndeliveredMail.objects.get()
     assert (retried.gave_up_at, retried.failures) == (None, 0)
+
+
+def test_support_reads_a_customers_billing_terms_and_billing_staff_change_them(groups, customer):
+    change = f"/admin/accounts/customer/{customer.pk}/change/"
+    support_page = staff_in(SUPPORT).get(change).content.decode()
+    assert "Payment terms (days)" in support_page and 'name="_save"' not in support_page
+
+    staff = staff_in(BILLING_STAFF)
+    form = management_forms(staff.get(change).content.decode())
+    fields = {
+        "name": customer.name, "number": customer.number, "country": customer.country,
+        "vat_id": customer.vat_id, "timezone": customer.timezone,
+        "billing_profile-0-customer": customer.pk, "billing_profile-0-currency": "EUR",
+        "billing_profile-0-payment_terms_days": "45",
+        "billing_profile-0-invoice_delivery": "attachment",
+        "billing_profile-0-invoice_language": "en",
+    }  # fmt: skip
+    response = staff.post(change, fields | form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert BillingProfile.objects.get(customer=customer).payment_terms_days == 45
