@@ -18,7 +18,7 @@ from core.money import line_amount
 from tests.concurrency import run_together
 from tests.factories import ContactFactory, CustomerFactory, issued_invoice
 from tests.htmx import HTMX
-from usage.models import DailyUsage, Service, UsageRecord
+from usage.models import DailyUsage, Sender, Service, UsageRecord
 from usage.pricing import cost
 
 pytestmark = pytest.mark.both_databases
@@ -400,6 +400,7 @@ def record(customer, service, metric, start, quantity):
     service, _ = Service.objects.get_or_create(customer=customer, name=service)
     return UsageRecord.objects.create(
         customer=customer,
+        sender=Sender.named(Sender.IMPORT),
         service=service,
         metric=metric,
         external_id=f"{service}-{metric}-{start:%Y%m%d%H}",

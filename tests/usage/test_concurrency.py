@@ -88,8 +88,8 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
     inserted, release = threading.Event(), threading.Event()
     insert = ingest._insert_postgresql
 
-    def insert_then_hold(rows, received_at):
-        accepted = insert(rows, received_at)
+    def insert_then_hold(rows, received_at, sender_id):
+        accepted = insert(rows, received_at, sender_id)
         if threading.current_thread() is not threading.main_thread():
             inserted.set()
             release.wait(timeout=30)
@@ -127,8 +127,8 @@ def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
     inserted, release = threading.Event(), threading.Event()
     insert = ingest._insert_postgresql
 
-    def insert_then_hold(rows, received_at):
-        months = insert(rows, received_at)
+    def insert_then_hold(rows, received_at, sender_id):
+        months = insert(rows, received_at, sender_id)
         if rows[0][4] == Decimal("5"):  # the first sender's batch
             inserted.set()
             release.wait(timeout=30)
