@@ -277,6 +277,10 @@ USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
 # take): older usage would land in months already invoiced without anyone deciding so.
 # `import_usage --backfill` loads it on purpose.
 USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
+# Monthly invoicing waits this long after a month ends (UTC) before it issues the month, so
+# that usage sent a little late lands on the month's own invoice; what comes later still is
+# billed on the next one (billing/invoicing.py).
+INVOICE_GRACE_HOURS = env_int("INVOICE_GRACE_HOURS", 24, minimum=0)
 
 # The most a customer's month of usage may add up to (README, "Bounds"): what is beyond it is
 # held back by the aggregation, not counted. The columns are sized for it; only tests lower it.

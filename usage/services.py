@@ -1,10 +1,20 @@
-"""Changes to pricing that must keep the past as it was invoiced; senders' tokens."""
+"""Changes to pricing that must keep the past as it was invoiced; senders' tokens; months
+closed by their invoice."""
+
+import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Customer
-from usage.models import DefaultPlan, IngestToken, PricingPlan, Sender, first_of_month
+from usage.models import (
+    ClosedMonth,
+    DefaultPlan,
+    IngestToken,
+    PricingPlan,
+    Sender,
+    first_of_month,
+)
 from usage.models.senders import LIVE_TOKENS_MAX, SHOWN_LENGTH, digest, new_secret
 
 
@@ -66,3 +76,10 @@ def revoke_ingest_tokens(*, name: str, prefix: str = "") -> list[IngestToken]:
         raise TokenRefused(f"{name} has no live token{' starting ' + prefix if prefix else ''}.")
     IngestToken.objects.filter(pk__in=[t.pk for t in tokens]).revoke()
     return tokens
+
+
+def close_month(*, customer: Customer, month: datetime.date) -> None:
+    """The customer's month is invoiced: what the aggregation counts for it from now on is
+    late usage (usage.models.late). Called by invoicing in the transaction that issues the
+    month's invoice, holding the aggregation's cursor (aggregation.pause_counting)."""
+    ClosedMonth.objects.get_or_create(customer=customer, month=first_of_month(month))

@@ -4,7 +4,8 @@
 - events.py     InvoiceEvent (the timeline and audit trail)
 - checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
-- runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why)
+- runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why),
+                BilledLateUsage (late usage and the invoice line that bills it)
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
@@ -23,9 +24,10 @@ from billing.models.invoices import (
     invoice_pdf_path,
 )
 from billing.models.payments import CreditEntry, Payment
-from billing.models.runs import UninvoicedMonth
+from billing.models.runs import BilledLateUsage, UninvoicedMonth
 
 __all__ = [
+    "BilledLateUsage",
     "BillingError",
     "CheckoutItem",
     "CheckoutSession",
