@@ -4,6 +4,7 @@ from django.urls import include, path
 from billing.views import stripe_webhook
 from portal import views
 from usage.api import ingest_usage
+from usage.openapi import openapi_description
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("usage/", views.usage, name="usage"),
     path("usage/", include("usage.urls")),
     path("api/v1/usage/", ingest_usage, name="usage_ingest"),
+    path("api/v1/openapi.json", openapi_description, name="usage_openapi"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),
 ]

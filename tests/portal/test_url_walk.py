@@ -155,6 +155,7 @@ ROUTES = {
     # usage
     "usage": Route(),
     "usage_ingest": Route(who=API),
+    "usage_openapi": Route(who=PUBLIC),  # the ingest API's description, for anyone
     "usage_export_csv": Route(),
     "usage_daily_csv": Route(),
 }
