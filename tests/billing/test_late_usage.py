@@ -6,16 +6,21 @@ import datetime
 import io
 import json
 import re
+import threading
 from decimal import Decimal as D
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import translation
 
 from billing import invoicing
 from billing.models import BilledLateUsage, Invoice
+from tests.concurrency import ROW_LOCK_AWAITED, awaited, wait_until
+from tests.factories import CustomerFactory
 from tests.usage.conftest import text
 from usage.aggregation import aggregate_usage
+from usage.ingest import ingest_records
 from usage.models import LateUsage, Price, PricingPlan
 from usage.services import create_ingest_token
 
@@ -252,3 +257,66 @@ def test_no_grace_period_invoices_at_the_months_end(
     (november,) = hourly_run(time_machine, at(12, 1, 0, 15))
 
     assert november.usage_month == NOVEMBER
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_counted_while_its_month_is_invoiced_is_billed_once(
+    postgres, time_machine, default_plan
+):
+    """The aggregation runs while November's invoice is being made: it waits for the invoice's
+    transaction, then counts the record as late usage; December's invoice bills it."""
+    customer = CustomerFactory()
+    time_machine.move_to(at(11, 20, 15))
+    ingest_records([record(1, customer, at(11, 20, 13), "100")])
+    aggregate_usage()
+    time_machine.move_to(at(12, 2, 1))
+    ingest_records([record(2, customer, at(11, 29, 13), "10")])  # not counted yet
+    inside, release = threading.Event(), threading.Event()
+    close = invoicing.close_month
+
+    def close_then_hold(**kwargs):
+        close(**kwargs)
+        inside.set()
+        release.wait(timeout=30)
+
+    invoicing.close_month = close_then_hold
+    try:
+        issuing = threading.Thread(
+            target=closing, args=(invoicing.issue_monthly_invoice, customer, NOVEMBER)
+        )
+        issuing.start()
+        assert inside.wait(timeout=30)
+        counting = threading.Thread(target=closing, args=(aggregate_usage,))
+        counting.start()
+        wait_until(lambda: awaited(ROW_LOCK_AWAITED), "the aggregation to wait for the invoice")
+        release.set()
+        issuing.join()
+        counting.join()
+    finally:
+        invoicing.close_month = close
+
+    november = Invoice.objects.get(usage_month=NOVEMBER)
+    assert [(line.quantity, line.late) for line in november.lines.all()] == [(D("100"), False)]
+    assert LateUsage.objects.get().quantity == D("10")
+    time_machine.move_to(at(1, 2, 1, year=2027))
+    december, _ = invoicing.issue_monthly_invoice(customer, DECEMBER)
+    assert [(line.quantity, line.late) for line in december.lines.all()] == [(D("10"), True)]
+
+
+def record(n, customer, start, quantity):
+    return {
+        "id": f"evt-{n}",
+        "customer": customer.number,
+        "service": "k8s-prod-eu1",
+        "metric": "cpu",
+        "quantity": quantity,
+        "start": start.isoformat(),
+        "end": (start + datetime.timedelta(hours=1)).isoformat(),
+    }
+
+
+def closing(work, *args):
+    try:
+        work(*args)
+    finally:
+        connection.close()
