@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from accounts.models import Customer
 from bench.measure import analyze, make_customer, row
 from usage.aggregation import aggregate_usage
-from usage.models import Service
+from usage.models import Sender, Service
 
 RECORDS = {"postgresql": 1_000_000, "sqlite": 200_000}
 ROUNDS = 3
@@ -24,10 +24,11 @@ HOURS = 365 * 24
 
 FILL_POSTGRESQL = """
 INSERT INTO usage_usagerecord
-    (customer_id, service_id, metric, external_id, quantity, start, "end", resource, received_at)
+    (customer_id, service_id, metric, external_id, quantity, start, "end", resource, received_at,
+     sender_id)
 SELECT %s, (%s::bigint[])[1 + n %% 8],
        (ARRAY['cpu', 'memory', 'storage', 'bandwidth'])[1 + n / 8 %% 4],
-       'agg-' || n, (n %% 1000) / 100.0, at, at + interval '1 hour', '', now()
+       'agg-' || n, (n %% 1000) / 100.0, at, at + interval '1 hour', '', now(), %s
 FROM generate_series(1, %s) AS n,
      LATERAL (SELECT timestamptz '2025-11-01 00:00Z' + (n / %s) * interval '1 hour' AS at) AS t
 """
@@ -35,12 +36,13 @@ FROM generate_series(1, %s) AS n,
 FILL_SQLITE = """
 WITH RECURSIVE numbers(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM numbers WHERE n < %s)
 INSERT INTO usage_usagerecord
-    (customer_id, service_id, metric, external_id, quantity, start, "end", resource, received_at)
+    (customer_id, service_id, metric, external_id, quantity, start, "end", resource, received_at,
+     sender_id)
 SELECT %s, json_extract(%s, '$[' || (n %% 8) || ']'),
        json_extract('["cpu", "memory", "storage", "bandwidth"]', '$[' || (n / 8 %% 4) || ']'),
        'agg-' || n, (n %% 1000) / 100.0,
        datetime('2025-11-01', '+' || (n / %s) || ' hours'),
-       datetime('2025-11-01', '+' || (n / %s + 1) || ' hours'), '', datetime('now')
+       datetime('2025-11-01', '+' || (n / %s + 1) || ' hours'), '', datetime('now'), %s
 FROM numbers
 """
 
@@ -93,13 +95,16 @@ def fill(count: int) -> tuple[Customer, int, int]:
         Service.objects.create(customer=customer, name=f"service-{n}").pk for n in range(SERVICES)
     ]
     per_hour = count // HOURS
+    sender = Sender.named(Sender.IMPORT).pk
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM usage_usagerecord")
         low = cursor.fetchone()[0]
         if connection.vendor == "postgresql":
-            cursor.execute(FILL_POSTGRESQL, [customer.pk, services, count, per_hour])
+            cursor.execute(FILL_POSTGRESQL, [customer.pk, services, sender, count, per_hour])
         else:
-            cursor.execute(FILL_SQLITE, [count, customer.pk, str(services), per_hour, per_hour])
+            cursor.execute(
+                FILL_SQLITE, [count, customer.pk, str(services), per_hour, per_hour, sender]
+            )
         cursor.execute("SELECT MAX(id) FROM usage_usagerecord")
         return customer, low, cursor.fetchone()[0]
 

@@ -3,9 +3,12 @@ bare psycopg COPY of the same rows into the same table (SQLite has no COPY: ther
 is a bare executemany INSERT).
 
 The requests go through Django's test client: the whole middleware stack, the view, JSON
-parsing, validation and the insert, in-process; no network and no HTTP server. The bodies are
-serialized beforehand (that is the sender's work). The baseline gets rows already resolved to
-ids and typed values, so the ratio is what validation, services and duplicate checks cost.
+parsing, validation and the insert, in-process; no network and no HTTP server. They are sent
+with a sender's token limited to the two customers (usage.models.senders): the token lookup,
+the scope check of every record and the sender's day counted once a batch are measured too.
+The bodies are serialized beforehand (that is the sender's work). The baseline gets rows
+already resolved to ids and typed values, so the ratio is what validation, services and
+duplicate checks cost.
 """
 
 import datetime
@@ -15,16 +18,15 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.test import Client
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import Customer
 from bench.measure import BenchError, make_customer, row
 from usage.models import Metric, Service
+from usage.services import create_ingest_token
 
 BATCH = 5_000
 BATCHES = {"postgresql": 20, "sqlite": 4}  # 100,000 and 20,000 records
-TOKEN = "bench-usage-ingest-token-0123456789abcdef"
 SERVICES = ["k8s-prod-eu1", "k8s-prod-us1", "web-frontend", "db-primary", "backups"]
 METRICS = list(Metric.values)
 GOAL = 50_000  # records/s through the API, on PostgreSQL (issue 10)
@@ -37,12 +39,12 @@ def run() -> list[dict]:
     batches = BATCHES.get(database, BATCHES["sqlite"])
     records = [make_records(customers, "api", n) for n in range(batches)]
     bodies = [json.dumps({"records": batch}).encode() for batch in records]
-    client = Client(headers={"Authorization": f"Bearer {TOKEN}"})
-    with override_settings(USAGE_INGEST_TOKEN=TOKEN):
-        api = per_second(client, bodies, expect_accepted=BATCH)
-        again = per_second(client, bodies, expect_accepted=0)
+    token, secret = create_ingest_token(name="bench-collector", customers=customers)
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+    api = per_second(client, bodies, expect_accepted=BATCH)
+    again = per_second(client, bodies, expect_accepted=0)
     baseline = bare_insert_per_second(
-        [rows_of(make_records(customers, "bare", n)) for n in range(batches)]
+        [rows_of(make_records(customers, "bare", n), token.sender_id) for n in range(batches)]
     )
     total = batches * BATCH
     baseline_name = "bare COPY" if database == "postgresql" else "bare executemany INSERT"
@@ -100,7 +102,7 @@ def per_second(client: Client, bodies: list[bytes], *, expect_accepted: int) -> 
     return len(bodies) * BATCH / (time.perf_counter() - start)
 
 
-def rows_of(records: list[dict]) -> list[tuple]:
+def rows_of(records: list[dict], sender_id: int) -> list[tuple]:
     """The records as the table's typed columns (the services exist after the API run)."""
     customers = dict(Customer.objects.values_list("number", "pk"))
     services = {
@@ -118,6 +120,7 @@ def rows_of(records: list[dict]) -> list[tuple]:
             datetime.datetime.fromisoformat(r["end"]),
             r["resource"],
             received_at,
+            sender_id,
         )
         for r in records
     ]
@@ -129,14 +132,14 @@ def bare_insert_per_second(batches: list[list[tuple]]) -> float:
     for rows in batches:
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                sql = f"COPY usage_usagerecord ({COLUMNS}, received_at) FROM STDIN"
+                sql = f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
                 with cursor.cursor.copy(sql) as copy:
                     for values in rows:
                         copy.write_row(values)
             else:
-                placeholders = ", ".join(["%s"] * 9)
+                placeholders = ", ".join(["%s"] * 10)
                 cursor.executemany(
-                    f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at) "
+                    f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id) "
                     f"VALUES ({placeholders})",
                     [sqlite_values(values) for values in rows],
                 )
@@ -145,5 +148,5 @@ def bare_insert_per_second(batches: list[list[tuple]]) -> float:
 
 def sqlite_values(values: tuple) -> tuple:
     adapt = connection.ops.adapt_datetimefield_value
-    *head, quantity, start, end, resource, received_at = values
-    return (*head, str(quantity), adapt(start), adapt(end), resource, adapt(received_at))
+    *head, quantity, start, end, resource, received_at, sender_id = values
+    return (*head, str(quantity), adapt(start), adapt(end), resource, adapt(received_at), sender_id)

@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bench.measure import analyze, compare, make_customer, owner_client
-from usage.models import DailyUsage, Metric, Service
+from usage.models import DailyUsage, Metric, Sender, Service
 
 SERVICES = 12
 BIG_DAYS, SMALL_DAYS, SMALL_EVERY = 868, 21, 9
@@ -93,8 +93,9 @@ def copy_raw_records(customer, services, days: list[datetime.date], per_day: int
     received = timezone.now()
     columns = (
         'customer_id, service_id, metric, external_id, quantity, start, "end", resource, '
-        "received_at"
+        "received_at, sender_id"
     )
+    sender = Sender.named(Sender.IMPORT).pk
     with (
         connection.cursor() as cursor,
         cursor.copy(f"COPY usage_usagerecord ({columns}) FROM STDIN") as copy,
@@ -116,5 +117,6 @@ def copy_raw_records(customer, services, days: list[datetime.date], per_day: int
                                 start + span,
                                 "",
                                 received,
+                                sender,
                             )
                         )

@@ -23,6 +23,18 @@ One invoice per customer and month: `Invoice.usage_month` is unique per customer
 constraint), the invoice is made in one transaction, and a run that loses the race returns the
 invoice the other run issued.
 
+Grace period: a month is invoiced INVOICE_GRACE_HOURS (24) after it ends (UTC), so that usage
+sent a little late still lands on its own invoice.
+
+Late usage: what the aggregation counts for a month after its invoice was issued
+(usage.models.late) goes on the customer's next monthly invoice, on lines of its own ("CPU
+Hours (vCPU-hours), late usage from November 2026") at the prices of the month it was used in.
+The invoice is made while the aggregation is paused (usage.aggregation.pause_counting), and
+closes its month in the same transaction: each record is on the month's own invoice or is
+late usage, never both. Each late usage row is billed once (billing.models.BilledLateUsage
+is keyed by it), whatever the retries. A customer with late usage and nothing else in a month
+gets an invoice of late usage alone.
+
 One customer failing alone: each customer's month is invoiced in its own transaction, and a
 failure (a figure too large for the books, a database error) rolls back that customer's only;
 it is recorded on the customer like a missing price, and the run goes on with the next.
@@ -32,21 +44,24 @@ import datetime
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone, translation
 
 from accounts.models import Customer
 from billing import ledger, services
-from billing.models import BillingError, Invoice, UninvoicedMonth
+from billing.models import BilledLateUsage, BillingError, Invoice, UninvoicedMonth
+from billing.models.invoices import usage_line_label
+from billing.selectors import METRIC_ORDER, LatePart, unbilled_late_usage
 from billing.services import LineSpec
 from core.dates import first_of_month, last_of_month, local_date, previous_month
-from usage.models import CATALOGUE, DailyUsage, HeldRecord, Metric
+from usage.aggregation import pause_counting
+from usage.models import CATALOGUE, DailyUsage, HeldRecord, LateUsage, Metric
 from usage.pricing import month_usage, plan_currency, priced_quantity
+from usage.services import close_month
 
 log = logging.getLogger(__name__)
-
-METRIC_ORDER = {metric: index for index, metric in enumerate(Metric)}
 
 
 class NotInvoiceable(BillingError):
@@ -76,44 +91,78 @@ def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
     """The invoice lines for a month of the customer's usage, by service, then metric in the
     catalogue's order."""
     rows = sorted(month_usage(customer, month), key=lambda r: (r.service, METRIC_ORDER[r.metric]))
-    unpriced = sorted({row.metric for row in rows if row.unpriced}, key=METRIC_ORDER.get)
-    if unpriced:
-        names = ", ".join(Metric(metric).label for metric in unpriced)
-        raise MissingPrice(
-            f"{month:%B %Y} has usage of {names} but the customer's plan for that month has no "
-            "price for it: not invoiced."
-        )
+    _refuse_unpriced(
+        {row.metric for row in rows if row.unpriced},
+        f"{month:%B %Y} has usage of {{names}} but the customer's plan for that month has no "
+        "price for it: not invoiced.",
+    )
     lines = []
     for row in rows:
-        quantity = priced_quantity(row.metric, row.quantity)
-        if not quantity:
-            continue
-        info = CATALOGUE[row.metric]
-        # Stored in English, whoever runs the invoicing; pages and PDFs show the line in the
-        # reader's language from its metric and month (InvoiceLine.label).
-        with translation.override("en"):
-            description, unit = f"{info.line_description}, {month:%B %Y}", str(info.priced_unit)
-        lines.append(
-            LineSpec(
-                service=row.service,
-                description=description,
-                quantity=quantity,
-                unit=unit,
-                unit_price=row.unit_price,
-                metric=row.metric,
-                month=month,
-            )
-        )
+        if quantity := priced_quantity(row.metric, row.quantity):
+            lines.append(_line(row.service, row.metric, month, quantity, row.unit_price))
     return lines
 
 
+def _refuse_unpriced(metrics: set[str], message: str) -> None:
+    """MissingPrice naming the metrics (`message` with {names}), if there are any."""
+    if metrics:
+        names = ", ".join(Metric(metric).label for metric in sorted(metrics, key=METRIC_ORDER.get))
+        raise MissingPrice(message.format(names=names))
+
+
+def _line(service, metric, month, quantity, unit_price, *, late: bool = False) -> LineSpec:
+    # Stored in English, whoever runs the invoicing; pages and PDFs show the line in the
+    # reader's language from its metric, month and lateness (InvoiceLine.label).
+    with translation.override("en"):
+        description = usage_line_label(metric, month, late=late)
+        unit = str(CATALOGUE[metric].priced_unit)
+    return LineSpec(
+        service=service,
+        description=description,
+        quantity=quantity,
+        unit=unit,
+        unit_price=unit_price,
+        metric=metric,
+        month=month,
+        late=late,
+    )
+
+
+def late_usage_lines(parts: list[LatePart]) -> list[tuple[LineSpec, list[int]]]:
+    """The lines for late usage not billed yet, each with the late usage rows it bills. A part
+    that prints as zero waits, to add up with what comes later."""
+    _refuse_unpriced(
+        {part.metric for part in parts if part.unit_price is None},
+        "Late usage of {names} arrived for a month whose plan has no price for it: not invoiced.",
+    )
+    return [
+        (_line(p.service, p.metric, p.month, p.quantity, p.unit_price, late=True), p.rows)
+        for p in parts
+        if p.quantity
+    ]
+
+
+def grace_ends(month: datetime.date) -> datetime.datetime:
+    """When a month may be invoiced: INVOICE_GRACE_HOURS after its last UTC day ends."""
+    end = last_of_month(month) + datetime.timedelta(days=1)
+    return datetime.datetime.combine(end, datetime.time(), tzinfo=datetime.UTC) + _grace()
+
+
+def _grace() -> datetime.timedelta:
+    return datetime.timedelta(hours=settings.INVOICE_GRACE_HOURS)
+
+
 def customers_with_usage(month: datetime.date) -> QuerySet[Customer]:
-    """Customers with usage on any UTC day of the month, counted or held back."""
+    """Customers with usage on any UTC day of the month, counted or held back, or with late
+    usage of an earlier month on no invoice yet."""
     # One probe of the rollup's (customer, day) index per customer, not a scan of the month.
     days = (first_of_month(month), last_of_month(month))
     usage = DailyUsage.objects.filter(customer=OuterRef("pk"), day__range=days)
     held = HeldRecord.objects.filter(customer=OuterRef("pk"), month=first_of_month(month))
-    return Customer.objects.filter(Exists(usage) | Exists(held)).order_by("number")
+    late = LateUsage.objects.filter(
+        customer=OuterRef("pk"), day__lt=first_of_month(month), billed__isnull=True
+    )
+    return Customer.objects.filter(Exists(usage) | Exists(held) | Exists(late)).order_by("number")
 
 
 def _usage_invoice(customer: Customer, month: datetime.date) -> Invoice | None:
@@ -140,33 +189,52 @@ def issue_monthly_invoice(
         return existing, False
     if month >= first_of_month(services.utc_today()):
         raise NotInvoiceable(f"{month:%B %Y} is not over yet (usage days are UTC days).")
+    if timezone.now() < grace_ends(month):
+        raise NotInvoiceable(
+            f"{month:%B %Y} waits for late usage until {grace_ends(month):%Y-%m-%d %H:%M} UTC "
+            f"(INVOICE_GRACE_HOURS={settings.INVOICE_GRACE_HOURS})."
+        )
     billed_in, priced_in = customer.billing_profile.currency, plan_currency(customer, month)
     if priced_in and billed_in != priced_in:
         raise NotInvoiceable(
             f"{customer.name} is billed in {billed_in}, its plan for {month:%B %Y} is in "
             f"{priced_in}: not invoiced from usage."
         )
-    if HeldRecord.objects.filter(customer=customer, month=month).exists():
-        raise UsageHeld(
-            f"{month:%B %Y} has usage records held back by the aggregation (its month would "
-            "pass the bound): not invoiced until they are counted."
-        )
-    lines = usage_lines(customer, month)
-    if not lines:
-        return None, False
     try:
         with transaction.atomic():
             # The customer first, as every workflow that spends credit locks it (finalizing
             # does): a second run for the same customer waits here, then its insert meets the
             # unique constraint once the first has committed.
             ledger.lock_customer(customer.pk)
+            # Then the aggregation's cursor: from here to the commit no record is counted, so
+            # the rollup read now is what this invoice bills, and what is counted for the
+            # month after the commit is late usage (the month is closed below).
+            pause_counting()
+            if HeldRecord.objects.filter(customer=customer, month=month).exists():
+                raise UsageHeld(
+                    f"{month:%B %Y} has usage records held back by the aggregation (its month "
+                    "would pass the bound): not invoiced until they are counted."
+                )
+            lines = usage_lines(customer, month)
+            late = late_usage_lines(unbilled_late_usage(customer, before=month))
+            if not lines and not late:
+                return None, False
             draft = services.create_draft(
                 customer=customer,
                 period_start=month,
                 period_end=last_of_month(month),
                 usage_month=month,
             )
-            services.add_lines(invoice=draft, lines=lines)
+            # Late lines beside the month's own, service by service (a stable sort).
+            specs = sorted([*lines, *(spec for spec, _ in late)], key=lambda spec: spec.service)
+            created = services.add_lines(invoice=draft, lines=specs)
+            late_rows = {id(spec): rows for spec, rows in late}
+            BilledLateUsage.objects.bulk_create(
+                BilledLateUsage(late_usage_id=row, line=line)
+                for spec, line in zip(specs, created, strict=True)
+                for row in late_rows.get(id(spec), ())
+            )
+            close_month(customer=customer, month=month)
             invoice = services.finalize_invoice(
                 invoice=draft,
                 issue_date=issue_date or local_date(timezone.now(), customer.timezone),
@@ -254,10 +322,16 @@ def month_due(customer: Customer, now: datetime.datetime) -> datetime.date:
     return previous_month(min(customer_date, utc_date))
 
 
+def month_due_after_grace(customer: Customer, now: datetime.datetime) -> datetime.date:
+    """month_due, INVOICE_GRACE_HOURS later: the grace period runs on the customer's clock."""
+    return month_due(customer, now - _grace())
+
+
 def issue_due_invoices(*, now: datetime.datetime) -> list[Invoice]:
     """Issue last month's invoice (UTC) to every customer for whom it is due at `now` and who
     has none yet; returns those issued. Run hourly: a customer east of UTC is invoiced at
-    midnight UTC, one west of it at its own midnight; a run that missed hours catches up."""
-    month = previous_month(now.astimezone(datetime.UTC).date())
+    midnight UTC, one west of it at its own midnight, each INVOICE_GRACE_HOURS later; a run
+    that missed hours catches up."""
+    month = previous_month((now - _grace()).astimezone(datetime.UTC).date())
     waiting = customers_with_usage(month).exclude(invoices__usage_month=month)
-    return _issue_each([c for c in waiting if month_due(c, now) >= month], month)
+    return _issue_each([c for c in waiting if month_due_after_grace(c, now) >= month], month)

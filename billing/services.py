@@ -69,6 +69,7 @@ class LineSpec:
     unit_price: Decimal
     metric: str = ""  # a usage line's metric; blank on a line staff wrote
     month: datetime.date | None = None  # the month a usage line's usage is from
+    late: bool = False  # usage of an earlier month, counted after it was invoiced
 
 
 @transaction.atomic
@@ -89,6 +90,7 @@ def add_lines(*, invoice: Invoice, lines: list[LineSpec]) -> list[InvoiceLine]:
             unit_price=spec.unit_price,
             metric=spec.metric,
             month=spec.month,
+            late=spec.late,
         )
         for index, spec in enumerate(lines)
     ]

@@ -3,8 +3,8 @@
 Production is the default: DEBUG is off unless DEBUG=true (`make run` sets it for the demo),
 and then a strong SECRET_KEY is required and HTTPS is enforced. Optional services switch on
 when their variable is set: REDIS_URL (Celery broker; without it tasks run in-process),
-STRIPE_SECRET_KEY (online payment), EMAIL_URL (outgoing mail), USAGE_INGEST_TOKEN (the usage
-ingest API).
+STRIPE_SECRET_KEY (online payment), EMAIL_URL (outgoing mail), USAGE_INGEST_TOKEN (a sender
+of usage for every customer, beside the senders' own tokens).
 """
 
 import datetime
@@ -296,13 +296,17 @@ STRIPE_API_BASE = env_url(
     "STRIPE_API_BASE", schemes={"http", "https"}, default="https://api.stripe.com"
 )
 
-# The cloud's metering posts usage to /api/v1/usage/ with this bearer token; unset, the
-# endpoint answers 503 (ingest is not configured).
+# A sender of usage for every customer, "environment", from before senders had tokens of their
+# own (`manage.py create_ingest_token`, README "Sending usage"); unset, only those are taken.
 USAGE_INGEST_TOKEN = env_token("USAGE_INGEST_TOKEN", min_length=32)
 # Usage records must start within the last USAGE_ACCEPT_DAYS days (the window Stripe's meters
 # take): older usage would land in months already invoiced without anyone deciding so.
 # `import_usage --backfill` loads it on purpose.
 USAGE_ACCEPT_DAYS = env_int("USAGE_ACCEPT_DAYS", 35, minimum=1)
+# Monthly invoicing waits this long after a month ends (UTC) before it issues the month, so
+# that usage sent a little late lands on the month's own invoice; what comes later still is
+# billed on the next one (billing/invoicing.py).
+INVOICE_GRACE_HOURS = env_int("INVOICE_GRACE_HOURS", 24, minimum=0)
 
 # The most a customer's month of usage may add up to (docs/invoicing.md, "Bounds"): what is
 # beyond it is held back by the aggregation, not counted. The columns are sized for it; only

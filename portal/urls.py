@@ -6,6 +6,7 @@ from billing.views import stripe_webhook
 from portal import views
 from usage import urls as usage_urls
 from usage.api import ingest_usage
+from usage.openapi import openapi_description
 
 # /usage/ mounted once: the Usage page, which the portal composes from usage's figures and
 # billing's fragments, and usage's own pages beneath it.
@@ -24,6 +25,7 @@ urlpatterns = [
     path("payments/", include("billing.payment_urls")),
     path("usage/", include(usage_pages)),
     path("api/v1/usage/", ingest_usage, name="usage_ingest"),
+    path("api/v1/openapi.json", openapi_description, name="usage_openapi"),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),
 ]

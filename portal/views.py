@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
 from billing import selectors as billing
+from core.dates import last_of_month
 from core.rendering import render_page
 from usage import charts
 from usage import selectors as usage_selectors
@@ -88,6 +89,11 @@ def usage(request):
             (month, NOT_INVOICEABLE[reason]) for month, reason in sorted(blocked.items())
         ]
         context["outlook_blocked"] = overview.outlook.month in blocked
+        usage_range = choice.range
+        if usage_range.first_day.day == 1 and usage_range.last_day == last_of_month(
+            usage_range.first_day
+        ):  # a calendar month: where its usage was invoiced, late usage too
+            context["month_invoicing"] = billing.month_invoicing(customer, usage_range.first_day)
         context["months"] = usage_selectors.usage_months(customer)
         context["services"] = usage_selectors.service_names(customer)
     return render_page(request, "portal/usage.html", context, fragment="usage-content")

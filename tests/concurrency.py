@@ -39,3 +39,16 @@ def wait_until(condition, what: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"Gave up after {timeout} s waiting for {what}.")
         time.sleep(0.02)
+
+
+# Another transaction of this database waits for a row lock (PostgreSQL).
+ROW_LOCK_AWAITED = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    "AND datname = current_database()"
+)
+
+
+def awaited(lock_query: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(lock_query)
+        return cursor.fetchone()[0] > 0

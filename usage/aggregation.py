@@ -13,7 +13,10 @@ Why each record counts once:
   aggregation takes it exclusively just to read the highest id: by then every record with an
   id up to it has committed (or never will), and later ingests draw higher ids. SQLite runs
   one writer at a time, so ids there commit in order;
-- late records for old days simply add to their day's row.
+- late records for old days simply add to their day's row; those of a month already
+  invoiced (usage.models.late.ClosedMonth) are also counted, in the same statement, into
+  LateUsage, which a later invoice bills. Invoicing closes a month holding the cursor row
+  (pause_counting), so each record is either on the month's invoice or late usage, never both.
 
 What cannot be counted is held, not retried forever: a record whose customer's month would
 pass the bound (settings.USAGE_MONTH_QUANTITY_MAX, docs/invoicing.md "Bounds") is put aside
@@ -28,8 +31,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
 
-from usage.models import AggregationCursor, DailyUsage, HeldRecord, UsageRecord
+from usage.models import (
+    AggregationCursor,
+    ClosedMonth,
+    DailyUsage,
+    HeldRecord,
+    LateUsage,
+    UsageRecord,
+)
 
 # SQLite sums a batch in whole millionths in 64-bit integers: a month beyond this is held there.
 SQLITE_MONTH_QUANTITY_MAX = 9 * 10**12
@@ -56,6 +67,11 @@ WITH batch AS (
     SELECT customer_id, service_id, metric, day, quantity FROM batch
     ON CONFLICT (customer_id, service_id, metric, day)
     DO UPDATE SET quantity = usage_dailyusage.quantity + EXCLUDED.quantity
+), late AS (
+    INSERT INTO usage_lateusage (customer_id, service_id, metric, day, quantity, counted_at)
+    SELECT b.customer_id, b.service_id, b.metric, b.day, b.quantity, %s
+    FROM batch b JOIN usage_closedmonth c
+        ON c.customer_id = b.customer_id AND c.month = date_trunc('month', b.day)::date
 )
 SELECT COALESCE(SUM(records), 0) FROM batch
 """
@@ -75,6 +91,17 @@ ON CONFLICT (customer_id, service_id, metric, day)
 DO UPDATE SET quantity = ROUND(usage_dailyusage.quantity + excluded.quantity, 6)
 """
 
+# The batch's records of closed months, as late usage (the same sums).
+LATE_SQLITE = f"""
+INSERT INTO usage_lateusage (customer_id, service_id, metric, day, quantity, counted_at)
+SELECT usage_usagerecord.customer_id, service_id, metric, date(start),
+       SUM(CAST(ROUND(quantity * 1000000) AS INTEGER)) / 1000000.0, %s
+FROM usage_usagerecord JOIN usage_closedmonth c
+    ON c.customer_id = usage_usagerecord.customer_id AND c.month = strftime('%%Y-%%m-01', start)
+WHERE usage_usagerecord.id > %s AND usage_usagerecord.id <= %s AND {NOT_HELD}
+GROUP BY 1, 2, 3, 4
+"""
+
 COUNTED_SQLITE = f"SELECT COUNT(*) FROM usage_usagerecord WHERE id > %s AND id <= %s AND {NOT_HELD}"
 
 
@@ -83,6 +110,12 @@ def mark_ingest_in_flight() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [USAGE_LOCKS, RECORD_IDS])
+
+
+def pause_counting() -> None:
+    """Hold the cursor row until the caller's transaction ends: no aggregation counts a record
+    meanwhile (a run waits for it). Invoicing reads a month's rollup and closes the month so."""
+    AggregationCursor.objects.select_for_update().get_or_create(pk=1)
 
 
 def aggregate_usage(*, batch_size: int = BATCH_SIZE) -> int:
@@ -131,10 +164,12 @@ def _roll_up_next_batch(upper: int, batch_size: int) -> int | None:
         with connection.cursor() as cursor:
             high = _batch_end(cursor, low, upper, batch_size)
             _hold_records_beyond_the_bound(low, high)
+            now = timezone.now()
             if connection.vendor == "postgresql":
-                cursor.execute(ROLL_UP_POSTGRESQL, [low, high])
+                cursor.execute(ROLL_UP_POSTGRESQL, [low, high, now])
             else:
                 cursor.execute(ROLL_UP_SQLITE, [low, high])
+                cursor.execute(LATE_SQLITE, [now, low, high])
                 cursor.execute(COUNTED_SQLITE, [low, high])
             counted = int(cursor.fetchone()[0])
         cursor_row.last_record_id = high
@@ -226,6 +261,11 @@ def _count_held_records() -> int:
                 .annotate(quantity=Sum("quantity"))
                 .order_by()
             )
+            if ClosedMonth.objects.filter(customer_id=customer_id, month=month).exists():
+                LateUsage.objects.bulk_create(
+                    LateUsage(customer_id=customer_id, service_id=s, metric=m, day=d, quantity=q)
+                    for s, m, d, q in per_day
+                )
             for service_id, metric, day, quantity in per_day:
                 row, _ = DailyUsage.objects.select_for_update().get_or_create(
                     customer_id=customer_id,

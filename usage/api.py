@@ -5,21 +5,37 @@ Every answer is JSON and never cached.
 Answers: 200 `{"accepted": N, "duplicates": D}` when the batch is stored (ids seen before
 are counted, not stored again); 400 `{"errors": [{"index", "field", "error"}]}` when a record
 is invalid, and nothing of the batch is stored; 409 the same, naming each record whose id was
-received before with other content; 400 `{"error": ...}` for a body that is not JSON, not an
-object, or whose `records` is not a list; 401 without the right token; 405 for
-anything but POST; 413 over MAX_RECORDS records or MAX_BODY_BYTES (refused unread); 415 for a
-body that is not `application/json`; 503 while USAGE_INGEST_TOKEN is unset.
+received before with other content; 403 the same, naming each record for a customer the
+token may not send for; 400 `{"error": ...}` for a body that is not JSON, not an object, or
+whose `records` is not a list; 401 without a live token; 405 for anything but POST; 413 over
+MAX_RECORDS records or MAX_BODY_BYTES (refused unread); 415 for a body that is not
+`application/json`.
+
+Senders (usage.models.senders): a token made with `manage.py create_ingest_token`, looked up
+once a batch by its digest, or USAGE_INGEST_TOKEN from the environment, the sender
+"environment", for every customer. Each batch after the token is counted on its sender's day,
+stored or refused, with the day's first refusal: the admin's figures per sender.
 """
 
 import hmac
+import json
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from usage.ingest import ConflictingBatch, InvalidBatch, ingest_records, parse_json
+from usage.ingest import (
+    ConflictingBatch,
+    ForbiddenBatch,
+    InvalidBatch,
+    ingest_records,
+    parse_json,
+)
+from usage.models import IngestToken, Sender, SenderDay
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +45,12 @@ MAX_RECORDS = 10_000
 MAX_BODY_BYTES = MAX_RECORDS * 1_000
 
 
+@dataclass(frozen=True)
+class Caller:
+    sender: Sender
+    customers: frozenset[str] | None  # None: every customer
+
+
 @csrf_exempt  # the token authenticates the caller; there is no session to ride on
 @never_cache
 def ingest_usage(request):
@@ -36,12 +58,18 @@ def ingest_usage(request):
         response = _answer(405, error="Send usage records with POST.")
         response["Allow"] = "POST"
         return response
-    if not settings.USAGE_INGEST_TOKEN:
-        return _answer(503, error="usage ingest is not configured")
-    if not _token_matches(request.headers.get("Authorization", "")):
+    caller = _caller(request.headers.get("Authorization", ""))
+    if caller is None:
         response = _answer(401, error="A valid bearer token is required.")
         response["WWW-Authenticate"] = 'Bearer realm="usage"'
         return response
+    response = _ingest(request, caller)
+    if response.status_code != 200:
+        SenderDay.count_batch(caller.sender.pk, error=_first_error(response))
+    return response
+
+
+def _ingest(request, caller: Caller) -> JsonResponse:
     if request.content_type.lower() != "application/json":
         return _answer(415, error="Send the records as application/json.")
     body = _body(request)
@@ -60,12 +88,20 @@ def ingest_usage(request):
             error=f"At most {MAX_RECORDS:,} records in one batch; this one has {len(records):,}.",
         )
     try:
-        result = ingest_records(records)
+        result = ingest_records(records, sender=caller.sender, customers=caller.customers)
+    except ForbiddenBatch as refused:
+        return _answer(403, errors=refused.errors)
     except ConflictingBatch as refused:
         return _answer(409, errors=refused.errors)
     except InvalidBatch as refused:
         return _answer(400, errors=refused.errors)
-    log.info("Usage batch: %d accepted, %d duplicates", result.accepted, result.duplicates)
+    SenderDay.count_batch(caller.sender.pk, records=result.accepted, duplicates=result.duplicates)
+    log.info(
+        "Usage batch from %s: %d accepted, %d duplicates",
+        caller.sender,
+        result.accepted,
+        result.duplicates,
+    )
     return _answer(200, accepted=result.accepted, duplicates=result.duplicates)
 
 
@@ -73,11 +109,33 @@ def _answer(status: int, **body) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def _token_matches(authorization: str) -> bool:
-    scheme, _, token = authorization.partition(" ")
-    expected = settings.USAGE_INGEST_TOKEN.encode()
+def _caller(authorization: str) -> Caller | None:
+    """Who sends, from the bearer token: the environment's, or a live IngestToken (whose
+    last use is noted, once a batch)."""
+    scheme, _, secret = authorization.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    expected = settings.USAGE_INGEST_TOKEN
     # In constant time: the answer's timing must not tell how much of a guess was right.
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+    if expected and hmac.compare_digest(secret.encode(), expected.encode()):
+        return Caller(Sender.named(Sender.ENVIRONMENT), customers=None)
+    token = IngestToken.objects.for_secret(secret)
+    if token is None:
+        return None
+    IngestToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    numbers = frozenset(token.customers.values_list("number", flat=True))
+    return Caller(token.sender, customers=numbers or None)
+
+
+def _first_error(response: JsonResponse) -> str:
+    """A refused batch's reason as the admin shows it: the status and the first problem."""
+    body = json.loads(response.content)
+    if "errors" in body:
+        first = body["errors"][0]
+        problem = f"record {first['index']}, {first['field']}: {first['error']}"
+        return f"{response.status_code} ({len(body['errors'])} problem(s)) {problem}"
+    return f"{response.status_code} {body['error']}"
 
 
 def _body(request) -> bytes | None:

@@ -18,7 +18,9 @@ SUMMARY_COLUMNS = [
     *(info.csv_column for info in CATALOGUE.values()),
     "estimated_cost_eur",
 ]
-DAILY_COLUMNS = ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur"]
+# `late`: "yes" on the part of a day's usage counted after its month was invoiced (billed on a
+# later invoice, usage.models.late), on a row of its own; empty on every other row.
+DAILY_COLUMNS = ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur", "late"]
 TOTAL_LABEL = "Total Estimated Bill"
 
 
@@ -59,6 +61,7 @@ def daily_rows(costs: list[DailyCost]) -> list[list[str | Decimal]]:
                 quantity_cell(cost.quantity),
                 CATALOGUE[Metric(cost.metric)].metered_unit,
                 cost_cell(cost.cost),
+                "yes" if cost.late else "",
             ]
         )
     return rows

@@ -23,6 +23,10 @@ same content is a duplicate: skipped and counted. The same (customer, id) with o
 (service, metric, quantity as stored, start, end or resource) is a conflict: the sender has a
 bug, and keeping either silently would lose usage. The batch is refused (ConflictingBatch);
 the import command stores the first and reports the others.
+
+Every record is stored with its sender (usage.models.senders). A sender limited to some
+customers has a batch naming any other refused whole (ForbiddenBatch), before anything else
+about it is checked: it learns nothing about customers it may not send for.
 """
 
 import dataclasses
@@ -41,7 +45,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from usage.aggregation import mark_ingest_in_flight
-from usage.models import FORMULA_STARTS, Metric, Service, UsageRecord
+from usage.models import FORMULA_STARTS, Metric, Sender, Service, UsageRecord
 
 MAX_QUANTITY = Decimal(1_000_000_000)
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -95,7 +99,13 @@ class ConflictingBatch(InvalidBatch):
     content; nothing of the batch was stored. `errors` name each such record's index."""
 
 
+class ForbiddenBatch(InvalidBatch):
+    """At least one record is for a customer the sender may not send usage for; nothing of the
+    batch was stored. `errors` name each such record's index."""
+
+
 CONFLICT = "already received with other content"
+FORBIDDEN = "This sender may not send usage for this customer."
 
 
 class _Invalid(Exception):
@@ -113,27 +123,54 @@ class _Record(NamedTuple):
     resource: str = ""
 
 
-def ingest_records(records: list, *, backfill: bool = False) -> IngestResult:
-    """Store a batch all-or-nothing: raises InvalidBatch, storing nothing, if any record is
-    invalid (ConflictingBatch if its id came before with other content). Services are
-    created on first sight. The API caps a batch at 10,000 records. `backfill` takes records
-    that start before the accepted window (USAGE_ACCEPT_DAYS)."""
+def ingest_records(
+    records: list,
+    *,
+    sender: Sender | None = None,
+    customers: frozenset[str] | None = None,
+    backfill: bool = False,
+) -> IngestResult:
+    """Store a batch all-or-nothing, as sent by `sender` (None: the sender "import"): raises
+    ForbiddenBatch if a record is for a customer number outside `customers` (None: any
+    customer), InvalidBatch if any record is invalid (ConflictingBatch if its id came before
+    with other content); each storing nothing. Services are created on first sight. The API
+    caps a batch at 10,000 records. `backfill` takes records that start before the accepted
+    window (USAGE_ACCEPT_DAYS)."""
+    if customers is not None and (forbidden := _outside(records, customers)):
+        raise ForbiddenBatch(forbidden)
     valid, errors = _validate(records, backfill=backfill)
     if errors:
         raise InvalidBatch(errors)
-    return _store(valid)
+    return _store(valid, _sender_id(sender))
+
+
+def _outside(records: list, customers: frozenset[str]) -> list[dict]:
+    """The records for a customer number outside `customers` (one lookup a record). A record
+    without a customer number is left to the validation."""
+    return [
+        _error(index, "customer", FORBIDDEN)
+        for index, record in enumerate(records)
+        if isinstance(record, dict)
+        and isinstance(number := record.get("customer"), str)
+        and number not in customers
+    ]
+
+
+def _sender_id(sender: Sender | None) -> int:
+    return (sender or Sender.named(Sender.IMPORT)).pk
 
 
 def ingest_valid_records(
-    records: list, *, backfill: bool = False
+    records: list, *, sender: Sender | None = None, backfill: bool = False
 ) -> tuple[IngestResult, list[dict]]:
     """Store the valid records of a batch and return the problems of the others (the import
     command's rule: a bad line of a large file must not hold back the good ones). A record in
     conflict with one stored, or with one earlier in the batch, is one of the others."""
     valid, errors = _validate(records, backfill=backfill)
+    sender_id = _sender_id(sender)
     while True:  # each round leaves out at least one record
         try:
-            result = _store(valid)
+            result = _store(valid, sender_id)
         except ConflictingBatch as conflict:
             refused = {error["index"] for error in conflict.errors}
             valid = [(index, record) for index, record in valid if index not in refused]
@@ -337,7 +374,7 @@ CHECKS = (
 
 
 @transaction.atomic
-def _store(records: list[tuple[int, _Record]]) -> IngestResult:
+def _store(records: list[tuple[int, _Record]], sender_id: int) -> IngestResult:
     """Insert the records whose ids are new; raises ConflictingBatch, storing nothing, when an
     id comes again with other content (within the batch, or against what is stored)."""
     if not records:
@@ -354,9 +391,9 @@ def _store(records: list[tuple[int, _Record]]) -> IngestResult:
     rows = list(first.values())
     received_at = timezone.now()
     if connection.vendor == "postgresql":
-        months = _insert_postgresql(rows, received_at)
+        months = _insert_postgresql(rows, received_at, sender_id)
     else:
-        months = _insert_sqlite(rows, received_at)
+        months = _insert_sqlite(rows, received_at, sender_id)
     accepted = sum(months.values())
     # An id stored before with other content than its first row here, as stored. Compared after
     # the insert, which waited for any batch storing the same ids at the same time to commit.
@@ -438,8 +475,8 @@ TRUNCATE usage_ingest_batch
 # The new rows are counted by customer and UTC month in the same statement.
 INSERT_FROM_STAGING = f"""
 WITH inserted AS (
-    INSERT INTO usage_usagerecord ({COLUMNS}, received_at)
-    SELECT {COLUMNS}, %s FROM usage_ingest_batch ORDER BY customer_id, external_id
+    INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id)
+    SELECT {COLUMNS}, %s, %s FROM usage_ingest_batch ORDER BY customer_id, external_id
     ON CONFLICT (customer_id, external_id) DO NOTHING
     RETURNING customer_id, start
 )
@@ -449,7 +486,7 @@ FROM inserted GROUP BY 1, 2
 
 
 def _insert_postgresql(
-    rows: list[tuple], received_at: datetime.datetime
+    rows: list[tuple], received_at: datetime.datetime, sender_id: int
 ) -> dict[tuple[int, datetime.date], int]:
     """COPY into a temporary table, then one INSERT ... SELECT that skips the ids already
     stored and counts the new records by customer and month. The temporary table lives as long
@@ -459,7 +496,7 @@ def _insert_postgresql(
         with cursor.cursor.copy(f"COPY usage_ingest_batch ({COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(INSERT_FROM_STAGING, [received_at])
+        cursor.execute(INSERT_FROM_STAGING, [received_at, sender_id])
         return {(customer, month): count for customer, month, count in cursor.fetchall()}
 
 
@@ -490,7 +527,7 @@ def _changed(rows: list[tuple]) -> dict[tuple[int, str], tuple]:
 
 
 def _insert_sqlite(
-    rows: list[tuple], received_at: datetime.datetime
+    rows: list[tuple], received_at: datetime.datetime, sender_id: int
 ) -> dict[tuple[int, datetime.date], int]:
     """The same INSERT ... ON CONFLICT DO NOTHING a row at a time, counting the rows that went
     in by customer and month. Values as Django's SQLite backend stores them; through the
@@ -500,14 +537,23 @@ def _insert_sqlite(
     months: dict[tuple[int, datetime.date], int] = {}
     with connection.cursor() as cursor, connection.wrap_database_errors:
         insert = (
-            f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (customer_id, external_id) DO NOTHING"
         )
         for customer, *head, quantity, start, end, resource in rows:
             cursor.cursor.execute(
                 insert,
-                (customer, *head, str(quantity), adapt(start), adapt(end), resource, received),
+                (
+                    customer,
+                    *head,
+                    str(quantity),
+                    adapt(start),
+                    adapt(end),
+                    resource,
+                    received,
+                    sender_id,
+                ),
             )
             if cursor.cursor.rowcount:
                 month = (customer, start.date().replace(day=1))

@@ -14,8 +14,8 @@ from django.db.models import Sum
 
 from accounts.models import Customer
 from core.dates import last_of_month
-from core.money import round_money
-from usage.models import DailyUsage, HeldRecord, Metric, Service
+from core.money import ZERO, round_money
+from usage.models import DailyUsage, HeldRecord, LateUsage, Metric, Service
 from usage.pricing import PriceBook, PricedUsage, price_book, priced_spans
 from usage.ranges import DAY, UsageRange
 
@@ -311,22 +311,35 @@ class DailyCost:
     metric: str
     quantity: Decimal
     cost: Decimal
+    late: bool = False  # counted after its month was invoiced: on a later invoice
 
 
 def daily_costs(
     customer: Customer, usage_range: UsageRange, *, service: str | None = None
 ) -> list[DailyCost]:
-    """The rollup behind a range, day by day, service by service, metric by metric."""
-    rollup = DailyUsage.objects.filter(
-        customer=customer, day__range=(usage_range.first_day, usage_range.last_day)
-    )
+    """The rollup behind a range, day by day, service by service, metric by metric; where part
+    of a day's usage is late usage (models.late), that part on a row of its own after it."""
+    days = (usage_range.first_day, usage_range.last_day)
+    rollup = DailyUsage.objects.filter(customer=customer, day__range=days)
+    late_usage = LateUsage.objects.filter(customer=customer, day__range=days)
     if service is not None:
         rollup = rollup.filter(service__name=service)
+        late_usage = late_usage.filter(service__name=service)
     rows = rollup.values_list("day", "service__name", "metric", "quantity").order_by(
         "day", "service__name", "metric"
     )
+    late_sums = late_usage.values_list("day", "service__name", "metric").annotate(
+        quantity=Sum("quantity")
+    )
+    late = {(day, name, metric): quantity for day, name, metric, quantity in late_sums.order_by()}
     book = price_book(customer, usage_range.first_day, usage_range.last_day)
-    return [
-        DailyCost(day, name, metric, quantity, book.cost(metric, day, quantity))
-        for day, name, metric, quantity in rows
-    ]
+    costs = []
+    for day, name, metric, quantity in rows:
+        late_part = late.get((day, name, metric), ZERO)
+        on_time = quantity - late_part
+        if on_time or not late_part:
+            costs.append(DailyCost(day, name, metric, on_time, book.cost(metric, day, on_time)))
+        if late_part:
+            cost = book.cost(metric, day, late_part)
+            costs.append(DailyCost(day, name, metric, late_part, cost, late=True))
+    return costs

@@ -4,7 +4,8 @@
 - events.py     InvoiceEvent (the timeline and audit trail)
 - checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
-- runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why)
+- runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why),
+                BilledLateUsage (late usage and the invoice line that bills it)
 - profiles.py   BillingProfile (a customer's currency, terms, Stripe customer, delivery, language)
 """
 
@@ -28,9 +29,10 @@ from billing.models.invoices import (
 )
 from billing.models.payments import CreditEntry, Payment
 from billing.models.profiles import BillingProfile
-from billing.models.runs import UninvoicedMonth
+from billing.models.runs import BilledLateUsage, UninvoicedMonth
 
 __all__ = [
+    "BilledLateUsage",
     "CREDIT_SERVICE",
     "CREDIT_UNIT",
     "BillingError",

@@ -455,6 +455,18 @@ class Invoice(models.Model):
         return status
 
 
+def usage_line_label(metric: str, month: datetime.date, *, late: bool = False) -> str:
+    """A usage line's description in the active language."""
+    description = CATALOGUE[metric].line_description
+    month_name = date_format(month, "YEAR_MONTH_FORMAT")
+    if late:
+        return _("%(description)s, late usage from %(month)s") % {
+            "description": description,
+            "month": month_name,
+        }
+    return f"{description}, {month_name}"
+
+
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(default=0)
@@ -471,6 +483,10 @@ class InvoiceLine(models.Model):
     )
     month = models.DateField(
         null=True, blank=True, help_text="The month (its 1st) a usage line's usage is from."
+    )
+    late = models.BooleanField(
+        default=False,
+        help_text="Usage of an earlier month, counted after that month was invoiced.",
     )
 
     class Meta:
@@ -501,14 +517,14 @@ class InvoiceLine(models.Model):
     @property
     def label(self) -> str:
         """What the line bills, in the reader's language: a usage line by its metric and
-        month ("Lagring (GB-månader), november 2026"), a credit note's line by its reason, a
-        line staff wrote as written."""
+        month ("Lagring (GB-månader), november 2026"; late usage "CPU Hours (vCPU-hours),
+        late usage from November 2026"), a credit note's line by its reason, a line staff wrote
+        as written."""
         if self.is_credit_line:
             return self.invoice.reason_text or gettext("Credit")
         if not (self.metric and self.month):
             return self.description
-        month = date_format(self.month, "YEAR_MONTH_FORMAT")
-        return f"{CATALOGUE[self.metric].line_description}, {month}"
+        return usage_line_label(self.metric, self.month, late=self.late)
 
     @property
     def service_label(self) -> str:

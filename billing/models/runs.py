@@ -1,9 +1,12 @@
-"""What the monthly invoicing run could not do: a customer's month left without an invoice."""
+"""What the monthly invoicing run could not do (a customer's month left without an invoice),
+and the late usage its invoices billed."""
 
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Customer
+from billing.models.invoices import InvoiceLine
+from usage.models import LateUsage
 
 
 class UninvoicedMonth(models.Model):
@@ -39,3 +42,19 @@ class UninvoicedMonth(models.Model):
 
     def __str__(self):
         return f"{self.customer.number} {self.usage_month:%Y-%m}: {self.get_reason_display()}"
+
+
+class BilledLateUsage(models.Model):
+    """Late usage (usage.models.late) and the invoice line that bills it. Its primary key is
+    the late usage row: each is billed once, whatever the retries and however many runs."""
+
+    late_usage = models.OneToOneField(
+        LateUsage, on_delete=models.PROTECT, primary_key=True, related_name="billed"
+    )
+    line = models.ForeignKey(InvoiceLine, on_delete=models.CASCADE, related_name="late_usage")
+
+    class Meta:
+        verbose_name_plural = "billed late usage"
+
+    def __str__(self):
+        return f"{self.late_usage} on {self.line}"

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 from hypothesis import strategies as st
@@ -382,7 +383,8 @@ class MonthlyRuns(RuleBasedStateMachine):
     def the_month_ends_and_the_hourly_run_invoices_it(self, hour):
         next_month = (self.month + datetime.timedelta(days=32)).replace(day=1)
         moment = datetime.datetime.combine(next_month, datetime.time(), tzinfo=datetime.UTC)
-        moment += datetime.timedelta(hours=hour)
+        # After the grace period (INVOICE_GRACE_HOURS, a day), in some hour of the next day.
+        moment += datetime.timedelta(hours=settings.INVOICE_GRACE_HOURS + hour)
         self.clock.move_to(moment)
         invoicing.issue_due_invoices(now=moment)
 

@@ -18,7 +18,7 @@ from core.money import line_amount
 from tests.concurrency import run_together
 from tests.factories import ContactFactory, CustomerFactory, issued_invoice
 from tests.htmx import HTMX
-from usage.models import DailyUsage, Service, UsageRecord
+from usage.models import DailyUsage, Sender, Service, UsageRecord
 from usage.pricing import cost
 
 pytestmark = pytest.mark.both_databases
@@ -286,19 +286,20 @@ def hourly_run(time_machine):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("zone", "not_yet", "due"),
+    ("zone", "not_yet", "due", "issued"),
     [
-        # Auckland (UTC+13 in summer) reaches 1 November at 11:00 UTC on 31 October, but
-        # October's last UTC day is still running: it is invoiced at midnight UTC.
-        ("Pacific/Auckland", at(10, 31, 23, 59), at(11, 1, 0, 0)),
-        # Los Angeles (still UTC-7 at midnight; winter time starts at 2:00 that day): at
-        # 07:00 UTC on 1 November.
-        ("America/Los_Angeles", at(11, 1, 6, 59), at(11, 1, 7, 0)),
-        ("UTC", at(10, 31, 23, 59), at(11, 1, 0, 0)),
+        # Each a day (INVOICE_GRACE_HOURS) after: Auckland (UTC+13 in summer) reaches
+        # 1 November at 11:00 UTC on 31 October, but October's last UTC day is still running:
+        # it is invoiced a day after midnight UTC.
+        ("Pacific/Auckland", at(11, 1, 23, 59), at(11, 2, 0, 0), datetime.date(2026, 11, 2)),
+        # Los Angeles (still UTC-7 at midnight; winter time starts at 2:00 that day): a day
+        # after 07:00 UTC on 1 November.
+        ("America/Los_Angeles", at(11, 2, 6, 59), at(11, 2, 7, 0), datetime.date(2026, 11, 1)),
+        ("UTC", at(11, 1, 23, 59), at(11, 2, 0, 0), datetime.date(2026, 11, 2)),
     ],
 )
 def test_each_customer_is_invoiced_once_their_1st_has_begun_and_utc_october_is_over(
-    hourly_run, zone, not_yet, due
+    hourly_run, zone, not_yet, due, issued
 ):
     customer = CustomerFactory(timezone=zone)
     used(customer, "k8s-prod", "cpu", datetime.date(2026, 10, 31), "10")
@@ -307,7 +308,7 @@ def test_each_customer_is_invoiced_once_their_1st_has_begun_and_utc_october_is_o
     assert hourly_run(due) == [customer]
     invoice = usage_invoices().get()
     assert invoice.usage_month == OCTOBER
-    assert invoice.issue_date == datetime.date(2026, 11, 1)  # the customer's date
+    assert invoice.issue_date == issued  # the customer's date
     # Every later hour finds it issued.
     assert hourly_run(due + datetime.timedelta(hours=1)) == []
     assert hourly_run(at(11, 20, 12, 0)) == []
@@ -321,9 +322,9 @@ def test_an_hourly_run_invoices_only_the_customers_whose_1st_has_begun(hourly_ru
     for customer in (auckland, los_angeles):
         used(customer, "k8s-prod", "cpu", datetime.date(2026, 10, 1), "10")
 
-    assert hourly_run(at(11, 1, 0, 0)) == [auckland]
+    assert hourly_run(at(11, 2, 0, 0)) == [auckland]
     # The beat was down for two days: the next run catches up.
-    assert hourly_run(at(11, 3, 0, 0)) == [los_angeles]
+    assert hourly_run(at(11, 4, 0, 0)) == [los_angeles]
 
 
 # ---- Two runs at the same moment (PostgreSQL) ----
@@ -400,6 +401,7 @@ def record(customer, service, metric, start, quantity):
     service, _ = Service.objects.get_or_create(customer=customer, name=service)
     return UsageRecord.objects.create(
         customer=customer,
+        sender=Sender.named(Sender.IMPORT),
         service=service,
         metric=metric,
         external_id=f"{service}-{metric}-{start:%Y%m%d%H}",
@@ -416,9 +418,10 @@ def test_the_hourly_task_counts_the_months_last_records_before_invoicing(time_ma
     # The month's last hour, sent at the end of it and not counted yet.
     record(auckland, "k8s-prod", "cpu", at(10, 31, 23, 0), "50")
 
-    time_machine.move_to(at(10, 31, 23, 15))  # 1 November 12:15 in Auckland; October in UTC
+    # 2 November 12:15 in Auckland, but October's UTC days ended less than a day ago.
+    time_machine.move_to(at(11, 1, 23, 15))
     assert tasks.issue_monthly_invoices() == 0
-    time_machine.move_to(at(11, 1, 0, 15))
+    time_machine.move_to(at(11, 2, 0, 15))
     assert tasks.issue_monthly_invoices() == 1
     assert tasks.issue_monthly_invoices() == 0
 

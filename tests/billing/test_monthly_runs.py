@@ -100,7 +100,7 @@ def usage_page_month(client, month):
 def test_switching_the_default_plan_at_2am_on_the_1st_reprices_no_month_before_it(
     time_machine, los_angeles, owner_client, admin_client
 ):
-    (october,) = run_at(time_machine, at(11, 1, 8, 15))
+    (october,) = run_at(time_machine, at(11, 2, 8, 15))
     # Standard: 1000 vCPU-h x 0.031 = 31.00; 2000 GB-h x 0.0042 = 8.40.
     assert [line[-1] for line in lines_of(october)] == [D("31.00"), D("8.40")]
     october_before = (october.subtotal, october.total, lines_of(october))
@@ -113,8 +113,8 @@ def test_switching_the_default_plan_at_2am_on_the_1st_reprices_no_month_before_i
     # The Usage page for October shows what its invoice billed, service by service.
     assert usage_page_month(owner_client, OCTOBER) == ({"k8s-prod": D("39.40")}, D("39.40"))
 
-    assert run_at(time_machine, at(12, 1, 7, 59)) == []  # still 30 November in Los Angeles
-    (november,) = run_at(time_machine, at(12, 1, 8, 0))
+    assert run_at(time_machine, at(12, 2, 7, 59)) == []  # 30 Nov in Los Angeles a day ago
+    (november,) = run_at(time_machine, at(12, 2, 8, 0))
     # November at Standard's prices: 500 x 0.031 = 15.50; 100 GB x 0.01 = 1.00.
     assert [(line[0], line[4], line[5]) for line in lines_of(november)] == [
         ("k8s-prod", D("0.031"), D("15.50")),

@@ -31,7 +31,18 @@ from tests.billing.conftest import completed, deliver
 from tests.billing.test_profiles import management_forms
 from tests.database import PROJECT_APPS, snapshot
 from tests.factories import InvitationFactory, UserFactory, draft_invoice
-from usage.models import CustomerPlan, DailyUsage, HeldRecord, PricingPlan, Service, UsageRecord
+from usage.models import (
+    CustomerPlan,
+    DailyUsage,
+    HeldRecord,
+    IngestToken,
+    LateUsage,
+    PricingPlan,
+    Sender,
+    Service,
+    UsageRecord,
+)
+from usage.services import create_ingest_token
 
 GROUP_MIGRATIONS = [
     importlib.import_module("portal.migrations.0001_staff_groups").create_staff_groups,
@@ -48,6 +59,9 @@ GROUP_MIGRATIONS = [
     importlib.import_module(
         "portal.migrations.0006_billing_profile_staff_groups"
     ).add_billing_profiles_to_staff_groups,
+    importlib.import_module(
+        "portal.migrations.0007_senders_staff_groups"
+    ).add_senders_to_staff_groups,
 ]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
@@ -106,6 +120,7 @@ def record_usage(customer):
     start = datetime.datetime(2026, 11, 20, 13, tzinfo=datetime.UTC)
     held = UsageRecord.objects.create(
         customer=customer,
+        sender=Sender.named(Sender.IMPORT),
         service=service,
         metric="cpu",
         external_id="r-0",
@@ -116,6 +131,7 @@ def record_usage(customer):
     HeldRecord.objects.create(record=held, customer=customer, month=datetime.date(2026, 11, 1))
     UsageRecord.objects.create(
         customer=customer,
+        sender=Sender.named(Sender.IMPORT),
         service=service,
         metric="cpu",
         external_id="r-1",
@@ -126,6 +142,10 @@ def record_usage(customer):
     DailyUsage.objects.create(
         customer=customer, service=service, metric="cpu", day=start.date(), quantity=Decimal("12.5")
     )
+    LateUsage.objects.create(
+        customer=customer, service=service, metric="cpu", day=start.date(), quantity=Decimal("1")
+    )
+    create_ingest_token(name="collector-eu1", customers=[customer])
     UninvoicedMonth.objects.create(
         customer=customer,
         usage_month=datetime.date(2026, 10, 1),
@@ -212,6 +232,24 @@ def test_the_migration_makes_both_groups_in_a_database_without_them(transactiona
         p.codename for p in billing
     }
     assert not {p.codename for p in billing} & {"delete_payment", "change_payment"}
+
+
+def test_billing_staff_make_and_revoke_tokens_and_support_may_not(groups, customer):
+    token, _ = create_ingest_token(name="collector-eu1", customers=[])
+    tokens_admin = "/admin/usage/ingesttoken/"
+    revoke = {"action": "revoke", "_selected_action": [token.pk]}
+    support = staff_in(SUPPORT)
+    assert 'value="revoke"' not in support.get(tokens_admin).content.decode()
+    support.post(tokens_admin, revoke)
+    assert IngestToken.objects.live().exists()
+    assert support.post(f"{tokens_admin}add/", {"name": "collector-us1"}).status_code == 403
+
+    staff = staff_in(BILLING_STAFF)
+    assert staff.post(f"{tokens_admin}add/", {"name": "collector-us1"}).status_code == 200
+    staff.post(tokens_admin, revoke)
+    assert list(IngestToken.objects.live().values_list("sender__name", flat=True)) == [
+        "collector-us1"
+    ]
 
 
 def test_billing_staff_send_failed_mail_again_and_support_may_not(groups, customer):

@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts.models import Contact, Customer, Membership, User
 from billing.models import Invoice, Payment
-from usage.models import DailyUsage, UsageRecord
+from usage.models import DailyUsage, IngestToken, UsageRecord
 from usage.pricing import month_usage
 
 # A Sunday late in November 2026: last month is October, the newest invoices were issued on
@@ -123,6 +123,15 @@ def test_the_demos_invoices_bill_its_usage_and_keep_every_state(frozen):
     )
     assert daily.end - daily.start == datetime.timedelta(days=1)
     assert not acme_records.filter(start__gte=datetime.datetime(2026, 11, 22, tzinfo=datetime.UTC))
+
+    # Two collectors, each with a live token for its own customer, sent the usage.
+    tokens = IngestToken.objects.live().order_by("sender__name")
+    assert [(t.sender.name, [c.number for c in t.customers.all()]) for t in tokens] == [
+        ("collector-de1", ["C-10002"]),
+        ("collector-se1", ["C-10001"]),
+    ]
+    senders = UsageRecord.objects.values_list("customer__number", "sender__name").distinct()
+    assert sorted(senders) == [("C-10001", "collector-se1"), ("C-10002", "collector-de1")]
 
     for customer, services in [
         (acme, {"k8s-prod-eu1", "web-frontend", "db-primary", "backups"}),

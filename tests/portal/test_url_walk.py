@@ -155,6 +155,7 @@ ROUTES = {
     # usage
     "usage": Route(),
     "usage_ingest": Route(who=API),
+    "usage_openapi": Route(who=PUBLIC),  # the ingest API's description, for anyone
     "usage_export_csv": Route(),
     "usage_daily_csv": Route(),
     "usage_prices": Route(),
@@ -245,7 +246,9 @@ def test_the_walk_knows_no_url_that_is_gone():
 
 @walked()
 def test_anonymous_visitors_are_sent_to_log_in(client, acme, found, settings):
-    settings.USAGE_INGEST_TOKEN = "a-configured-token-of-forty-characters-xx"  # else 503
+    settings.USAGE_INGEST_TOKEN = (
+        "a-configured-token-of-forty-characters-xx"  # the sender "environment"
+    )
     route = ROUTES[found.name]
     url = route.url(found.name, acme)
     before = snapshot()

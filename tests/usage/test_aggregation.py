@@ -12,7 +12,7 @@ from tests.usage.records import raw_totals, record, rollup
 from usage import tasks
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
-from usage.models import AggregationCursor, HeldRecord, Service, UsageRecord
+from usage.models import AggregationCursor, HeldRecord, Sender, Service, UsageRecord
 
 pytestmark = [
     pytest.mark.django_db,
@@ -196,6 +196,7 @@ def huge_record(customer, n, quantity, day="2026-11-20"):
     service, _ = Service.objects.get_or_create(customer=customer, name="runaway")
     return UsageRecord.objects.create(
         customer=customer,
+        sender=Sender.named(Sender.IMPORT),
         service=service,
         metric="storage",
         external_id=f"huge-{n}",

@@ -138,12 +138,15 @@ def test_an_empty_batch_is_accepted_and_stores_nothing(client):
     assert_answer(post(client, {"records": []}), 200, {"accepted": 0, "duplicates": 0})
 
 
-def test_without_a_configured_token_ingest_answers_503(client, settings):
+@pytest.mark.parametrize("authorization", ["Bearer ", "Bearer  ", f"Bearer {TOKEN}"])
+def test_without_the_environment_token_only_senders_tokens_are_taken(
+    client, settings, authorization
+):
     settings.USAGE_INGEST_TOKEN = ""
 
-    response = post(client, {"records": [record(1)]}, headers={"Authorization": "Bearer "})
+    response = post(client, {"records": [record(1)]}, headers={"Authorization": authorization})
 
-    assert_answer(response, 503, {"error": "usage ingest is not configured"})
+    assert_answer(response, 401, {"error": "A valid bearer token is required."})
     assert stored() == NOTHING
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from tests.concurrency import run_together, wait_until
+from tests.concurrency import ROW_LOCK_AWAITED, awaited, run_together, wait_until
 from tests.usage.records import raw_totals, record, rollup
 from usage import ingest
 from usage.aggregation import aggregate_usage
@@ -88,8 +88,8 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
     inserted, release = threading.Event(), threading.Event()
     insert = ingest._insert_postgresql
 
-    def insert_then_hold(rows, received_at):
-        accepted = insert(rows, received_at)
+    def insert_then_hold(rows, received_at, sender_id):
+        accepted = insert(rows, received_at, sender_id)
         if threading.current_thread() is not threading.main_thread():
             inserted.set()
             release.wait(timeout=30)
@@ -127,8 +127,8 @@ def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
     inserted, release = threading.Event(), threading.Event()
     insert = ingest._insert_postgresql
 
-    def insert_then_hold(rows, received_at):
-        months = insert(rows, received_at)
+    def insert_then_hold(rows, received_at, sender_id):
+        months = insert(rows, received_at, sender_id)
         if rows[0][4] == Decimal("5"):  # the first sender's batch
             inserted.set()
             release.wait(timeout=30)
@@ -183,19 +183,9 @@ def run_closing(work, *args):
         connection.close()
 
 
-# Another transaction of this database waits: for the aggregation's advisory lock, or for a row
-# (an id another batch inserted and has not committed yet).
+# Another transaction of this database waits for the aggregation's advisory lock (a row lock:
+# tests.concurrency.ROW_LOCK_AWAITED, an id another batch inserted and has not committed).
 ADVISORY_LOCK_AWAITED = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-ROW_LOCK_AWAITED = (
-    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-    "AND datname = current_database()"
-)
-
-
-def awaited(lock_query: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(lock_query)
-        return cursor.fetchone()[0] > 0

@@ -73,12 +73,12 @@ def test_the_daily_csv_is_the_rollup_day_by_day(customer, owner_client):
     filename, rows = download(owner_client, "/usage/daily.csv?range=7d")
     assert filename == f"usage-daily-{customer.number}-2026-11-16_2026-11-22.csv"
     assert rows == [
-        ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur"],
-        ["2026-11-16", "web", "cpu", "10.0000", "vCPU-hours", "0.31"],
-        ["2026-11-18", "web", "storage", "7300.0000", "GB-hours", "0.95"],
-        ["2026-11-20", "db", "memory", "1000.0000", "GB-hours", "4.20"],
-        ["2026-11-21", "db", "bandwidth", "123.4560", "GB", "1.23"],
-        ["2026-11-22", "web", "cpu", "20.0000", "vCPU-hours", "0.62"],
+        ["day", "service", "metric", "quantity", "unit", "estimated_cost_eur", "late"],
+        ["2026-11-16", "web", "cpu", "10.0000", "vCPU-hours", "0.31", ""],
+        ["2026-11-18", "web", "storage", "7300.0000", "GB-hours", "0.95", ""],
+        ["2026-11-20", "db", "memory", "1000.0000", "GB-hours", "4.20", ""],
+        ["2026-11-21", "db", "bandwidth", "123.4560", "GB", "1.23", ""],
+        ["2026-11-22", "web", "cpu", "20.0000", "vCPU-hours", "0.62", ""],
     ]
 
 
@@ -116,7 +116,8 @@ def test_every_text_cell_is_quoted_and_numbers_are_not(customer, owner_client):
     assert summary[1] == '"db",0.0000,1000.0000,0.0000,123.4560,5.43'
     assert summary[-1] == '"Total Estimated Bill",30.0000,1000.0000,43.4524,123.4560,7.31'
     assert daily[1].startswith('"2026-11-')
-    assert all(line.count('"') == 8 for line in daily[1:])  # day, service, metric, unit
+    # day, service, metric, unit, late
+    assert all(line.count('"') == 10 for line in daily[1:])
 
 
 def test_another_customers_service_gives_an_empty_file(owner_client, outsider, rollup):

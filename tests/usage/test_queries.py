@@ -16,9 +16,11 @@ TODAY = datetime.date(2026, 11, 22)
 # 3 for the login (session, user, memberships); the page: whether there is usage, the price
 # book (3), the priced spans (1), the daily series, the invoices by status, the months held back
 # by the aggregation and those a run could not invoice, the months with usage (the month
-# picker) and the service names (the filter). A CSV: the price book and its rows.
-PAGE_QUERIES = 14
-CSV_QUERIES = 7
+# picker), the service names (the filter) and, for a calendar month, its invoice (none here;
+# an invoiced month adds its late usage and the invoices that billed it). A CSV: the price
+# book and its rows (the daily CSV also its late usage).
+PAGE_QUERIES = 15
+CSV_QUERIES = 8
 
 
 def customer_with_history(days: int, services: int):

@@ -1,15 +1,20 @@
 """`manage.py issue_monthly_invoices --month 2026-10`: invoice a month of usage now.
 
-The hourly beat task does this by itself on the 1st (billing/tasks.py); the command is for a
-month it missed, or to see what a month holds. Safe to run any number of times.
+The hourly beat task does this by itself on the 2nd, after the grace period (billing/tasks.py,
+INVOICE_GRACE_HOURS); the command is for a month it missed, or to see what a month holds. Safe
+to run any number of times: a month invoiced before issues nothing new, and says so (and how
+much late usage of it waits for the next invoice). An invoice issued now carries the late usage
+of earlier months, which the command names.
 """
 
 import datetime
 import re
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from billing import invoicing
+from billing.selectors import unbilled_late_usage
 from billing.services import utc_today
 from core.money import format_money
 from usage.aggregation import aggregate_usage
@@ -30,6 +35,11 @@ def month_argument(value: str) -> datetime.date:
         raise CommandError(
             f"{first:%B %Y} is not over yet (usage days are UTC days): only past months "
             "can be invoiced."
+        )
+    if timezone.now() < invoicing.grace_ends(first):
+        raise CommandError(
+            f"{first:%B %Y} waits for late usage until "
+            f"{invoicing.grace_ends(first):%Y-%m-%d %H:%M} UTC (INVOICE_GRACE_HOURS)."
         )
     return first
 
@@ -62,10 +72,22 @@ class Command(BaseCommand):
                 issued += 1
                 total = format_money(invoice.total, invoice.currency)
                 self.stdout.write(self.style.SUCCESS(f"Issued {invoice.number} to {who}: {total}."))
+                for line in invoice.lines.filter(late=True):
+                    amount = format_money(line.amount, invoice.currency)
+                    self.stdout.write(f"  with {line.service} · {line.description}: {amount}")
             else:
                 existed += 1
                 self.stdout.write(f"Already issued: {invoice.number} to {who}.")
+                late = unbilled_late_usage(customer, month=first)
+                if waiting := sum(part.amount for part in late):
+                    amount = format_money(waiting, invoice.currency)
+                    self.stdout.write(
+                        f"  Late usage of {first:%B %Y} since: {amount} before VAT, for the "
+                        "next monthly invoice."
+                    )
         self.stdout.write(
             f"{first:%B %Y}: {issued} issued, {existed} already issued, {skipped} skipped, "
             f"{uninvoiced} not invoiced (needs attention in the admin)."
         )
+        if not issued:
+            self.stdout.write(f"Nothing new issued for {first:%B %Y}.")

@@ -15,8 +15,9 @@ from billing import invoicing, services
 from billing.models import BillingProfile, CreditReason, Invoice, InvoiceEvent
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
-from usage.models import UsageRecord
+from usage.models import IngestToken, Sender, UsageRecord
 from usage.pricing import HOURS_PER_MONTH
+from usage.services import create_ingest_token
 
 DEMO_PASSWORD = "demo1234"
 ADMIN_PASSWORD = "admin1234"
@@ -192,7 +193,28 @@ def _usage_records(customer: Customer, first_day: datetime.date, today: datetime
         day += datetime.timedelta(days=1)
 
 
-def seed_usage(customers: list[Customer], today: datetime.date) -> int:
+# The demo cloud's collectors: one per region, each limited to the customers it meters.
+SENDERS = {"collector-se1": ["C-10001"], "collector-de1": ["C-10002"]}
+
+
+def seed_senders(customers: list[Customer]) -> dict[str, tuple[Sender, str]]:
+    """Each collector of SENDERS with a live token, made if it has none: {customer number:
+    (its sender, the secret of a token made now, or "")}."""
+    by_number = {customer.number: customer for customer in customers}
+    senders = {}
+    for name, numbers in SENDERS.items():
+        secret = ""
+        if not IngestToken.objects.live().filter(sender__name=name).exists():
+            scope = [by_number[number] for number in numbers if number in by_number]
+            _, secret = create_ingest_token(name=name, customers=scope)
+        sender = Sender.objects.get(name=name)
+        senders.update(dict.fromkeys(numbers, (sender, secret)))
+    return senders
+
+
+def seed_usage(
+    customers: list[Customer], today: datetime.date, senders: dict[str, tuple[Sender, str]]
+) -> int:
     """Two years of usage up to yesterday (UTC), sent through the ingest service as the cloud
     sends it, then counted into the daily rollup. Only days after the newest record already
     stored are sent: a re-run on the same day sends nothing. Returns how many records were new."""
@@ -207,7 +229,8 @@ def seed_usage(customers: list[Customer], today: datetime.date) -> int:
         records = _usage_records(customer, first_day, today)
         while batch := list(itertools.islice(records, BATCH)):
             # Two years of history on purpose: older than the ingest API's window.
-            accepted += ingest_records(batch, backfill=True).accepted
+            sender = senders[customer.number][0] if customer.number in senders else None
+            accepted += ingest_records(batch, sender=sender, backfill=True).accepted
     aggregate_usage()
     return accepted
 
@@ -219,6 +242,8 @@ def seed_invoices(customers: list[Customer], today: datetime.date) -> int:
     created = 0
     for months_back in range(MONTHS_OF_USAGE, 0, -1):
         month = _month_start(today, months_back)
+        if timezone.now() < invoicing.grace_ends(month):
+            continue  # last month, still in its grace period: the hourly run invoices it
         for customer in customers:
             # An invoice for the month made by an earlier version of this command counts too.
             if Invoice.objects.filter(
@@ -281,7 +306,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         customers = seed_accounts()
         today = services.utc_today()
-        new_records = seed_usage(customers, today)
+        senders = seed_senders(customers)
+        new_records = seed_usage(customers, today, senders)
         new_invoices = seed_invoices(customers, today)
         names = ", ".join(c.name for c in customers)
         self.stdout.write(
@@ -290,3 +316,6 @@ class Command(BaseCommand):
                 f"{new_invoices} new invoices)."
             )
         )
+        for sender, secret in dict(senders.values()).items():
+            if secret:  # shown once, as every new token's secret is
+                self.stdout.write(f"Demo sender {sender}: token {secret}")

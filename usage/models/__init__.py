@@ -245,6 +245,11 @@ class UsageRecord(models.Model):
     end = models.DateTimeField()
     resource = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # Without a foreign key constraint: checking it would cost the ingest a lookup per record,
+    # and senders are never deleted (PROTECT keeps the admin from it).
+    sender = models.ForeignKey(
+        "usage.Sender", on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
 
     class Meta:
         constraints = [
@@ -318,3 +323,11 @@ class AggregationCursor(models.Model):
 
     def __str__(self):
         return f"counted up to record {self.last_record_id}"
+
+
+# The models of their own modules, here where Django and every import look for them.
+from usage.models.late import ClosedMonth as ClosedMonth  # noqa: E402
+from usage.models.late import LateUsage as LateUsage  # noqa: E402
+from usage.models.senders import IngestToken as IngestToken  # noqa: E402
+from usage.models.senders import Sender as Sender  # noqa: E402
+from usage.models.senders import SenderDay as SenderDay  # noqa: E402

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('usage', '0004_held_records_and_month_bound'),
+        ('usage', '0005_senders_and_late_usage'),
     ]
 
     operations = [
