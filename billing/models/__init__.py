@@ -5,6 +5,7 @@
 - checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
 - runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why)
+- summary.py    InvoiceSummary (per customer: the cards' and tabs' figures, kept by the ledger)
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
@@ -24,6 +25,7 @@ from billing.models.invoices import (
 )
 from billing.models.payments import CreditEntry, Payment
 from billing.models.runs import UninvoicedMonth
+from billing.models.summary import InvoiceSummary
 
 __all__ = [
     "BillingError",
@@ -36,6 +38,7 @@ __all__ = [
     "InvoiceEvent",
     "InvoiceLine",
     "InvoiceSequence",
+    "InvoiceSummary",
     "OutOfRange",
     "Payment",
     "StripeEvent",
