@@ -41,19 +41,20 @@ RECORD_IDS = 1
 
 BATCH_SIZE = 200_000  # records per statement: big enough to be fast, short transactions
 
-# Held records (see the module) are left out of every batch.
+# SQLite holds a batch's records before rolling it up (see the module): they are left out.
 NOT_HELD = "NOT EXISTS (SELECT 1 FROM usage_heldrecord h WHERE h.record_id = usage_usagerecord.id)"
 
 # One pass over the batch's raw records on PostgreSQL: they are grouped once (`batch`), and
 # the bound is checked on those groups, against what the rollup already holds for the same
 # customer-months (a few rows each, through daily_usage_by_day). The customer-months beyond it
-# are left out of the rollup and returned, to be held; the rest is rolled up.
-ROLL_UP_POSTGRESQL = f"""
+# are left out of the rollup and returned, to be held; the rest is rolled up. No record of the
+# batch is held yet: records are held by the batch that passes them, and batches only go up.
+ROLL_UP_POSTGRESQL = """
 WITH batch AS (
     SELECT customer_id, service_id, metric, (start AT TIME ZONE 'UTC')::date AS day,
            SUM(quantity) AS quantity, COUNT(*) AS records
     FROM usage_usagerecord
-    WHERE id > %(low)s AND id <= %(high)s AND {NOT_HELD}
+    WHERE id > %(low)s AND id <= %(high)s
     GROUP BY 1, 2, 3, 4
 ), months AS (
     SELECT customer_id, date_trunc('month', day)::date AS month, SUM(quantity) AS quantity
@@ -127,17 +128,16 @@ def _settled_record_id() -> int:
 
 
 def _batch_end(cursor, low: int, upper: int, batch_size: int) -> int:
-    """The id of the `batch_size`-th record above `low`, or `upper` when fewer are left.
+    """The last id of the next batch: `batch_size` ids from the first record above `low`, or
+    `upper` when fewer are left.
 
-    Batches count records, not ids: ids have gaps (a duplicate skipped by ON CONFLICT still
-    draws one from the sequence, a rolled-back ingest leaves its ids unused), and a batch of
-    ids would walk every gap a statement at a time. One probe of the primary key's index."""
-    cursor.execute(
-        "SELECT id FROM usage_usagerecord WHERE id > %s AND id <= %s ORDER BY id LIMIT 1 OFFSET %s",
-        [low, upper, batch_size - 1],
-    )
-    row = cursor.fetchone()
-    return row[0] if row else upper
+    Ids have gaps (a duplicate skipped by ON CONFLICT still draws one from the sequence, a
+    rolled-back ingest leaves its ids unused): a batch starts at the next record, so a gap
+    between batches costs one probe of the primary key's index, and a gap inside one makes it
+    smaller. Counting the batch's records instead (an OFFSET) would read its ids twice."""
+    cursor.execute("SELECT MIN(id) FROM usage_usagerecord WHERE id > %s", [low])
+    first = cursor.fetchone()[0]
+    return upper if first is None else min(upper, first - 1 + batch_size)
 
 
 def _roll_up_next_batch(upper: int, batch_size: int) -> int | None:
