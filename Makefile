@@ -96,7 +96,7 @@ beat: $(STAMP)
 	$(BIN)/celery -A portal beat --loglevel=INFO
 
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(ONLY)
 
 clean:
 	rm -rf $(VENV) .ruff_cache staticfiles test-artifacts

@@ -4,12 +4,17 @@ Last, the load test (bench/load.py) against a server of its own, on scratch data
 
 A missed goal is a row with ok false, and the run still exits 0. A page that answers anything
 but 200 stops the run instead: its timing would mean nothing.
+
+`python -m bench invoices usage_page` (or `make bench ONLY="invoices usage_page"`) runs only the
+benchmarks named; BENCH_SCALE (bench/scale.py) sizes the usage tables, 10 million records unless
+told otherwise.
 """
 
 import contextlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -27,6 +32,12 @@ def main() -> None:
     from bench import invoices, load, payments, pdf, usage_aggregation, usage_ingest, usage_page
     from portal.celery import app as celery_app
 
+    in_process = [invoices, usage_page, pdf, payments, usage_ingest, usage_aggregation]
+    chosen = set(sys.argv[1:]) or {m.__name__.removeprefix("bench.") for m in [*in_process, load]}
+    unknown = chosen - {m.__name__.removeprefix("bench.") for m in [*in_process, load]}
+    if unknown:
+        sys.exit(f"No such benchmark: {', '.join(sorted(unknown))}.")
+
     # Benchmarks measure the web process: background work runs in it, never on a worker.
     celery_app.conf.task_always_eager = True
     # The table is the output; per-request and per-task log lines would bury it.
@@ -37,14 +48,13 @@ def main() -> None:
         override_settings(MEDIA_ROOT=media),
     ):
         rows = [
-            *invoices.run(),
-            *usage_page.run(),
-            *pdf.run(),
-            *payments.run(),
-            *usage_ingest.run(),
-            *usage_aggregation.run(),
+            row
+            for m in in_process
+            if m.__name__.removeprefix("bench.") in chosen
+            for row in m.run()
         ]
-    rows += load.run()
+    if "load" in chosen:
+        rows += load.run()
     print(table(rows))
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
 

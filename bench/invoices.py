@@ -1,5 +1,10 @@
 """The Invoices page and its HTMX tab switch for a customer with 10,000 invoices, against the
-same requests for a customer with 10: neither time nor queries may grow with the history."""
+same requests for a customer with 10: neither time nor queries may grow with the history.
+
+The cards read one row the ledger keeps (billing/models/summary.py) and the table one page of
+an index, so what still differs is the rows drawn: 25 on the big customer's page, 10 (and one
+unpaid) on the small one's. A third customer with one full page of 25 open invoices measures
+the history alone: the same rows on both sides."""
 
 import datetime
 import random
@@ -9,15 +14,17 @@ from decimal import Decimal
 from django.conf import settings
 
 from bench.measure import analyze, compare, make_customer, owner_client
+from billing import ledger
 from billing.models import Invoice, InvoiceSequence
 from billing.services import utc_today
 from core.money import vat_amount
 
-BIG, SMALL = 10_000, 10
+BIG, SMALL, FULL_PAGE = 10_000, 10, 25
 SAMPLES, WARMUP = 50, 5
 # The big customer has been billed since 2019; the small one monthly for the last ten months.
 FIRST_ISSUE = datetime.date(2019, 1, 1)
 SMALL_HISTORY = datetime.timedelta(days=300)
+FULL_PAGE_HISTORY = datetime.timedelta(days=FULL_PAGE)  # all still within their 30 days
 HTMX = {"HX-Request": "true"}
 
 
@@ -27,20 +34,28 @@ def run() -> list[dict]:
     small = owner_client(
         customer_with_history("C-90002", "Small Cloud AB", SMALL, today - SMALL_HISTORY, today)
     )
+    full = owner_client(
+        customer_with_history(
+            "C-90003", "Page Cloud AB", FULL_PAGE, today - FULL_PAGE_HISTORY, today
+        )
+    )
     analyze()
-    what = f"{BIG:,} vs {SMALL} invoices"
-    goals = {"median_ms": 30, "p95_ms": 60, "samples": SAMPLES, "warmup": WARMUP}
-    return [
-        *compare(big, small, "/invoices/", f"Invoices page, {what}", **goals),
-        *compare(
-            big,
-            small,
-            "/invoices/?status=unpaid",
-            f"Unpaid tab (HTMX), {what}",
-            **goals,
-            headers=HTMX,
-        ),
-    ]
+    goals = {"median_ms": 30, "p95_ms": 60, "max_ratio": 1.2, "samples": SAMPLES, "warmup": WARMUP}
+    rows = []
+    for baseline, count in ((small, SMALL), (full, FULL_PAGE)):
+        what = f"{BIG:,} vs {count} invoices"
+        rows += [
+            *compare(big, baseline, "/invoices/", f"Invoices page, {what}", **goals),
+            *compare(
+                big,
+                baseline,
+                "/invoices/?status=unpaid",
+                f"Unpaid tab (HTMX), {what}",
+                **goals,
+                headers=HTMX,
+            ),
+        ]
+    return rows
 
 
 def customer_with_history(
@@ -83,6 +98,8 @@ def customer_with_history(
             invoice.paid_at = noon(invoice.due_date - datetime.timedelta(days=3))
         invoices.append(invoice)
     Invoice.objects.bulk_create(invoices, batch_size=1000)
+    # Written in bulk, past the workflows that book each invoice: the summary is made once.
+    ledger.recount_summaries([customer.pk])
     return customer
 
 

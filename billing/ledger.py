@@ -2,8 +2,9 @@
 
 Each function runs inside its caller's transaction, on rows the caller has locked, in the one
 lock order every workflow keeps: the customer row (only where credit is spent), then invoices
-by primary key (`lock_invoices`). Amounts are added up in Decimal on the locked rows, never
-with F() expressions, which SQLite evaluates as floating point.
+by primary key (`lock_invoices`), then, last, the customer's invoice summary (`book`, taken
+when an invoice is saved; nothing locks an invoice after it). Amounts are added up in Decimal
+on the locked rows, never with F() expressions, which SQLite evaluates as floating point.
 """
 
 import datetime
@@ -14,7 +15,14 @@ from django.db.models import Q, Sum
 from accounts import services as accounts_services
 from accounts.models import Customer
 from billing import jobs, selectors
-from billing.models import CreditEntry, Invoice, InvoiceEvent, Payment, money_params
+from billing.models import CreditEntry, Invoice, InvoiceEvent, InvoiceSummary, Payment, money_params
+from billing.models.summary import (
+    INVOICE_FIELDS,
+    contribution,
+    difference,
+    invoice_contribution,
+    recount,
+)
 from core.money import ZERO
 
 # Spending credit reads the balance, then spends it: two of those at once (two invoices
@@ -35,12 +43,40 @@ def lock_invoice(invoice: Invoice) -> Invoice:
 
 
 def save_revision(invoice: Invoice, *fields: str) -> None:
-    """Save a change of the invoice's status or amounts (all fields when none are named). Its
-    revision counts up, so a stored PDF of it is stale: it is rendered again after commit."""
+    """Save a change of the invoice's status or amounts (all fields when none are named), and
+    book it in the customer's summary. Its revision counts up, so a stored PDF of it is stale:
+    it is rendered again after commit."""
+    stored = Invoice.objects.filter(pk=invoice.pk).values(*INVOICE_FIELDS).get()
     invoice.revision += 1
     invoice.save(update_fields=[*fields, "revision"] if fields else None)
+    book(invoice.customer_id, before=contribution(**stored), after=invoice_contribution(invoice))
     if invoice.pdf:
         jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
+
+
+def book(customer_id: int, *, before: dict, after: dict) -> None:
+    """Move the customer's summary (billing/models/summary.py) from an invoice's contribution
+    `before` a change to the one `after` it, in the transaction that made the change."""
+    delta = difference(before, after)
+    if not delta:
+        return
+    # Two changes to one customer's invoices at once (a payment and the overdue run on two
+    # invoices) would each add to the figures they read: the row is locked, the second waits.
+    summary = InvoiceSummary.objects.select_for_update().filter(customer_id=customer_id).first()
+    if summary is None:
+        # The customer's first issued invoice; one made at the same moment waits on the key.
+        InvoiceSummary.objects.bulk_create(
+            [InvoiceSummary(customer_id=customer_id)], ignore_conflicts=True
+        )
+        summary = InvoiceSummary.objects.select_for_update().get(customer_id=customer_id)
+    summary.add(delta)
+    summary.save()
+
+
+def recount_summaries(customer_ids=None) -> None:
+    """Make the customers' summaries again from their invoices (after invoices were written
+    in bulk, outside the workflows)."""
+    recount(Invoice, InvoiceSummary, customer_ids)
 
 
 def settle_or_reopen(invoice: Invoice, *, at: datetime.datetime, actor=None) -> None:

@@ -4,7 +4,6 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
@@ -12,7 +11,14 @@ from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
+from billing.models import (
+    CheckoutSession,
+    CreditEntry,
+    Invoice,
+    InvoiceSummary,
+    Payment,
+    UninvoicedMonth,
+)
 from core.dates import first_of_month, last_of_month
 from core.money import ZERO, line_amount, round_money
 from usage.models import LateUsage, Metric
@@ -85,54 +91,30 @@ class InvoiceStats:
         }
 
 
-def _sums_by_kind_and_status(customer: Customer) -> dict[tuple[str, str], dict]:
-    """Per kind and status of the customer's issued invoices and credit notes: how many, and
-    the sums of their totals and of what covers them. One GROUP BY (the covering index
-    `invoice_customer_amounts` answers it)."""
-    rows = (
-        _issued(customer)
-        .values("kind", "status")
-        .annotate(
-            count=Count("status"),
-            total=Sum("total"),
-            paid=Sum("amount_paid"),
-            credited=Sum("amount_credited"),
-            applied=Sum("credit_applied"),
-        )
-        .order_by()
-    )
-    return {(row["kind"], row["status"]): row for row in rows}
-
-
-def _owed(sums: dict) -> Decimal:
-    return sums["total"] - sums["paid"] - sums["credited"] - sums["applied"]
-
-
-def _invoice_rows(sums: dict, statuses) -> list[dict]:
-    return [sums[Invoice.Kind.INVOICE, s] for s in statuses if (Invoice.Kind.INVOICE, s) in sums]
-
-
-def _count(sums: dict, kind: str) -> int:
-    return sum(r["count"] for (row_kind, _), r in sums.items() if row_kind == kind)
+def _summary(customer: Customer) -> InvoiceSummary:
+    """The customer's figures as the ledger keeps them (zeros before the first invoice)."""
+    return InvoiceSummary.objects.filter(customer=customer).first() or InvoiceSummary()
 
 
 def invoice_stats(customer: Customer) -> InvoiceStats:
-    """The four cards, the tab counts and the credit balance; the cards from one GROUP BY.
+    """The four cards, the tab counts and the credit balance: one row of the summary the
+    ledger keeps (billing/models/summary.py), however many invoices there are.
 
     An open invoice owes the rest of its total (whatever covers it settles it), so what is
     outstanding is total - paid - credited - credit applied, summed over the open statuses.
     Total Paid is the money that went into invoices: payments (less refunds) and credit.
     """
-    sums = _sums_by_kind_and_status(customer)
-    open_rows = _invoice_rows(sums, Invoice.OPEN_STATUSES)
+    summary = _summary(customer)
+    unpaid = summary.invoices_unpaid + summary.invoices_overdue
+    paid = summary.invoices_paid + summary.invoices_credited
     return InvoiceStats(
-        outstanding=round_money(sum((_owed(r) for r in open_rows), ZERO)),
-        total_paid=round_money(sum((r["paid"] + r["applied"] for r in sums.values()), ZERO)),
-        overdue=sum(r["count"] for r in _invoice_rows(sums, [Invoice.Status.OVERDUE])),
-        total=_count(sums, Invoice.Kind.INVOICE),
-        unpaid=sum(r["count"] for r in open_rows),
-        paid=sum(r["count"] for r in _invoice_rows(sums, Invoice.SETTLED_STATUSES)),
-        credit_notes=_count(sums, Invoice.Kind.CREDIT_NOTE),
+        outstanding=round_money(summary.owed_unpaid + summary.owed_overdue),
+        total_paid=round_money(summary.received),
+        overdue=summary.invoices_overdue,
+        total=unpaid + paid + summary.invoices_void,
+        unpaid=unpaid,
+        paid=paid,
+        credit_notes=summary.credit_notes,
         credit=credit_balance(customer),
     )
 
@@ -171,20 +153,23 @@ def billing_status(customer: Customer) -> BillingStatus:
     """The Usage page's Billing Status pie: Paid (every settled invoice, as on the Paid tab),
     Unpaid and Overdue invoices, counted as the Invoices page counts them; credit notes and
     void invoices left out."""
-    sums = _sums_by_kind_and_status(customer)
-    settled = _invoice_rows(sums, Invoice.SETTLED_STATUSES)
+    summary = _summary(customer)
     shares = [
         StatusShare(
             "paid",
-            sum(r["count"] for r in settled),
-            round_money(sum((r["total"] for r in settled), ZERO)),
-        )
+            summary.invoices_paid + summary.invoices_credited,
+            round_money(summary.settled_total),
+        ),
+        StatusShare(
+            str(Invoice.Status.UNPAID), summary.invoices_unpaid, round_money(summary.owed_unpaid)
+        ),
+        StatusShare(
+            str(Invoice.Status.OVERDUE),
+            summary.invoices_overdue,
+            round_money(summary.owed_overdue),
+        ),
     ]
-    for status in Invoice.OPEN_STATUSES:
-        rows = _invoice_rows(sums, [status])
-        owed = round_money(_owed(rows[0])) if rows else ZERO
-        shares.append(StatusShare(str(status), rows[0]["count"] if rows else 0, owed))
-    return BillingStatus(shares=shares, credit_notes=_count(sums, Invoice.Kind.CREDIT_NOTE))
+    return BillingStatus(shares=shares, credit_notes=summary.credit_notes)
 
 
 def credit_balance(customer: Customer) -> Decimal:

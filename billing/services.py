@@ -27,6 +27,7 @@ from billing.models import (
     customer_details,
     money_params,
 )
+from billing.models.summary import INVOICE_FIELDS, contribution
 from core.money import ZERO, format_money, round_money, vat_amount
 
 
@@ -361,6 +362,13 @@ def flag_overdue_invoices(*, now: datetime.datetime) -> list[int]:
             )
             if not claimed:
                 continue
+            # The row is ours until commit (the update locked it): its amounts stand.
+            figures = Invoice.objects.filter(pk=invoice.pk).values(*INVOICE_FIELDS).get()
+            ledger.book(
+                invoice.customer_id,
+                before=contribution(**{**figures, "status": Invoice.Status.UNPAID}),
+                after=contribution(**figures),
+            )
             InvoiceEvent.record(
                 invoice,
                 InvoiceEvent.Kind.MARKED_OVERDUE,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from portal.env import (
     database_config,
@@ -287,6 +288,30 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A queue per kind of work, each with workers of its own in docker-compose.yml, so that a burst
+# of one kind (a month's PDFs on the 1st) never holds up another (a payment's bookkeeping, the
+# roll-up the Usage page waits for). A worker started without --queues serves them all.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("usage", "pdf", "mail", "payments")]
+CELERY_TASK_ROUTES = {
+    # usage: raw records rolled into the daily rollup
+    "usage.tasks.aggregate_usage": {"queue": "usage"},
+    # pdf: WeasyPrint, the slow and memory-hungry work
+    "billing.tasks.render_invoice_pdf": {"queue": "pdf"},
+    "billing.tasks.render_stale_pdfs": {"queue": "pdf"},
+    # mail: everything sent to an address
+    "billing.tasks.send_invoice_email": {"queue": "mail"},
+    "billing.tasks.send_overdue_reminder": {"queue": "mail"},
+    "billing.tasks.send_payment_receipt": {"queue": "mail"},
+    "billing.tasks.send_unsent_emails": {"queue": "mail"},
+    "accounts.tasks.send_contact_confirmation": {"queue": "mail"},
+    "accounts.tasks.send_invitation": {"queue": "mail"},
+    "accounts.tasks.send_password_reset": {"queue": "mail"},
+    "accounts.tasks.send_unsent_emails": {"queue": "mail"},
+    # payments: the books (invoices issued, overdue, refunds that waited for their payment)
+    "billing.tasks.issue_monthly_invoices": {"queue": "payments"},
+    "billing.tasks.flag_overdue_invoices": {"queue": "payments"},
+    "billing.tasks.retry_deferred_refunds": {"queue": "payments"},
+}
 
 # Stripe: online payment switches on when STRIPE_SECRET_KEY is set.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

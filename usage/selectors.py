@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Sum
 
 from accounts.models import Customer
@@ -28,9 +29,31 @@ def has_usage(customer: Customer) -> bool:
     return DailyUsage.objects.filter(customer=customer).exists()
 
 
+# From the newest month down, one probe of the (customer, day) index per month: the latest day
+# before the month found last. Reading every daily row to list the months would grow with the
+# customer's history.
+MONTH_OF = {
+    "postgresql": "date_trunc('month', MAX(day))::date",
+    "sqlite": "date(MAX(day), 'start of month')",
+}
+USAGE_MONTHS = """
+WITH RECURSIVE months(month) AS (
+    SELECT {month_of} FROM usage_dailyusage WHERE customer_id = %s
+    UNION ALL
+    SELECT (SELECT {month_of} FROM usage_dailyusage WHERE customer_id = %s AND day < months.month)
+    FROM months WHERE months.month IS NOT NULL
+)
+SELECT month FROM months WHERE month IS NOT NULL
+"""
+
+
 def usage_months(customer: Customer) -> list[datetime.date]:
     """The first day of each month with counted usage, newest first: the Usage page's picker."""
-    return list(DailyUsage.objects.filter(customer=customer).dates("day", "month", order="DESC"))
+    sql = USAGE_MONTHS.format(month_of=MONTH_OF.get(connection.vendor, MONTH_OF["sqlite"]))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer.pk, customer.pk])
+        months = [month for (month,) in cursor.fetchall()]
+    return [m if isinstance(m, datetime.date) else datetime.date.fromisoformat(m) for m in months]
 
 
 def service_names(customer: Customer) -> list[str]:

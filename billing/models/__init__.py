@@ -7,6 +7,7 @@
 - runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why),
                 BilledLateUsage (late usage and the invoice line that bills it)
 - profiles.py   BillingProfile (a customer's currency, terms, Stripe customer, delivery, language)
+- summary.py    InvoiceSummary (per customer: the cards' and tabs' figures, kept by the ledger)
 """
 
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
@@ -30,6 +31,7 @@ from billing.models.invoices import (
 from billing.models.payments import CreditEntry, Payment
 from billing.models.profiles import BillingProfile
 from billing.models.runs import BilledLateUsage, UninvoicedMonth
+from billing.models.summary import InvoiceSummary
 
 __all__ = [
     "BilledLateUsage",
@@ -47,6 +49,7 @@ __all__ = [
     "InvoiceEvent",
     "InvoiceLine",
     "InvoiceSequence",
+    "InvoiceSummary",
     "OutOfRange",
     "Payment",
     "StripeEvent",

@@ -278,24 +278,19 @@ class Invoice(models.Model):
             ("send_invoice", "Can resend invoice emails and regenerate PDFs"),
         ]
         indexes = [
-            # Holds every column the cards and tab counts read: they never touch the table.
-            models.Index(
-                fields=[
-                    "customer",
-                    "kind",
-                    "status",
-                    "total",
-                    "amount_paid",
-                    "amount_credited",
-                    "credit_applied",
-                ],
-                name="invoice_customer_amounts",
-            ),
             models.Index(
                 F("customer"),
                 F("issue_date").desc(),
                 F("id").desc(),
                 name="invoice_customer_newest",
+            ),
+            # The Unpaid tab: a page of a customer's open invoices, however few among many.
+            models.Index(
+                F("customer"),
+                F("issue_date").desc(),
+                F("id").desc(),
+                condition=Q(status__in=["unpaid", "overdue"]),
+                name="invoice_customer_open_newest",
             ),
             models.Index(fields=["status", "due_date"], name="invoice_status_due"),
         ]

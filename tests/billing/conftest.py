@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceSummary
 from tests.conftest import require
 from tests.factories import ContactFactory, issued_invoice
 from tests.stripe_standin import checkout_event, signed
@@ -78,6 +78,43 @@ def completed(checkout, event_id="evt_1", **fields):
         amount_total=fields.pop("amount_total", CENTS),
         **fields,
     )
+
+
+SUMMARY_FIELDS = [
+    "invoices_unpaid",
+    "invoices_overdue",
+    "invoices_paid",
+    "invoices_credited",
+    "invoices_void",
+    "credit_notes",
+    "owed_unpaid",
+    "owed_overdue",
+    "settled_total",
+    "received",
+]
+
+
+def stored_summary(customer) -> dict:
+    """The customer's InvoiceSummary as the ledger left it (all zero when it has none)."""
+    row = InvoiceSummary.objects.filter(customer=customer).first() or InvoiceSummary()
+    return {name: getattr(row, name) for name in SUMMARY_FIELDS}
+
+
+def summary_by_hand(customer) -> dict:
+    """The same figures added up one invoice at a time, from the invoice rows alone."""
+    figures = dict.fromkeys(SUMMARY_FIELDS[:6], 0) | dict.fromkeys(SUMMARY_FIELDS[6:], Decimal(0))
+    for i in Invoice.objects.filter(customer=customer).exclude(status="draft"):
+        figures["received"] += i.amount_paid + i.credit_applied
+        if i.kind == "credit_note":
+            figures["credit_notes"] += 1
+            continue
+        figures[f"invoices_{i.status}"] += 1
+        if i.status in ("unpaid", "overdue"):
+            owed = i.total - i.amount_paid - i.amount_credited - i.credit_applied
+            figures[f"owed_{i.status}"] += owed
+        if i.status in ("paid", "credited"):
+            figures["settled_total"] += i.total
+    return figures
 
 
 def state(invoice):

@@ -2,7 +2,7 @@
 
 Hypothesis drives one customer through random sequences of invoices, card checkouts of one or
 several invoices, bank payments, credit notes, Stripe refunds (partial, full, cumulative, early),
-redelivered webhooks, the overdue job and staff refunds of credit. After every step the test
+redelivered webhooks, voids, the overdue job and staff refunds of credit. After every step the test
 recomputes everything from the rows, by hand, and compares it with what the portal shows.
 A second machine runs months of usage through the monthly invoicing while staff add plans and
 prices, move the customer and switch the default plan, and prices every invoice by hand.
@@ -41,6 +41,7 @@ from billing.models import (
 )
 from billing.selectors import credit_balance, invoice_stats
 from core.money import to_minor_units
+from tests.billing.conftest import stored_summary, summary_by_hand
 from tests.factories import CustomerFactory, MembershipFactory, issued_invoice
 from tests.stripe_standin import checkout_event, refund_event
 from usage import services as usage_services
@@ -177,6 +178,19 @@ class Books(RuleBasedStateMachine):
                 invoice=invoice, reason="Goodwill", net_amount=Decimal(cents) / 100, deliver=False
             )
 
+    @precondition(lambda self: self.untouched_invoices())
+    @rule(data=st.data())
+    def staff_void_an_untouched_invoice(self, data):
+        services.void_invoice(invoice=data.draw(st.sampled_from(self.untouched_invoices())))
+
+    def untouched_invoices(self) -> list[Invoice]:
+        """Open invoices nothing was paid, credited or applied on: what staff may void."""
+        return [
+            i
+            for i in self.open_invoices()
+            if not (i.amount_paid or i.amount_credited or i.credit_applied)
+        ]
+
     @rule(days=st.integers(0, 90))
     def overdue_job_runs(self, days):
         services.flag_overdue_invoices(now=timezone.now() + datetime.timedelta(days=days))
@@ -245,6 +259,10 @@ class Books(RuleBasedStateMachine):
             "paid": sum(i.status in Invoice.SETTLED_STATUSES for i in not_notes),
             "credit_notes": len(invoices) - len(not_notes),
         }
+
+    @invariant()
+    def the_ledgers_summary_is_the_invoices_added_up(self):
+        assert stored_summary(self.customer) == summary_by_hand(self.customer)
 
     @invariant()
     def the_credit_is_what_came_in_less_what_went_out(self):

@@ -312,3 +312,54 @@ def test_each_customers_billing_settings_move_to_its_profile_and_back(back_to_la
     restored = back.get_model("accounts", "Customer").objects.in_bulk(field_name="number")
     for number, fields in settings.items():
         assert {field: getattr(restored[number], field) for field in fields} == fields
+
+
+# ---- Every customer's invoice summary, from the invoices it has ----
+
+BEFORE_SUMMARY = [("billing", "0016_late_usage_lines")]
+AFTER_SUMMARY = [("billing", "0017_invoice_summary")]
+
+
+def test_the_migration_adds_up_the_invoices_every_customer_has(back_to_latest):
+    old = migrate(BEFORE_SUMMARY)
+    Customer, Invoice = old.get_model("accounts", "Customer"), old.get_model("billing", "Invoice")
+
+    def customer(number):
+        return Customer.objects.create(
+            name=number, number=number, country="SE", address_line1="Gatan 1", city="Lund"
+        )
+
+    acme, globex, quiet = customer("C-1"), customer("C-2"), customer("C-3")
+    numbers = iter(range(1, 100))
+
+    def invoice(owner, status, total, **fields):
+        return Invoice.objects.create(
+            customer=owner, number=f"INV-2026-{next(numbers):04d}", status=status, total=total,
+            issue_date=NOW.date(), **fields,
+        )  # fmt: skip
+
+    invoice(acme, "unpaid", 100, amount_paid=30)
+    invoice(acme, "overdue", 80, credit_applied=5)
+    paid = invoice(acme, "paid", 60, amount_paid=50, amount_credited=10)
+    invoice(acme, "credited", -10, kind="credit_note", credited_invoice=paid)
+    invoice(acme, "void", 20)
+    Invoice.objects.create(customer=acme, status="draft", total=999)  # not issued: not counted
+    invoice(globex, "credited", 40, amount_credited=40)
+
+    new = migrate(AFTER_SUMMARY)
+    rows = {
+        row.pk: row for row in new.get_model("billing", "InvoiceSummary").objects.order_by("pk")
+    }
+    assert set(rows) == {acme.pk, globex.pk}  # quiet has no invoice, so no row
+    figures = [
+        "invoices_unpaid", "invoices_overdue", "invoices_paid", "invoices_credited",
+        "invoices_void", "credit_notes", "owed_unpaid", "owed_overdue", "settled_total",
+        "received",
+    ]  # fmt: skip
+    assert [getattr(rows[acme.pk], name) for name in figures] == [
+        1, 1, 1, 0, 1, 1, Decimal("70.00"), Decimal("75.00"), Decimal("60.00"), Decimal("85.00"),
+    ]  # fmt: skip
+    assert [getattr(rows[globex.pk], name) for name in figures] == [
+        0, 0, 0, 1, 0, 0, Decimal("0.00"), Decimal("0.00"), Decimal("40.00"), Decimal("0.00"),
+    ]  # fmt: skip
+    assert quiet.pk not in rows

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from billing import services
+from billing import ledger, services
 from billing.models import Invoice
 from tests.billing.conftest import LINES
 from tests.factories import CustomerFactory, issued_invoice
@@ -215,6 +215,7 @@ def bulk_invoices(customer, count):
         )
         for n in range(count)
     )
+    ledger.recount_summaries([customer.pk])
 
 
 def test_detail_page_and_sheet(owner_client, invoice):

@@ -181,3 +181,15 @@ def test_a_pdf_task_whose_pool_process_was_killed_goes_back_to_the_queue(
     result.get(timeout=120)
     wait_until(lambda: workers.messages_left() == 0, "the message to be acknowledged")
     rendered_once(invoice, settings.MEDIA_ROOT)
+
+
+def test_every_task_of_the_portal_goes_to_a_queue_a_worker_serves():
+    queues = {queue.name for queue in app.conf.task_queues}
+    ours = [name for name in app.tasks if name.split(".")[0] in {"accounts", "billing", "usage"}]
+    assert len(ours) == 14
+    for name in ours:
+        route = app.amqp.router.route({}, name)
+        assert route["queue"].name in queues, (name, route["queue"].name)
+    # The schedule's tasks too, by name as beat sends them.
+    for entry in app.conf.beat_schedule.values():
+        assert app.conf.task_routes[entry["task"]]["queue"] in queues

@@ -152,14 +152,15 @@ def test_small_batches_count_every_record_once():
 
 
 def test_gaps_between_record_ids_cost_no_statements(django_assert_max_num_queries):
-    # Ids have gaps: a duplicate skipped by ON CONFLICT draws an id all the same. Batches are
-    # counted in records, so a gap of 100,000 ids is crossed in one step, not 14,286 of 7.
+    # Ids have gaps: a duplicate skipped by ON CONFLICT draws an id all the same. A batch starts
+    # at the next record, so a gap of 100,000 ids is crossed in one step, not 14,286 of 7.
     ingest_records([record(n, quantity="1") for n in range(20)])
     UsageRecord.objects.filter(external_id__in=[f"r-{n}" for n in range(10, 20)]).update(
         id=F("id") + 100_000
     )
 
-    with django_assert_max_num_queries(40):  # 3 batches of 7, a handful of statements each
+    # 4 batches of 7 ids, two on each side of the gap, a handful of statements each
+    with django_assert_max_num_queries(50):
         assert aggregate_usage(batch_size=7) == 20
 
     assert rollup() == {("C-20000", "k8s-prod-eu1", "cpu", "2026-10-20"): D("20")}

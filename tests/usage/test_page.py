@@ -171,6 +171,7 @@ def test_the_range_links_swap_only_the_content_with_htmx(acme, owner_client):
 
 
 def test_billing_status_counts_and_amounts_come_from_the_invoices(acme, owner_client):
+    from billing import ledger
     from billing.models import Invoice
     from tests.factories import issued_invoice
 
@@ -179,6 +180,7 @@ def test_billing_status_counts_and_amounts_come_from_the_invoices(acme, owner_cl
     issued_invoice(acme, [("web", "CPU", "1", "h", "40")], vat_rate=0)
     overdue = issued_invoice(acme, [("web", "CPU", "1", "h", "60")], vat_rate=0)
     Invoice.objects.filter(pk=overdue.pk).update(status="overdue", amount_paid="10")
+    ledger.recount_summaries([acme.pk])
     html = page(owner_client)
     status = text(html.split('class="table compact-table status-table"')[1].split("</table>")[0])
     assert "Paid 1 (33%) €100.00" in status

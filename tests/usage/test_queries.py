@@ -65,3 +65,32 @@ def test_the_csvs_ask_the_same_few_questions_whatever_the_history(
     client.force_login(customer_with_history(days, services))
     with django_assert_max_num_queries(CSV_QUERIES):
         assert client.get(path).status_code == 200
+
+
+def test_the_month_picker_lists_the_months_with_usage_newest_first_in_one_query(
+    django_assert_num_queries,
+):
+    from usage.selectors import usage_months
+
+    customer, other = CustomerFactory(), CustomerFactory()
+    service = Service.objects.create(customer=customer, name="web")
+    days = ["2024-12-31", "2026-09-01", "2026-09-30", "2026-11-01", "2026-11-22"]
+    DailyUsage.objects.bulk_create(
+        DailyUsage(customer=customer, service=service, metric="cpu", day=day, quantity=1)
+        for day in days
+    )
+    elsewhere = Service.objects.create(customer=other, name="web")
+    DailyUsage.objects.create(
+        customer=other, service=elsewhere, metric="cpu", day="2026-10-15", quantity=1
+    )
+
+    with django_assert_num_queries(1):
+        months = usage_months(customer)
+
+    # No October (only the other customer used anything then), no month twice.
+    assert months == [
+        datetime.date(2026, 11, 1),
+        datetime.date(2026, 9, 1),
+        datetime.date(2024, 12, 1),
+    ]
+    assert usage_months(CustomerFactory()) == []
