@@ -316,7 +316,11 @@ def test_each_customers_billing_settings_move_to_its_profile_and_back(back_to_la
 
 # ---- Every customer's invoice summary, from the invoices it has ----
 
-BEFORE_SUMMARY = [("billing", "0016_late_usage_lines")]
+# The accounts of these days (without the billing settings that moved to BillingProfile).
+BEFORE_SUMMARY = [
+    ("billing", "0016_late_usage_lines"),
+    ("accounts", "0008_billing_fields_to_billing"),
+]
 AFTER_SUMMARY = [("billing", "0017_invoice_summary")]
 
 

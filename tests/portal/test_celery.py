@@ -162,7 +162,10 @@ def test_a_pdf_task_whose_worker_was_killed_runs_once_after_a_restart(
     assert workers.messages_left() == 1  # held for the dead worker, not acknowledged
 
     workers.start(VISIBILITY_TIMEOUT="10")
-    result.get(timeout=120)
+    # An in-process worker started earlier in this test process (start_worker, here and in
+    # test_broker_down.py) leaves Celery believing it runs inside a task, and result.get() then
+    # refuses to wait; this is the test process, waiting for another worker.
+    result.get(timeout=120, disable_sync_subtasks=False)
     wait_until(lambda: workers.messages_left() == 0, "the message to be acknowledged")
     rendered_once(invoice, settings.MEDIA_ROOT)
 
@@ -178,7 +181,7 @@ def test_a_pdf_task_whose_pool_process_was_killed_goes_back_to_the_queue(
     wait_until(lambda: marker.exists() and marker.read_text(), "a pool process to start")
     os.kill(int(marker.read_text()), signal.SIGKILL)  # the out-of-memory killer's way
 
-    result.get(timeout=120)
+    result.get(timeout=120, disable_sync_subtasks=False)  # as above
     wait_until(lambda: workers.messages_left() == 0, "the message to be acknowledged")
     rendered_once(invoice, settings.MEDIA_ROOT)
 
