@@ -17,6 +17,7 @@ from portal.env import (
     database_config,
     env_bool,
     env_choice,
+    env_day_list,
     env_decimal,
     env_header,
     env_int,
@@ -295,6 +296,11 @@ STRIPE_WEBHOOK_SECRET = env_rotating_secret("STRIPE_WEBHOOK_SECRET", prefix="whs
 STRIPE_API_BASE = env_url(
     "STRIPE_API_BASE", schemes={"http", "https"}, default="https://api.stripe.com"
 )
+
+# After a declined automatic payment, it is tried again this many days after the first
+# attempt, once per number (DUNNING_RETRY_DAYS=3,5,7); after the last the invoice waits for
+# payment by hand and shows in the admin's "needs attention".
+DUNNING_RETRY_DAYS = env_day_list("DUNNING_RETRY_DAYS", [3, 5, 7])
 
 # The cloud's metering posts usage to /api/v1/usage/ with this bearer token; unset, the
 # endpoint answers 503 (ingest is not configured).

@@ -5,9 +5,12 @@
 - checkouts.py  CheckoutSession, CheckoutItem (paying on Stripe's page), StripeEvent (webhooks)
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
 - runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why)
-- profiles.py   BillingProfile (a customer's currency, terms, Stripe customer, delivery, language)
+- profiles.py   BillingProfile (a customer's currency, terms, Stripe customer, delivery, language,
+                auto-pay)
+- autopay.py    PaymentMethod (saved at Stripe), ChargeAttempt (automatic charges and dunning)
 """
 
+from billing.models.autopay import ChargeAttempt, PaymentMethod
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
 from billing.models.events import InvoiceEvent, money_params
 from billing.models.invoices import (
@@ -35,6 +38,7 @@ __all__ = [
     "CREDIT_UNIT",
     "BillingError",
     "BillingProfile",
+    "ChargeAttempt",
     "CheckoutItem",
     "CheckoutSession",
     "CreditEntry",
@@ -47,6 +51,7 @@ __all__ = [
     "InvoiceSequence",
     "OutOfRange",
     "Payment",
+    "PaymentMethod",
     "StripeEvent",
     "VatTreatment",
     "UninvoicedMonth",

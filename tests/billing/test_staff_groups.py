@@ -18,7 +18,15 @@ from accounts import services as account_services
 from accounts.models import Phone, UndeliveredMail
 from billing import services
 from billing.admin.invoices import InvoiceAdmin
-from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
+from billing.models import (
+    ChargeAttempt,
+    CheckoutSession,
+    CreditEntry,
+    Invoice,
+    Payment,
+    PaymentMethod,
+    UninvoicedMonth,
+)
 from portal.staff_groups import BILLING_STAFF, SUPPORT
 from tests.billing.conftest import completed, deliver
 from tests.database import PROJECT_APPS, snapshot
@@ -73,6 +81,10 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
         phone=Phone(customer=customer, label="Office", number="+46812345600"), actor=owner
     )
     InvitationFactory(customer=customer, invited_by=owner)
+    method = PaymentMethod.objects.create(
+        customer=customer, stripe_id="pm_books", type="card", brand="visa", last4="4242"
+    )
+    ChargeAttempt.objects.create(invoice=paid, number=1, status="failed", payment_method=method)
     UndeliveredMail.objects.create(
         kind=UndeliveredMail.Kind.INVOICE, object_id=paid.pk, subject=paid.number, failures=1
     )
