@@ -243,6 +243,8 @@ def charge_off_session(
 ) -> ChargeResult:
     """Charge a saved method without the customer present. A decline is an answer, not an
     error; StripeUnavailable means Stripe could not be asked (try again later)."""
+    if is_demo():
+        raise StripeUnavailable("Automatic payments need Stripe (STRIPE_SECRET_KEY).")
     params = {
         "customer": stripe_customer,
         "payment_method": payment_method,
