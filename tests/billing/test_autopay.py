@@ -7,12 +7,19 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import AuditEntry, Membership
 from billing import autopay, services, tasks
-from billing.models import ChargeAttempt, CreditEntry, Invoice, Payment, PaymentMethod
-from tests.billing.conftest import CENTS, LINES, TOTAL, deliver, state
+from billing.models import (
+    ChargeAttempt,
+    CheckoutSession,
+    CreditEntry,
+    Invoice,
+    Payment,
+    PaymentMethod,
+)
+from tests.billing.conftest import CENTS, LINES, TOTAL, completed, deliver, state
 from tests.factories import (
     ContactFactory,
     MembershipFactory,
@@ -473,3 +480,29 @@ def test_staff_see_the_invoice_after_its_last_retry_as_needing_attention(
     assert invoice.number in page and "card_declined" in page
     services.record_bank_payment(invoice=invoice, amount=TOTAL, received_at=timezone.now())
     assert invoice.number not in admin_client.get("/admin/billing/chargeattempt/").content.decode()
+
+
+def test_a_checkout_payment_stops_the_schedule(owner_client, invoice, stripe_standin):
+    stripe_standin.charge_script = ["card_declined"]
+    autopay.charge_on_issue(invoice_id=invoice.pk)
+    owner_client.post(f"/invoices/{invoice.number}/pay/")
+    deliver(owner_client, completed(CheckoutSession.objects.get()))
+    assert sweep_at(ChargeAttempt.objects.get(number=2).scheduled_for) == 1
+    assert attempts(invoice) == [(1, "failed", ""), (2, "cancelled", "paid")]
+    assert len(charges(stripe_standin)) == 1
+    assert Payment.objects.get().checkout is not None
+
+
+def test_the_timeline_and_the_pane_read_in_swedish(owner_client, owner, invoice, stripe_standin):
+    stripe_standin.charge_script = ["insufficient_funds"]
+    with time_machine.travel(datetime.datetime(2026, 12, 3, 9, tzinfo=datetime.UTC), tick=False):
+        autopay.charge_on_issue(invoice_id=invoice.pk)
+    with translation.override("sv"):
+        assert invoice.events.get(kind="autopay_failed").text == (
+            "Automatisk betalning (försök 1) misslyckades: otillräckligt saldo. "
+            "Nästa försök 6 december 2026."
+        )
+    owner.language = "sv"
+    owner.save()
+    page = owner_client.get("/account/payment-methods/").content.decode()
+    assert "Betala fakturor automatiskt" in page and "Visa •••• 4242, går ut 12/2028" in page
