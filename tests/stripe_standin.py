@@ -194,6 +194,8 @@ class StripeStandIn:
 
     def answer_get(self, path: str) -> tuple[int, dict]:
         with self._lock:
+            if self.fail_with:
+                return self.fail_with, {"error": {"type": "api_error", "message": "Outage"}}
             kind, object_id = path.split("/")[2:4]
             if kind == "setup_intents" and object_id in self.setup_intents:
                 intent = dict(self.setup_intents[object_id])

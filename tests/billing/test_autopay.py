@@ -506,3 +506,23 @@ def test_the_timeline_and_the_pane_read_in_swedish(owner_client, owner, invoice,
     owner.save()
     page = owner_client.get("/account/payment-methods/").content.decode()
     assert "Betala fakturor automatiskt" in page and "Visa •••• 4242, går ut 12/2028" in page
+
+
+def test_a_setup_event_stripe_cannot_explain_now_is_taken_on_its_redelivery(
+    owner_client, customer, billing_contact, stripe_standin
+):
+    response = owner_client.post(ADD)
+    session = stripe_standin.setup_sessions[response["Location"].rsplit("/", 1)[1]]
+    stripe_standin.fail_with = 500
+    assert deliver(owner_client, setup_completed_event("evt_s", session)).status_code == 503
+    assert not PaymentMethod.objects.exists()
+    stripe_standin.fail_with = None
+    assert deliver(owner_client, setup_completed_event("evt_s", session)).status_code == 200
+    assert PaymentMethod.objects.count() == 1
+
+
+def test_the_payment_methods_tab_reads_in_a_few_queries(
+    owner_client, card, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        assert owner_client.get("/account/payment-methods/").status_code == 200
