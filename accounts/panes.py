@@ -1,7 +1,8 @@
 """Sections of the Account pane that apps above accounts render. Accounts draws the pane and
 its tabs and imports no app above it; billing adds its settings here when it starts
 (billing/apps.py): the currency and payment terms on Customer Info, and how invoices and
-receipts arrive on Settings."""
+receipts arrive on Settings; and tabs of their own (billing's Payment methods), whose
+content is only their sections."""
 
 from collections import defaultdict
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from django.utils.safestring import SafeString
 Section = Callable[..., SafeString]
 
 _sections: dict[str, list[Section]] = defaultdict(list)
+_tabs: dict[str, str] = {}
 
 
 def add_section(tab: str, render: Section) -> None:
@@ -22,3 +24,12 @@ def add_section(tab: str, render: Section) -> None:
 
 def sections_for(tab: str, request, context: dict) -> list[SafeString]:
     return [render(request, context) for render in _sections[tab]]
+
+
+def add_tab(tab: str, label: str) -> None:
+    """A tab of the pane after accounts' own, for every member; its sections fill it."""
+    _tabs[tab] = label
+
+
+def tabs() -> dict[str, str]:
+    return dict(_tabs)

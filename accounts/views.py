@@ -39,7 +39,8 @@ ACTIVITY_PER_PAGE = 25
 
 
 def tabs_for(membership) -> dict[str, str]:
-    return TABS | OWNER_TABS if membership.is_owner else TABS
+    tabs = TABS | panes.tabs()  # the tabs apps above accounts add (billing's Payment methods)
+    return tabs | OWNER_TABS if membership.is_owner else tabs
 
 
 def _tab_context(request, tab: str) -> dict:
@@ -65,6 +66,8 @@ def _tab_context(request, tab: str) -> dict:
         }
     if tab == "settings":
         return {"language_form": LanguageForm(instance=request.user)}
+    if tab in panes.tabs():
+        return {}
     if tab == "team":
         return {
             "members": selectors.team_of(customer),

@@ -16,12 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Customer
-from accounts.selectors import billing_emails
-from billing import ledger
+from billing import ledger, profiles
 from billing import stripe_gateway as gateway
 from billing.models import (
     BillingError,
-    BillingProfile,
     CheckoutItem,
     CheckoutSession,
     Invoice,
@@ -75,7 +73,7 @@ def start_checkout(
     if reusable:
         return reusable
 
-    stripe_customer = _stripe_customer_for(customer, user)
+    stripe_customer = profiles.stripe_customer_for(customer, user)
     numbers = [invoice.number for invoice in invoices]
     basis = numbers[0] if len(numbers) == 1 else _batch_key(numbers)
     attempt = CheckoutSession.objects.filter(
@@ -149,21 +147,6 @@ def _store_checkout(
             **money_params(amounts[invoice.pk], currency),
         )
     return checkout
-
-
-def _stripe_customer_for(customer: Customer, user) -> str:
-    """The customer's id at Stripe, created on first payment (Stripe's idempotency key makes a
-    concurrent second creation return the same one)."""
-    profile = customer.billing_profile
-    if profile.stripe_customer_id:
-        return profile.stripe_customer_id
-    emails = billing_emails(customer)
-    stripe_id = gateway.create_customer(
-        name=customer.name, email=emails[0] if emails else user.email, reference=customer.number
-    )
-    BillingProfile.objects.filter(pk=profile.pk).update(stripe_customer_id=stripe_id)
-    profile.stripe_customer_id = stripe_id
-    return stripe_id
 
 
 def _batch_key(numbers: list[str]) -> str:

@@ -30,10 +30,12 @@ from billing import emails, jobs
 from billing.models import (
     BillingError,
     BillingProfile,
+    ChargeAttempt,
     CheckoutSession,
     Invoice,
     InvoiceEvent,
     Payment,
+    PaymentMethod,
 )
 from billing.models.invoices import invoice_pdf_path
 from billing.pdf import PdfRenderError, render_invoice_pdf
@@ -242,3 +244,53 @@ def email_payment_receipt(*, checkout: CheckoutSession) -> list[str]:
         customer_id=checkout.customer_id,
     )
     return recipients if jobs.send_once(claim, "receipt_sent_at", send, mail) else []
+
+
+def email_charge_failed(*, attempt: ChargeAttempt) -> list[str]:
+    """Tell the Billing contacts, once per attempt (claimed through notified_at), that an
+    automatic payment failed: why, when it is tried next (if it is), and how to pay now."""
+    invoice = attempt.invoice
+    recipients = billing_emails(invoice.customer)
+    if not recipients:
+        return []
+    claim = ChargeAttempt.objects.filter(pk=attempt.pk, notified_at=None)
+    next_try = (
+        ChargeAttempt.objects.filter(
+            invoice=invoice, number=attempt.number + 1, status=ChargeAttempt.Status.SCHEDULED
+        )
+        .values_list("scheduled_for", flat=True)
+        .first()
+    )
+
+    def send():
+        emails.charge_failed(attempt, recipients, next_try=next_try).send()
+
+    mail = jobs.Mail(
+        kind=UndeliveredMail.Kind.CHARGE_FAILED,
+        object_id=attempt.pk,
+        subject=str(invoice),
+        recipients=recipients,
+        customer_id=invoice.customer_id,
+    )
+    return recipients if jobs.send_once(claim, "notified_at", send, mail) else []
+
+
+def email_card_expiring(*, method: PaymentMethod) -> list[str]:
+    """Ask the Billing contacts, once per card (claimed through expiry_notice_sent_at), to
+    replace a saved card before it expires."""
+    recipients = billing_emails(method.customer)
+    if not recipients:
+        return []
+    claim = PaymentMethod.objects.filter(pk=method.pk, expiry_notice_sent_at=None)
+
+    def send():
+        emails.card_expiring(method, recipients).send()
+
+    mail = jobs.Mail(
+        kind=UndeliveredMail.Kind.CARD_EXPIRING,
+        object_id=method.pk,
+        subject=method.label,
+        recipients=recipients,
+        customer_id=method.customer_id,
+    )
+    return recipients if jobs.send_once(claim, "expiry_notice_sent_at", send, mail) else []

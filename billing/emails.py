@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from billing.models import Invoice
+from billing.models import ChargeAttempt, Invoice, InvoiceEvent, PaymentMethod
 from billing.selectors import invoice_balance
 from core.money import ZERO, format_money
 
@@ -77,6 +77,52 @@ def payment_receipt(checkout, payments, to: list[str]) -> EmailMultiAlternatives
                 "paid": [(payment, invoice_balance(payment.invoice)) for payment in payments],
                 "credit_kept": checkout.amount_total - sum((p.amount for p in payments), ZERO),
                 "invoices_url": _absolute(reverse("invoice_list")),
+            },
+        )
+
+
+def charge_failed(
+    attempt: ChargeAttempt, to: list[str], *, next_try=None
+) -> EmailMultiAlternatives:
+    """An automatic payment failed: why, the next try (or none), and the invoice's Pay page.
+    When the bank asks for the cardholder's authentication, the Pay page is where they pay
+    on Stripe's hosted page."""
+    invoice = attempt.invoice
+    with translation.override(invoice.customer.billing_profile.invoice_language):
+        context = _invoice_context(invoice) | {
+            "attempt": attempt,
+            "needs_action": attempt.status == ChargeAttempt.Status.NEEDS_ACTION,
+            "next_try": next_try,
+            "pay_url": _absolute(reverse("invoice_pay", args=[invoice.number])),
+            "what_failed": _latest_failure(invoice),
+        }
+        if context["needs_action"]:
+            subject = gettext("Invoice %(number)s: please confirm the payment with your bank")
+        else:
+            subject = gettext("Invoice %(number)s: the automatic payment failed")
+        return _message(
+            template="charge_failed",
+            subject=subject % {"number": invoice.number},
+            to=to,
+            context=context,
+        )
+
+
+def _latest_failure(invoice: Invoice) -> str:
+    failure = invoice.events.filter(kind=InvoiceEvent.Kind.AUTOPAY_FAILED).last()
+    return failure.text if failure else ""
+
+
+def card_expiring(method: PaymentMethod, to: list[str]) -> EmailMultiAlternatives:
+    with translation.override(method.customer.billing_profile.invoice_language):
+        return _message(
+            template="card_expiring",
+            subject=gettext("Your saved card %(card)s expires soon") % {"card": method.label},
+            to=to,
+            context={
+                "method": method,
+                "customer": method.customer,
+                "methods_url": _absolute(reverse("payment_methods")),
             },
         )
 

@@ -12,11 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.models import (
+    ChargeAttempt,
     CheckoutSession,
     CreditEntry,
     Invoice,
     InvoiceSummary,
     Payment,
+    PaymentMethod,
     UninvoicedMonth,
 )
 from core.dates import first_of_month, last_of_month
@@ -266,6 +268,11 @@ def payable(invoices: list[Invoice]) -> bool:
     return bool(invoices) and all(invoice.is_payable for invoice in invoices)
 
 
+def payment_methods_for(customer: Customer):
+    """The customer's saved methods, the default first."""
+    return PaymentMethod.objects.filter(customer=customer)
+
+
 class PaymentOutcome:
     """Where an invoice's online payment stands, as the customer is told after Checkout."""
 
@@ -280,6 +287,9 @@ def payment_outcome(invoice: Invoice, *, returned_from_checkout: bool = False) -
     (`returned_from_checkout`) an open session counts as processing until its webhook."""
     if invoice.is_settled:
         return PaymentOutcome.PAID
+    charging = (ChargeAttempt.Status.CHARGING, ChargeAttempt.Status.PROCESSING)
+    if invoice.charge_attempts.filter(status__in=charging).exists():
+        return PaymentOutcome.PROCESSING  # an automatic payment Stripe has not confirmed yet
     latest = invoice.checkouts.order_by("-created_at").first()
     if latest is None:
         return None

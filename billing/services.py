@@ -172,6 +172,8 @@ def finalize_invoice(
     if deliver:
         jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
         jobs.after_commit(jobs.SEND_INVOICE_EMAIL, invoice.pk)
+        if invoice.is_payable and invoice.customer.billing_profile.autopay:
+            jobs.after_commit(jobs.CHARGE_ON_ISSUE, invoice.pk)
     return invoice
 
 

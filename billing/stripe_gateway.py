@@ -1,4 +1,5 @@
-"""The only module that talks to Stripe: customers, Checkout Sessions, webhook signatures.
+"""The only module that talks to Stripe: customers, Checkout Sessions (payment and setup),
+saved payment methods, off-session charges, webhook signatures.
 
 Amounts cross this edge as integer minor units (core/money.py); everything else in the
 portal uses Decimal. STRIPE_API_BASE points the client at a Stripe-compatible server in tests.
@@ -126,17 +127,147 @@ def create_checkout_session(
         "cancel_url": cancel_url,
         "expires_at": int(expires_at.timestamp()),
     }
+    return _open_session(params, idempotency_key, "Stripe could not start the payment")
+
+
+def create_setup_session(
+    *,
+    stripe_customer: str,
+    method_type: str,
+    currency: str,
+    reference: str,
+    success_url: str,
+    cancel_url: str,
+    idempotency_key: str,
+) -> CreatedCheckout:
+    """A hosted Checkout page in setup mode: the customer saves a card (or signs a SEPA Direct
+    Debit mandate) on Stripe's page, for later off-session charges; nothing is charged."""
+    if is_demo():
+        raise StripeUnavailable("Saving a payment method needs Stripe (STRIPE_SECRET_KEY).")
+    params = {
+        "mode": "setup",
+        "customer": stripe_customer,
+        "currency": currency.lower(),
+        "payment_method_types": [method_type],
+        "client_reference_id": reference,
+        "metadata": {"portal_customer": reference},
+        "setup_intent_data": {"metadata": {"portal_customer": reference}},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    return _open_session(params, idempotency_key, "Stripe could not start saving the method")
+
+
+def _open_session(params: dict, idempotency_key: str, refused: str) -> CreatedCheckout:
     try:
         session = _client().v1.checkout.sessions.create(
             params=params, options={"idempotency_key": idempotency_key}
         )
     except stripe.StripeError as exc:
-        raise StripeUnavailable(f"Stripe could not start the payment: {exc}") from exc
+        raise StripeUnavailable(f"{refused}: {exc}") from exc
     return CreatedCheckout(
         stripe_id=session.id,
         url=session.url,
         expires_at=datetime.datetime.fromtimestamp(session.expires_at, tz=datetime.UTC),
     )
+
+
+@dataclass(frozen=True)
+class SavedMethod:
+    """What the portal keeps of a payment method saved at Stripe (never the card number)."""
+
+    stripe_id: str
+    stripe_customer: str
+    type: str
+    brand: str
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+
+
+def setup_intent_method(setup_intent: str) -> SavedMethod:
+    """The payment method a completed SetupIntent saved."""
+    try:
+        intent = _client().v1.setup_intents.retrieve(
+            setup_intent, params={"expand": ["payment_method"]}
+        )
+    except stripe.StripeError as exc:
+        raise StripeUnavailable(f"Stripe could not say what was saved: {exc}") from exc
+    method = intent.payment_method
+    if isinstance(method, str):
+        method = _client().v1.payment_methods.retrieve(method)
+    details = method.card if method.type == "card" else method.sepa_debit
+    return SavedMethod(
+        stripe_id=method.id,
+        stripe_customer=intent.customer or "",
+        type=method.type,
+        brand=(details.brand if method.type == "card" else details.bank_code) or "",
+        last4=details.last4,
+        exp_month=details.exp_month if method.type == "card" else None,
+        exp_year=details.exp_year if method.type == "card" else None,
+    )
+
+
+def detach_payment_method(stripe_id: str) -> None:
+    """Forget a saved method at Stripe: it can never be charged again. One that Stripe no
+    longer knows (detached before) counts as detached."""
+    if is_demo():
+        return
+    try:
+        _client().v1.payment_methods.detach(stripe_id)
+    except stripe.InvalidRequestError as exc:
+        if exc.code != "resource_missing":
+            raise StripeUnavailable(f"Stripe could not remove the method: {exc}") from exc
+    except stripe.StripeError as exc:
+        raise StripeUnavailable(f"Stripe could not remove the method: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """How Stripe answered an off-session charge: `status` is the PaymentIntent's
+    ("succeeded", "processing") or "declined" / "requires_action" with Stripe's `code`."""
+
+    payment_intent: str
+    status: str
+    code: str = ""
+
+
+def charge_off_session(
+    *,
+    stripe_customer: str,
+    payment_method: str,
+    amount: Decimal,
+    currency: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> ChargeResult:
+    """Charge a saved method without the customer present. A decline is an answer, not an
+    error; StripeUnavailable means Stripe could not be asked (try again later)."""
+    if is_demo():
+        raise StripeUnavailable("Automatic payments need Stripe (STRIPE_SECRET_KEY).")
+    params = {
+        "customer": stripe_customer,
+        "payment_method": payment_method,
+        "amount": to_minor_units(amount, currency),
+        "currency": currency.lower(),
+        "off_session": True,
+        "confirm": True,
+        "metadata": metadata,
+    }
+    try:
+        intent = _client().v1.payment_intents.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        )
+    except stripe.CardError as exc:
+        error = (exc.json_body or {}).get("error", {})
+        intent_id = (error.get("payment_intent") or {}).get("id", "")
+        code = error.get("decline_code") or exc.code or "card_declined"
+        if exc.code == "authentication_required":
+            return ChargeResult(intent_id, "requires_action", "authentication_required")
+        return ChargeResult(intent_id, "declined", code)
+    except stripe.StripeError as exc:
+        raise StripeUnavailable(f"Stripe could not take the payment: {exc}") from exc
+    return ChargeResult(intent.id, intent.status)
 
 
 def verify_webhook(payload: bytes, signature: str) -> dict:

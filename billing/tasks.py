@@ -11,8 +11,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import UndeliveredMail
-from billing import delivery, invoicing, jobs, services, webhooks
-from billing.models import CheckoutSession, Invoice
+from billing import autopay, delivery, invoicing, jobs, services, webhooks
+from billing.models import ChargeAttempt, CheckoutSession, Invoice
 from billing.pdf import PdfRenderError
 from usage.aggregation import aggregate_usage
 
@@ -114,3 +114,27 @@ def send_unsent_emails() -> int:
 def retry_deferred_refunds() -> int:
     """Book refunds that arrived before their payment, once the payment is recorded."""
     return webhooks.retry_deferred_refunds()
+
+
+@shared_task
+def charge_on_issue(invoice_id: int) -> None:
+    """Charge a newly issued invoice of an auto-pay customer to its saved method, once."""
+    autopay.charge_on_issue(invoice_id=invoice_id)
+
+
+@shared_task
+def retry_automatic_payments() -> int:
+    """Run the dunning retries whose day has come; each is claimed, so running twice is safe."""
+    return autopay.run_due_attempts(now=timezone.now())
+
+
+@shared_task
+def send_charge_failed(attempt_id: int) -> list[str]:
+    attempt = ChargeAttempt.objects.select_related("invoice__customer").get(pk=attempt_id)
+    return delivery.email_charge_failed(attempt=attempt)
+
+
+@shared_task
+def warn_expiring_cards() -> int:
+    """One email per saved card that expires within a month (claimed per card)."""
+    return autopay.warn_expiring_cards(today=services.utc_today())

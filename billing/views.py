@@ -291,7 +291,12 @@ def receive_webhook(payload: bytes, signature: str) -> JsonResponse:
     except stripe_gateway.InvalidWebhook as exc:
         log.warning("Refused a Stripe webhook: %s", exc)
         return JsonResponse({"error": str(exc)}, status=400)
-    outcome = webhooks.handle_stripe_event(event)
+    try:
+        outcome = webhooks.handle_stripe_event(event)
+    except stripe_gateway.StripeUnavailable as exc:
+        # A saved method's details come from Stripe: nothing is stored, Stripe sends it again.
+        log.warning("Stripe event %s left for its redelivery: %s", event["id"], exc)
+        return JsonResponse({"error": str(exc)}, status=503)
     log.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return JsonResponse({"received": event["id"], "outcome": outcome})
 

@@ -13,8 +13,16 @@ import zlib
 from django.db import connection, transaction
 from django.utils import timezone
 
-from billing import jobs, ledger, selectors
-from billing.models import CheckoutSession, InvoiceEvent, Payment, StripeEvent
+from billing import autopay, jobs, ledger, selectors
+from billing import stripe_gateway as gateway
+from billing.models import (
+    BillingProfile,
+    ChargeAttempt,
+    CheckoutSession,
+    InvoiceEvent,
+    Payment,
+    StripeEvent,
+)
 from core.money import ZERO, format_money, from_minor_units
 
 STRIPE_INTENT_LOCKS = 0x57E1  # the advisory lock namespace of payment intents
@@ -23,10 +31,14 @@ STRIPE_INTENT_LOCKS = 0x57E1  # the advisory lock namespace of payment intents
 def handle_stripe_event(event: dict) -> str:
     """Act on one verified Stripe event, once. Returns what happened, for the response."""
     handler = _HANDLERS.get(event["type"])
+    obj = event["data"]["object"]
+    if event["type"] == "checkout.session.completed" and obj.get("mode") == "setup":
+        return _on_setup_completed(event, obj)
     if handler is None:
         return "ignored"
-    obj = event["data"]["object"]
     payment_intent = obj.get("payment_intent") or ""
+    if obj.get("object") == "payment_intent":
+        payment_intent = obj.get("id") or ""
     with transaction.atomic():
         _serialize(payment_intent)
         stored, created = StripeEvent.objects.get_or_create(
@@ -273,7 +285,111 @@ def retry_deferred_refunds() -> int:
     return len(intents)
 
 
+# ---- Saved payment methods and automatic payments (billing/autopay.py) ----
+
+
+def _on_setup_completed(event: dict, session: dict) -> str:
+    """A method saved on Stripe's setup page. Stripe is asked which one before the event is
+    stored (no network call inside the transaction); a redelivery asks again and stores
+    nothing new."""
+    if StripeEvent.objects.filter(stripe_id=event["id"]).exists():
+        return "duplicate"
+    saved = gateway.setup_intent_method(session.get("setup_intent") or "")
+    with transaction.atomic():
+        stored, created = StripeEvent.objects.get_or_create(
+            stripe_id=event["id"], defaults={"type": event["type"], "payload": event}
+        )
+        if not created:
+            return "duplicate"
+        profile = (
+            BillingProfile.objects.select_related("customer")
+            .filter(stripe_customer_id=saved.stripe_customer)
+            .exclude(stripe_customer_id="")
+            .first()
+        )
+        reference = (session.get("metadata") or {}).get("portal_customer")
+        if profile is None or profile.customer.number != reference:
+            stored.outcome = _needs_attention(
+                stored, f"A method saved for an unknown Stripe customer {saved.stripe_customer}."
+            )
+        else:
+            method = autopay.save_method(customer=profile.customer, saved=saved)
+            stored.outcome = f"saved {method.label}"
+        stored.processed_at = timezone.now()
+        stored.save(update_fields=["processed_at", "outcome", "needs_attention"])
+    return stored.outcome
+
+
+def _about_attempt(handler):
+    """Handlers of payment_intent.* events get the automatic payment they are about, with its
+    invoice locked first (the one lock order). Checkout's own payment intents are not ours
+    to act on here: their checkout.session events are."""
+
+    def handle(event: StripeEvent, intent: dict) -> str:
+        attempt = ChargeAttempt.objects.filter(pk=autopay.attempt_id_of(intent)).first()
+        if attempt is None:
+            return "not an automatic payment"
+        invoice = ledger.lock_invoice(attempt.invoice)
+        attempt = ChargeAttempt.objects.select_for_update(of=("self",)).get(pk=attempt.pk)
+        attempt.invoice = invoice
+        return handler(event, attempt, intent)
+
+    return handle
+
+
+def _on_intent_succeeded(event: StripeEvent, attempt: ChargeAttempt, intent: dict) -> str:
+    """Book an automatic payment on its invoice, once; money beyond what it still owes (a
+    bank transfer got there first) becomes the customer's credit."""
+    if attempt.status == ChargeAttempt.Status.SUCCEEDED:
+        return "already paid"
+    invoice = attempt.invoice
+    currency = str(intent.get("currency", "")).upper()
+    received = from_minor_units(int(intent.get("amount_received") or 0), currency)
+    if currency != invoice.currency or received <= 0:
+        return _needs_attention(
+            event,
+            f"Stripe reports {received} {currency} for {invoice} in {invoice.currency}: "
+            "not applied until staff have checked it.",
+        )
+    at = _occurred_at(event)
+    payment_intent = intent.get("id") or ""
+    applied = min(received, invoice.outstanding)
+    if applied > 0:
+        ledger.apply_payment(
+            invoice=invoice,
+            amount=applied,
+            method=Payment.Method.CARD,
+            received_at=at,
+            stripe_payment_intent=payment_intent,
+            stripe_event=event,
+        )
+    if received > applied:
+        ledger.add_overpayment(
+            customer=invoice.customer,
+            amount=received - applied,
+            currency=currency,
+            note=f"Paid automatically in Stripe payment {payment_intent} beyond what "
+            f"{invoice.number} still owed.",
+            payment_intent=payment_intent,
+            stripe_event=event,
+            created_at=at,
+        )
+    attempt.status = ChargeAttempt.Status.SUCCEEDED
+    attempt.stripe_payment_intent = payment_intent
+    attempt.save(update_fields=["status", "stripe_payment_intent"])
+    _apply_deferred_refunds(payment_intent)
+    return "paid"
+
+
+def _on_intent_failed(event: StripeEvent, attempt: ChargeAttempt, intent: dict) -> str:
+    error = intent.get("last_payment_error") or {}
+    code = error.get("decline_code") or error.get("code") or "card_declined"
+    return autopay.attempt_failed(attempt, code=code)
+
+
 _HANDLERS = {
+    "payment_intent.succeeded": _about_attempt(_on_intent_succeeded),
+    "payment_intent.payment_failed": _about_attempt(_on_intent_failed),
     "checkout.session.completed": _about_checkout(_on_checkout_completed),
     "checkout.session.async_payment_succeeded": _about_checkout(_settle),
     "checkout.session.async_payment_failed": _about_checkout(_on_async_payment_failed),

@@ -53,4 +53,15 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.retry_deferred_refunds",
         "schedule": crontab(minute="*/10"),
     },
+    # Hourly, at half past: the automatic payments whose retry day has come (dunning), each
+    # claimed before Stripe is asked, so that a second run or a late worker charges nothing twice.
+    "retry-automatic-payments": {
+        "task": "billing.tasks.retry_automatic_payments",
+        "schedule": crontab(minute=30),
+    },
+    # Daily at 06:00 UTC: one email about each saved card that expires within a month.
+    "warn-expiring-cards": {
+        "task": "billing.tasks.warn_expiring_cards",
+        "schedule": crontab(minute=0, hour=6),
+    },
 }

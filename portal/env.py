@@ -55,6 +55,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_day_list(name: str, default: list[int]) -> list[int]:
+    """Days in increasing order, each at least 1, as `3,5,7`."""
+    raw = env_list(name, [str(day) for day in default])
+    try:
+        days = [int(item) for item in raw]
+    except ValueError:
+        days = []
+    if not days or days != sorted(set(days)) or days[0] < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be whole days in increasing order such as 3,5,7, not {raw!r}."
+        )
+    return days
+
+
 def env_header(name: str, default: tuple[str, str] | None) -> tuple[str, str] | None:
     """A request header and the value that marks it, as `HTTP_X_FORWARDED_PROTO,https`
     (Django's SECURE_PROXY_SSL_HEADER); an empty value turns it off."""

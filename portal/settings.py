@@ -18,6 +18,7 @@ from portal.env import (
     database_config,
     env_bool,
     env_choice,
+    env_day_list,
     env_decimal,
     env_header,
     env_int,
@@ -320,6 +321,11 @@ STRIPE_WEBHOOK_SECRET = env_rotating_secret("STRIPE_WEBHOOK_SECRET", prefix="whs
 STRIPE_API_BASE = env_url(
     "STRIPE_API_BASE", schemes={"http", "https"}, default="https://api.stripe.com"
 )
+
+# After a declined automatic payment, it is tried again this many days after the first
+# attempt, once per number (DUNNING_RETRY_DAYS=3,5,7); after the last the invoice waits for
+# payment by hand and shows in the admin's "needs attention".
+DUNNING_RETRY_DAYS = env_day_list("DUNNING_RETRY_DAYS", [3, 5, 7])
 
 # A sender of usage for every customer, "environment", from before senders had tokens of their
 # own (`manage.py create_ingest_token`, README "Sending usage"); unset, only those are taken.

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from billing.account_views import settings_edit
+from billing import account_views
 from billing.views import stripe_webhook
 from portal import views
 from usage import urls as usage_urls
@@ -19,7 +19,24 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("accounts/", include("accounts.auth_urls")),
     # Billing's part of the Account pane, under the pane's own address.
-    path("account/settings/", settings_edit, name="settings_edit"),
+    path("account/settings/", account_views.settings_edit, name="settings_edit"),
+    path("account/payment-methods/", account_views.payment_methods, name="payment_methods"),
+    path(
+        "account/payment-methods/add/",
+        account_views.payment_method_add,
+        name="payment_method_add",
+    ),
+    path(
+        "account/payment-methods/<int:pk>/default/",
+        account_views.payment_method_default,
+        name="payment_method_default",
+    ),
+    path(
+        "account/payment-methods/<int:pk>/remove/",
+        account_views.payment_method_remove,
+        name="payment_method_remove",
+    ),
+    path("account/autopay/", account_views.autopay_edit, name="autopay_edit"),
     path("account/", include("accounts.urls")),
     path("invoices/", include("billing.urls")),
     path("payments/", include("billing.payment_urls")),

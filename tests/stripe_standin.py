@@ -3,6 +3,13 @@
 The stripe library is pointed at it through STRIPE_API_BASE, so no test call leaves the
 machine. It also serves the "hosted Checkout page" the portal redirects to, and signs webhook
 events the way Stripe does (HMAC-SHA256 over "timestamp.payload" with the endpoint secret).
+
+Saved methods: a setup-mode Checkout Session comes with a SetupIntent that saved
+`next_saved` (a card unless the session asked for sepa_debit); SetupIntents and
+PaymentMethods can be retrieved, and methods detached. Off-session PaymentIntents answer as
+`charge_script` says, one outcome per new request: "succeeded" (also when the script is
+empty), a decline code ("card_declined", "insufficient_funds", "expired_card") or
+"authentication_required"; a repeated idempotency key gets the same answer, as at Stripe.
 """
 
 import hashlib
@@ -14,9 +21,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 WEBHOOK_SECRET = "whsec_test_standin"
+
+VISA = {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2028}
+SEPA = {"bank_code": "37040044", "last4": "3000"}
 
 
 @dataclass
@@ -32,6 +42,12 @@ class StripeStandIn:
     requests: list[RecordedRequest] = field(default_factory=list)
     fail_with: int | None = None  # answer every API call with this status, e.g. 500
     on_request: Callable[[str], None] | None = None  # called with the path before answering
+    next_saved: dict = field(default_factory=lambda: dict(VISA))  # the card a setup saves
+    charge_script: list[str] = field(default_factory=list)  # outcomes of the next charges
+    payment_methods: dict = field(default_factory=dict)
+    setup_intents: dict = field(default_factory=dict)
+    payment_intents: dict = field(default_factory=dict)
+    setup_sessions: dict = field(default_factory=dict)
     _responses_by_key: dict = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     # Stripe answers concurrent requests with one idempotency key as one: so does the stand-in.
@@ -53,7 +69,13 @@ class StripeStandIn:
                 self._send(status, "application/json", json.dumps(body))
 
             def do_GET(self):
-                if self.path.startswith("/checkout/"):
+                if self.path.startswith("/v1/"):
+                    standin.requests.append(
+                        RecordedRequest("GET", self.path, dict(self.headers), {})
+                    )
+                    status, body = standin.answer_get(urlsplit(self.path).path)
+                    self._send(status, "application/json", json.dumps(body))
+                elif self.path.startswith("/checkout/"):
                     page = "<!doctype html><title>Stripe Checkout (stand-in)</title>"
                     page += f"<h1>Stand-in checkout</h1><p>{self.path}</p>"
                     self._send(200, "text/html", page)
@@ -92,10 +114,21 @@ class StripeStandIn:
             return self.fail_with, {"error": {"type": "api_error", "message": "Stand-in outage"}}
         key = headers.get("Idempotency-Key")
         if key in self._responses_by_key:  # as Stripe does: the same key, the same answer
-            return 200, self._responses_by_key[key]
+            return self._responses_by_key[key]
         n = next(self._ids)
+        status = 200
         if path == "/v1/customers":
             body = {"id": f"cus_test_{n}", "object": "customer", "name": form.get("name")}
+        elif path == "/v1/checkout/sessions" and form.get("mode") == "setup":
+            body = self._setup_session(n, form)
+        elif path == "/v1/payment_intents":
+            status, body = self._charge(n, form)
+        elif path.startswith("/v1/payment_methods/") and path.endswith("/detach"):
+            method = self.payment_methods.get(path.split("/")[3])
+            if method is None:
+                return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
+            method["customer"] = None
+            body = method
         elif path == "/v1/checkout/sessions":
             amounts = [int(v) for k, v in form.items() if k.endswith("[unit_amount]")]
             body = {
@@ -110,8 +143,67 @@ class StripeStandIn:
             }
         else:
             return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
-        self._responses_by_key[key] = body
-        return 200, body
+        self._responses_by_key[key] = (status, body)
+        return status, body
+
+    def _setup_session(self, n: int, form: dict) -> dict:
+        kind = form.get("payment_method_types[0]", "card")
+        details = self.next_saved if kind == "card" else dict(SEPA)
+        method = {"id": f"pm_test_{n}", "object": "payment_method", "type": kind, kind: details}
+        method["customer"] = form.get("customer")
+        self.payment_methods[method["id"]] = method
+        intent = {"id": f"seti_test_{n}", "object": "setup_intent", "customer": form["customer"]}
+        self.setup_intents[intent["id"]] = intent | {"payment_method": method["id"]}
+        session = self.setup_sessions[f"cs_test_{n}"] = {
+            "id": f"cs_test_{n}",
+            "object": "checkout.session",
+            "mode": "setup",
+            "url": f"{self.url}/checkout/cs_test_{n}",
+            "status": "open",
+            "setup_intent": intent["id"],
+            "customer": form["customer"],
+            "metadata": {"portal_customer": form.get("metadata[portal_customer]")},
+            "expires_at": int(time.time()) + 86400,
+        }
+        return session
+
+    def _charge(self, n: int, form: dict) -> tuple[int, dict]:
+        outcome = self.charge_script.pop(0) if self.charge_script else "succeeded"
+        intent = {
+            "id": f"pi_test_{n}",
+            "object": "payment_intent",
+            "amount": int(form["amount"]),
+            "amount_received": int(form["amount"]) if outcome == "succeeded" else 0,
+            "currency": form["currency"],
+            "customer": form["customer"],
+            "payment_method": form["payment_method"],
+            "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            "status": "succeeded",
+        }
+        self.payment_intents[intent["id"]] = intent
+        if outcome == "succeeded":
+            return 200, intent
+        if outcome == "authentication_required":
+            intent["status"] = "requires_action"
+            error = {"type": "card_error", "code": "authentication_required"}
+        else:
+            intent["status"] = "requires_payment_method"
+            error = {"type": "card_error", "code": "card_declined", "decline_code": outcome}
+        intent["last_payment_error"] = error
+        return 402, {"error": error | {"message": outcome, "payment_intent": intent}}
+
+    def answer_get(self, path: str) -> tuple[int, dict]:
+        with self._lock:
+            if self.fail_with:
+                return self.fail_with, {"error": {"type": "api_error", "message": "Outage"}}
+            kind, object_id = path.split("/")[2:4]
+            if kind == "setup_intents" and object_id in self.setup_intents:
+                intent = dict(self.setup_intents[object_id])
+                intent["payment_method"] = self.payment_methods[intent["payment_method"]]
+                return 200, intent
+            if kind == "payment_methods" and object_id in self.payment_methods:
+                return 200, self.payment_methods[object_id]
+            return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
 
     def calls(self, path: str) -> list[RecordedRequest]:
         return [request for request in self.requests if request.path == path]
@@ -169,4 +261,27 @@ def refund_event(event_id: str, *, payment_intent: str, amount_refunded: int) ->
                 "currency": "eur",
             }
         },
+    }
+
+
+def setup_completed_event(event_id: str, session: dict) -> dict:
+    """checkout.session.completed for a setup-mode session the stand-in opened."""
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {"object": session | {"status": "complete"}},
+    }
+
+
+def intent_event(event_id: str, intent: dict, *, succeeded: bool = True) -> dict:
+    """payment_intent.succeeded (or .payment_failed) for a PaymentIntent the stand-in made."""
+    obj = dict(intent)
+    if succeeded:
+        obj |= {"status": "succeeded", "amount_received": intent["amount"]}
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "payment_intent.succeeded" if succeeded else "payment_intent.payment_failed",
+        "data": {"object": obj},
     }

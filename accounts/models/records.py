@@ -37,6 +37,9 @@ class AuditEntry(models.Model):
         TAX_CHANGE_WITHDRAWN = "tax_change_withdrawn", _("Change of country or VAT id withdrawn")
         TAX_CHANGE_APPROVED = "tax_change_approved", _("Change of country or VAT id approved")
         TAX_CHANGE_REJECTED = "tax_change_rejected", _("Change of country or VAT id rejected")
+        PAYMENT_METHOD_ADDED = "payment_method_added", _("Payment method added")
+        PAYMENT_METHOD_DEFAULT = "payment_method_default", _("Default payment method changed")
+        PAYMENT_METHOD_REMOVED = "payment_method_removed", _("Payment method removed")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(
@@ -74,6 +77,8 @@ class UndeliveredMail(models.Model):
         CONFIRMATION = "confirmation", "Address confirmation"
         INVITATION = "invitation", "Team invitation"
         PASSWORD_RESET = "password_reset", "Password reset link"
+        CHARGE_FAILED = "charge_failed", "Automatic payment failed"
+        CARD_EXPIRING = "card_expiring", "Saved card expiring"
 
     kind = models.CharField(max_length=20, choices=Kind)
     object_id = models.PositiveBigIntegerField(help_text="The invoice, payment, contact, … id.")

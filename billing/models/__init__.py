@@ -6,10 +6,13 @@
 - payments.py   Payment (money in and out of an invoice), CreditEntry (the customer's credit)
 - runs.py       UninvoicedMonth (what the monthly invoicing run could not invoice, and why),
                 BilledLateUsage (late usage and the invoice line that bills it)
-- profiles.py   BillingProfile (a customer's currency, terms, Stripe customer, delivery, language)
+- profiles.py   BillingProfile (a customer's currency, terms, Stripe customer, delivery, language,
+                auto-pay)
 - summary.py    InvoiceSummary (per customer: the cards' and tabs' figures, kept by the ledger)
+- autopay.py    PaymentMethod (saved at Stripe), ChargeAttempt (automatic charges and dunning)
 """
 
+from billing.models.autopay import ChargeAttempt, PaymentMethod
 from billing.models.checkouts import CheckoutItem, CheckoutSession, StripeEvent
 from billing.models.events import InvoiceEvent, money_params
 from billing.models.invoices import (
@@ -39,6 +42,7 @@ __all__ = [
     "CREDIT_UNIT",
     "BillingError",
     "BillingProfile",
+    "ChargeAttempt",
     "CheckoutItem",
     "CheckoutSession",
     "CreditEntry",
@@ -52,6 +56,7 @@ __all__ = [
     "InvoiceSummary",
     "OutOfRange",
     "Payment",
+    "PaymentMethod",
     "StripeEvent",
     "VatTreatment",
     "UninvoicedMonth",

@@ -53,6 +53,37 @@ def _mismatch(params: dict) -> str:
     }
 
 
+def _decline(code: str) -> str:
+    reasons = {
+        "insufficient_funds": gettext("insufficient funds"),
+        "expired_card": gettext("the card has expired"),
+        "card_declined": gettext("the card was declined"),
+    }
+    return reasons.get(code, gettext("the payment was declined"))
+
+
+def _autopay_failed(params: dict) -> str:
+    reason = _decline(params.get("code", ""))
+    if params.get("next_try"):
+        next_try = datetime.datetime.fromisoformat(params["next_try"])
+        return gettext(
+            "Automatic payment (attempt %(attempt)s) failed: %(reason)s. Next try on %(date)s."
+        ) % {"attempt": params["attempt"], "reason": reason, "date": date_format(next_try.date())}
+    return gettext(
+        "Automatic payment (attempt %(attempt)s) failed: %(reason)s. No more automatic tries: "
+        "the invoice waits for payment."
+    ) % {"attempt": params["attempt"], "reason": reason}
+
+
+def _autopay_stopped(params: dict) -> str:
+    why = params.get("why")
+    if why == "paid":
+        return gettext("Automatic payments stopped: the invoice was paid by other means.")
+    if why == "autopay_off":
+        return gettext("Automatic payments stopped: Pay invoices automatically was turned off.")
+    return gettext("Automatic payment not made: no saved payment method.")
+
+
 def _sentence(kind: str, params: dict) -> str:
     """The entry's sentence in the active language, from its kind and facts."""
     Kind = InvoiceEvent.Kind
@@ -103,6 +134,19 @@ def _sentence(kind: str, params: dict) -> str:
             return gettext("%(amount)s is owed again.") % {"amount": _money(params)}
         case Kind.VOIDED:
             return gettext("Voided.")
+        case Kind.AUTOPAY_STARTED:
+            return gettext(
+                "Automatic payment of %(amount)s from %(method)s (attempt %(attempt)s): processing."
+            ) % {"amount": _money(params), "method": params["method"], "attempt": params["attempt"]}
+        case Kind.AUTOPAY_FAILED:
+            return _autopay_failed(params)
+        case Kind.AUTOPAY_NEEDS_ACTION:
+            return gettext(
+                "Automatic payment needs the cardholder's authentication: a link to complete it "
+                "was emailed. It is not retried."
+            )
+        case Kind.AUTOPAY_STOPPED:
+            return _autopay_stopped(params)
     return ""
 
 
@@ -134,6 +178,10 @@ class InvoiceEvent(models.Model):
         SETTLED = "settled", _("Settled")
         REOPENED = "reopened", _("Owed again")
         VOIDED = "voided", _("Voided")
+        AUTOPAY_STARTED = "autopay_started", _("Automatic payment")
+        AUTOPAY_FAILED = "autopay_failed", _("Automatic payment failed")
+        AUTOPAY_NEEDS_ACTION = "autopay_needs_action", _("Automatic payment needs authentication")
+        AUTOPAY_STOPPED = "autopay_stopped", _("Automatic payments stopped")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind)

@@ -47,6 +47,11 @@ class BillingProfile(models.Model):
         default=Language.ENGLISH,
         help_text=_("The language of invoice emails and PDFs."),
     )
+    autopay = models.BooleanField(
+        _("pay invoices automatically"),
+        default=False,
+        help_text=_("Charge the default saved payment method when an invoice is issued."),
+    )
 
     class Meta:
         ordering = ["customer__name"]

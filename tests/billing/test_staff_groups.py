@@ -20,10 +20,12 @@ from billing import services
 from billing.admin.invoices import InvoiceAdmin
 from billing.models import (
     BillingProfile,
+    ChargeAttempt,
     CheckoutSession,
     CreditEntry,
     Invoice,
     Payment,
+    PaymentMethod,
     UninvoicedMonth,
 )
 from portal.staff_groups import BILLING_STAFF, SUPPORT
@@ -62,6 +64,9 @@ GROUP_MIGRATIONS = [
     importlib.import_module(
         "portal.migrations.0007_senders_staff_groups"
     ).add_senders_to_staff_groups,
+    importlib.import_module(
+        "portal.migrations.0008_autopay_staff_groups"
+    ).add_autopay_to_staff_groups,
 ]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
@@ -98,6 +103,10 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
         phone=Phone(customer=customer, label="Office", number="+46812345600"), actor=owner
     )
     InvitationFactory(customer=customer, invited_by=owner)
+    method = PaymentMethod.objects.create(
+        customer=customer, stripe_id="pm_books", type="card", brand="visa", last4="4242"
+    )
+    ChargeAttempt.objects.create(invoice=paid, number=1, status="failed", payment_method=method)
     UndeliveredMail.objects.create(
         kind=UndeliveredMail.Kind.INVOICE, object_id=paid.pk, subject=paid.number, failures=1
     )

@@ -12,8 +12,8 @@ from accounts.models import Contact, Invitation
 pytestmark = pytest.mark.browser
 
 
-def open_pane(page):
-    page.get_by_role("link", name="Account settings for demo@example.com").click()
+def open_pane(page, email="demo@example.com"):
+    page.get_by_role("link", name=f"Account settings for {email}").click()
     sheet = page.get_by_role("dialog", name="Account settings")
     expect(sheet).to_be_visible()
     return sheet
@@ -118,7 +118,26 @@ def test_an_owner_invites_a_member_and_reads_the_activity(
     screenshot("account-settings-1280", full_page=False)
 
 
-@pytest.mark.parametrize("name", ["Customer Info", "Contact", "Settings", "Team", "Activity"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_globex_reads_its_saved_card_and_turns_autopay_off(
+    page, live_server, demo, log_in, screenshot, width
+):
+    page.set_viewport_size({"width": width, "height": 844})
+    log_in("other@example.com")
+    sheet = open_pane(page, "other@example.com")
+    tab(sheet, "Payment methods")
+    expect(sheet).to_contain_text("Visa •••• 4242, expires 12/2030")
+    expect(sheet).to_contain_text("Default")
+    assert page.evaluate("document.querySelector('#sheet').scrollWidth") <= width
+    screenshot(f"account-payment-methods-{width}", full_page=False)
+    sheet.get_by_role("button", name="Turn off").click()
+    expect(page.locator("#toasts")).to_contain_text("Invoices are no longer paid automatically.")
+    expect(sheet.get_by_role("button", name="Turn on")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    "name", ["Customer Info", "Contact", "Settings", "Payment methods", "Team", "Activity"]
+)
 def test_the_pane_on_a_phone(page, live_server, demo, log_in, screenshot, name):
     page.set_viewport_size({"width": 390, "height": 844})
     log_in()

@@ -168,19 +168,34 @@ def test_the_demos_invoices_bill_its_usage_and_keep_every_state(frozen):
             assert (line.quantity, line.amount) == (quantity, amount), line
 
     # The states the demo has always shown: paid history; Acme's two previous invoices overdue
-    # and its newest unpaid with an SLA credit note; Globex's newest part paid.
+    # and its newest unpaid with an SLA credit note; Globex's newest paid automatically by its
+    # saved card.
     def status_of(customer, month):
         return Invoice.objects.get(customer=customer, usage_month=month).status
 
     for month in months[:-3]:
         assert status_of(acme, month) == "paid"
-    for month in months[:-1]:
+    for month in months:
         assert status_of(globex, month) == "paid"
     assert [status_of(acme, month) for month in months[-3:]] == ["overdue", "overdue", "unpaid"]
     newest = Invoice.objects.get(customer=acme, usage_month=OCTOBER)
     note = Invoice.objects.get(kind="credit_note")
     assert note.credited_invoice == newest and note.total == Decimal("-50.00")  # 40 + 25% VAT
     assert newest.amount_credited == Decimal("50.00")
-    part_paid = Invoice.objects.get(customer=globex, usage_month=OCTOBER)
-    assert part_paid.status == "overdue"  # due after 14 days, on 15 November
-    assert part_paid.amount_paid == (part_paid.total / 2).quantize(Decimal("0.01"))
+    autopaid = Invoice.objects.get(customer=globex, usage_month=OCTOBER)
+    assert globex.billing_profile.autopay
+    (card,) = globex.payment_methods.all()
+    assert (card.label, card.expiry_label, card.is_default) == (
+        "Visa •••• 4242",
+        "expires 12/2030",
+        True,
+    )
+    (payment,) = autopaid.payments.all()
+    assert (payment.amount, payment.method) == (autopaid.total, "card")
+    assert payment.stripe_payment_intent == f"pi_demo_{autopaid.number}"
+    assert list(autopaid.events.values_list("kind", flat=True)) == [
+        "finalized",
+        "autopay_started",
+        "payment_received",
+        "paid",
+    ]

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from portal import env
+
 SETTINGS_FILE = Path(__file__).resolve().parents[2] / "portal" / "settings.py"
 
 VARIABLES = [
@@ -29,6 +31,7 @@ VARIABLES = [
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
+    "DUNNING_RETRY_DAYS",
     "SECURE_COOKIES",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
@@ -329,3 +332,17 @@ def test_a_weak_usage_ingest_token_is_refused_without_echoing_it(load_settings, 
     with pytest.raises(ImproperlyConfigured, match="USAGE_INGEST_TOKEN must be at least 32") as e:
         load_settings(DEBUG="true", USAGE_INGEST_TOKEN=weak)
     assert weak.strip() not in str(e.value)
+
+
+@pytest.mark.parametrize("value", ["", "3,x", "5,3", "0,2", "3,3"])
+def test_dunning_retry_days_must_be_increasing_whole_days(monkeypatch, value):
+    monkeypatch.setenv("DUNNING_RETRY_DAYS", value)
+    with pytest.raises(ImproperlyConfigured, match="DUNNING_RETRY_DAYS"):
+        env.env_day_list("DUNNING_RETRY_DAYS", [3, 5, 7])
+
+
+def test_dunning_retry_days_default_and_custom(monkeypatch):
+    monkeypatch.delenv("DUNNING_RETRY_DAYS", raising=False)
+    assert env.env_day_list("DUNNING_RETRY_DAYS", [3, 5, 7]) == [3, 5, 7]
+    monkeypatch.setenv("DUNNING_RETRY_DAYS", " 1, 4 ,10")
+    assert env.env_day_list("DUNNING_RETRY_DAYS", [3, 5, 7]) == [1, 4, 10]

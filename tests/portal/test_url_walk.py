@@ -23,7 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts import links
 from accounts.models import Membership
 from billing import services
-from billing.models import CheckoutItem, CheckoutSession
+from billing.models import CheckoutItem, CheckoutSession, PaymentMethod
 from tests.database import snapshot
 from tests.factories import (
     ContactFactory,
@@ -53,6 +53,7 @@ class Acme:
     invoice: object
     checkout: object
     payment: object
+    payment_method: object
 
     def token(self, url: str) -> str:
         return resolve(urlsplit(url).path).kwargs["token"]
@@ -130,6 +131,11 @@ ROUTES = {
     "contact_confirm": Route(
         who=PUBLIC, fill=lambda acme: {"token": acme.token(links.confirmation_url(acme.contact))}
     ),
+    "payment_methods": Route(),
+    "payment_method_add": Route(changes=True),
+    "payment_method_default": Route(fill=lambda acme: {"pk": acme.payment_method.pk}, changes=True),
+    "payment_method_remove": Route(fill=lambda acme: {"pk": acme.payment_method.pk}, changes=True),
+    "autopay_edit": Route(changes=True),
     "phone_create": Route(changes=True),
     "phone_edit": Route(fill=phone, changes=True),
     "phone_delete": Route(fill=phone, changes=True),
@@ -223,6 +229,9 @@ def acme(customer, owner, viewer):
         invoice=invoice,
         checkout=checkout,
         payment=payment,
+        payment_method=PaymentMethod.objects.create(
+            customer=customer, stripe_id="pm_walk", type="card", brand="visa", last4="4242"
+        ),
     )
 
 

@@ -11,8 +11,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Contact, Customer, Membership, Phone, User
-from billing import invoicing, services
-from billing.models import BillingProfile, CreditReason, Invoice, InvoiceEvent
+from billing import invoicing, services, webhooks
+from billing.models import (
+    BillingProfile,
+    ChargeAttempt,
+    CreditReason,
+    Invoice,
+    InvoiceEvent,
+    PaymentMethod,
+    money_params,
+)
+from core.money import to_minor_units
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import IngestToken, Sender, UsageRecord
@@ -237,7 +246,8 @@ def seed_usage(
 
 def seed_invoices(customers: list[Customer], today: datetime.date) -> int:
     """Every month of usage invoiced by the monthly invoicing service, on the 1st of the next
-    month: paid, except the newest; Acme's newest carries an SLA credit note. Unpaid invoices
+    month: paid, except Acme's newest, which carries an SLA credit note; Globex's newest is
+    paid automatically by its saved card. Unpaid invoices
     past due are flagged overdue. Returns how many were new."""
     created = 0
     for months_back in range(MONTHS_OF_USAGE, 0, -1):
@@ -262,7 +272,7 @@ def seed_invoices(customers: list[Customer], today: datetime.date) -> int:
 
 def _settle(invoice: Invoice, *, today: datetime.date) -> None:
     """Give a new invoice the history its age calls for: issued on the 1st at 06:00 UTC, then
-    paid (by bank, within 3 to 20 days), left unpaid, part paid or credited."""
+    paid (by bank, within 3 to 20 days, or automatically on issue), left unpaid or credited."""
     customer, issue_date = invoice.customer, invoice.issue_date
     issued_at = datetime.datetime.combine(issue_date, datetime.time(6), tzinfo=datetime.UTC)
     Invoice.objects.filter(pk=invoice.pk).update(finalized_at=issued_at)
@@ -282,13 +292,7 @@ def _settle(invoice: Invoice, *, today: datetime.date) -> None:
     elif customer.number == "C-10001" and age_in_months <= 2:
         return  # left unpaid: overdue once its due date passes
     elif customer.number == "C-10002" and age_in_months == 0:
-        half = (invoice.total / 2).quantize(Decimal("0.01"))
-        services.record_bank_payment(
-            invoice=invoice,
-            amount=half,
-            received_at=issued_at + datetime.timedelta(days=9),
-            reference="Globex part payment",
-        )
+        _paid_automatically(invoice, issued_at=issued_at)
     else:
         received_at = issued_at + datetime.timedelta(days=rng.randint(3, 20), hours=6)
         services.record_bank_payment(
@@ -299,12 +303,80 @@ def _settle(invoice: Invoice, *, today: datetime.date) -> None:
         )
 
 
+GLOBEX_CARD = "pm_demo_globex_visa"
+
+
+def seed_autopay(customers: list[Customer]) -> None:
+    """Globex pays by itself: a saved test card (Visa 4242, as Stripe's test card) and auto-pay
+    on. Acme pays by hand."""
+    globex = next(customer for customer in customers if customer.number == "C-10002")
+    BillingProfile.objects.filter(customer=globex).update(
+        autopay=True, stripe_customer_id=f"cus_demo_{globex.number}"
+    )
+    PaymentMethod.objects.update_or_create(
+        stripe_id=GLOBEX_CARD,
+        defaults={
+            "customer": globex,
+            "type": PaymentMethod.Type.CARD,
+            "brand": "visa",
+            "last4": "4242",
+            "exp_month": 12,
+            "exp_year": 2030,
+            "is_default": True,
+        },
+    )
+
+
+def _paid_automatically(invoice: Invoice, *, issued_at: datetime.datetime) -> None:
+    """The charge on issue as it happens with Stripe: the attempt, then Stripe's
+    payment_intent.succeeded event, booked by the webhook's own handler."""
+    charged_at = issued_at + datetime.timedelta(minutes=2)
+    attempt = ChargeAttempt.objects.create(
+        invoice=invoice,
+        number=1,
+        status=ChargeAttempt.Status.PROCESSING,
+        payment_method=PaymentMethod.objects.get(stripe_id=GLOBEX_CARD),
+        amount=invoice.outstanding,
+        currency=invoice.currency,
+        stripe_payment_intent=f"pi_demo_{invoice.number}",
+        attempted_at=charged_at,
+    )
+    InvoiceEvent.record(
+        invoice,
+        InvoiceEvent.Kind.AUTOPAY_STARTED,
+        at=charged_at,
+        attempt=1,
+        method=attempt.payment_method.label,
+        **money_params(attempt.amount, attempt.currency),
+    )
+    minor = to_minor_units(attempt.amount, attempt.currency)
+    webhooks.handle_stripe_event(
+        {
+            "id": f"evt_demo_{invoice.number}",
+            "type": "payment_intent.succeeded",
+            "created": int((charged_at + datetime.timedelta(seconds=5)).timestamp()),
+            "data": {
+                "object": {
+                    "id": attempt.stripe_payment_intent,
+                    "object": "payment_intent",
+                    "amount": minor,
+                    "amount_received": minor,
+                    "currency": attempt.currency.lower(),
+                    "status": "succeeded",
+                    "metadata": {"charge_attempt": str(attempt.pk)},
+                }
+            },
+        }
+    )
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo customers, logins and their data."
 
     @transaction.atomic
     def handle(self, *args, **options):
         customers = seed_accounts()
+        seed_autopay(customers)
         today = services.utc_today()
         senders = seed_senders(customers)
         new_records = seed_usage(customers, today, senders)
