@@ -308,8 +308,13 @@ CELERY_TASK_ROUTES = {
     "accounts.tasks.send_invitation": {"queue": "mail"},
     "accounts.tasks.send_password_reset": {"queue": "mail"},
     "accounts.tasks.send_unsent_emails": {"queue": "mail"},
-    # payments: the books (invoices issued, overdue, refunds that waited for their payment)
+    "billing.tasks.send_charge_failed": {"queue": "mail"},
+    "billing.tasks.warn_expiring_cards": {"queue": "mail"},
+    # payments: the books (invoices issued, overdue, refunds that waited for their payment,
+    # automatic charges and their retries)
     "billing.tasks.issue_monthly_invoices": {"queue": "payments"},
+    "billing.tasks.charge_on_issue": {"queue": "payments"},
+    "billing.tasks.retry_automatic_payments": {"queue": "payments"},
     "billing.tasks.flag_overdue_invoices": {"queue": "payments"},
     "billing.tasks.retry_deferred_refunds": {"queue": "payments"},
 }
