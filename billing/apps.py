@@ -14,8 +14,11 @@ class BillingConfig(AppConfig):
         from billing import tasks  # noqa: F401
         from billing.account_views import settings_section, terms_section
         from billing.models import BillingProfile
+        from usage import pricing
 
         panes.add_section("customer", terms_section)
         panes.add_section("settings", settings_section)
         audit.name_fields_of(BillingProfile)
         emails.write_to_customers_in(lambda customer: customer.billing_profile.invoice_language)
+        # A customer without any price plan sees its (empty) estimates in its own currency.
+        pricing.currency_without_plan(lambda customer: customer.billing_profile.currency)

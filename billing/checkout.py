@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Customer
 from accounts.selectors import billing_emails
-from billing import ledger
+from billing import ledger, selectors
 from billing import stripe_gateway as gateway
 from billing.models import (
     BillingError,
@@ -36,6 +36,14 @@ CHECKOUT_LIFETIME = datetime.timedelta(hours=1)
 
 class PaymentRefused(BillingError):
     """Nothing to pay, or not payable online: the message says why."""
+
+
+def mixed_currencies_reason(currencies: list[str]) -> str:
+    """Why invoices in several currencies cannot be paid together."""
+    return gettext(
+        "The selected invoices are in %(currencies)s: one payment is in one currency. "
+        "Select invoices in one currency and pay each currency on its own."
+    ) % {"currencies": ", ".join(currencies)}
 
 
 def start_checkout(
@@ -69,6 +77,9 @@ def start_checkout(
     if settled:
         names = ", ".join(f"{i} ({i.get_status_display().lower()})" for i in settled)
         raise PaymentRefused(gettext("Nothing to pay on %(invoices)s.") % {"invoices": names})
+    currencies = selectors.currencies_of(invoices)
+    if len(currencies) > 1:
+        raise PaymentRefused(mixed_currencies_reason(currencies))
     amounts = {invoice.pk: invoice.outstanding for invoice in invoices}
     now = timezone.now()
     reusable = _open_checkout_for(customer, amounts, now=now)

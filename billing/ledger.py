@@ -150,9 +150,10 @@ def add_overpayment(
 
 
 def apply_credit(*, invoice: Invoice, at: datetime.datetime, actor=None) -> Decimal:
-    """Set the customer's credit off against a newly issued, locked invoice (customer locked
-    too). Returns how much was applied; the caller updates the status and saves."""
-    amount = min(selectors.credit_balance(invoice.customer), invoice.owed)
+    """Set the customer's credit in the invoice's currency off against a newly issued, locked
+    invoice (customer locked too); credit in another currency stays. Returns how much was
+    applied; the caller updates the status and saves."""
+    amount = min(selectors.credit_balance(invoice.customer, invoice.currency), invoice.owed)
     if amount <= 0:
         return ZERO
     CreditEntry.objects.create(
@@ -234,17 +235,19 @@ def refund_credit(
     *,
     customer: Customer,
     amount: Decimal,
+    currency: str,
     note: str,
     at: datetime.datetime,
     actor=None,
     **details,
 ) -> CreditEntry:
-    """Pay credit back to the customer (the customer row is locked by the caller)."""
+    """Pay credit in `currency` back to the customer (the customer row is locked by the
+    caller)."""
     return CreditEntry.objects.create(
         customer=customer,
         kind=CreditEntry.Kind.REFUNDED,
         amount=amount,
-        currency=customer.billing_profile.currency,
+        currency=currency,
         note=note,
         actor=actor,
         created_at=at,

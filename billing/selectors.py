@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
-from core.money import ZERO, round_money
+from core.money import ZERO, Amounts, per_currency
 
 STATUS_FILTERS = {
     "all": pgettext_lazy("tab of invoices", "All"),
@@ -61,16 +61,17 @@ def invoices_numbered(customer: Customer, numbers: list[str]) -> list[Invoice]:
 @dataclass(frozen=True)
 class InvoiceStats:
     """The cards and the tab counts. Every count is of invoices; credit notes are counted
-    apart (`credit_notes`), here, on the Dashboard and in the Usage page's Billing Status."""
+    apart (`credit_notes`), here, on the Dashboard and in the Usage page's Billing Status.
+    Every amount is per currency (currency -> amount), never summed across currencies."""
 
-    outstanding: Decimal
-    total_paid: Decimal
+    outstanding: Amounts
+    total_paid: Amounts
     overdue: int
     total: int
     unpaid: int
     paid: int
     credit_notes: int
-    credit: Decimal
+    credit: Amounts
 
     @property
     def tab_counts(self) -> dict[str, int]:
@@ -82,13 +83,13 @@ class InvoiceStats:
         }
 
 
-def _sums_by_kind_and_status(customer: Customer) -> dict[tuple[str, str], dict]:
-    """Per kind and status of the customer's issued invoices and credit notes: how many, and
-    the sums of their totals and of what covers them. One GROUP BY (the covering index
-    `invoice_customer_amounts` answers it)."""
+def _sums_by_kind_and_status(customer: Customer) -> dict[tuple[str, str], list[dict]]:
+    """Per kind and status of the customer's issued invoices and credit notes: a row per
+    currency with how many, and the sums of their totals and of what covers them. One
+    GROUP BY."""
     rows = (
         _issued(customer)
-        .values("kind", "status")
+        .values("kind", "status", "currency")
         .annotate(
             count=Count("status"),
             total=Sum("total"),
@@ -98,7 +99,10 @@ def _sums_by_kind_and_status(customer: Customer) -> dict[tuple[str, str], dict]:
         )
         .order_by()
     )
-    return {(row["kind"], row["status"]): row for row in rows}
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        grouped.setdefault((row["kind"], row["status"]), []).append(row)
+    return grouped
 
 
 def _owed(sums: dict) -> Decimal:
@@ -106,11 +110,20 @@ def _owed(sums: dict) -> Decimal:
 
 
 def _invoice_rows(sums: dict, statuses) -> list[dict]:
-    return [sums[Invoice.Kind.INVOICE, s] for s in statuses if (Invoice.Kind.INVOICE, s) in sums]
+    return [row for s in statuses for row in sums.get((Invoice.Kind.INVOICE, s), [])]
 
 
 def _count(sums: dict, kind: str) -> int:
-    return sum(r["count"] for (row_kind, _), r in sums.items() if row_kind == kind)
+    return sum(r["count"] for (row_kind, _), rows in sums.items() if row_kind == kind for r in rows)
+
+
+def _all_rows(sums: dict) -> list[dict]:
+    return [row for rows in sums.values() for row in rows]
+
+
+def _amounts(customer: Customer, pairs) -> Amounts:
+    """A figure per currency; nothing at all is zero in the customer's currency."""
+    return per_currency(pairs) or {customer.billing_profile.currency: ZERO}
 
 
 def invoice_stats(customer: Customer) -> InvoiceStats:
@@ -119,29 +132,32 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
     An open invoice owes the rest of its total (whatever covers it settles it), so what is
     outstanding is total - paid - credited - credit applied, summed over the open statuses.
     Total Paid is the money that went into invoices: payments (less refunds) and credit.
+    Each amount has a figure per currency, in the customer's currency when there is none.
     """
     sums = _sums_by_kind_and_status(customer)
     open_rows = _invoice_rows(sums, Invoice.OPEN_STATUSES)
     return InvoiceStats(
-        outstanding=round_money(sum((_owed(r) for r in open_rows), ZERO)),
-        total_paid=round_money(sum((r["paid"] + r["applied"] for r in sums.values()), ZERO)),
+        outstanding=_amounts(customer, ((r["currency"], _owed(r)) for r in open_rows)),
+        total_paid=_amounts(
+            customer, ((r["currency"], r["paid"] + r["applied"]) for r in _all_rows(sums))
+        ),
         overdue=sum(r["count"] for r in _invoice_rows(sums, [Invoice.Status.OVERDUE])),
         total=_count(sums, Invoice.Kind.INVOICE),
         unpaid=sum(r["count"] for r in open_rows),
         paid=sum(r["count"] for r in _invoice_rows(sums, Invoice.SETTLED_STATUSES)),
         credit_notes=_count(sums, Invoice.Kind.CREDIT_NOTE),
-        credit=credit_balance(customer),
+        credit=credit_balances(customer),
     )
 
 
 @dataclass(frozen=True)
 class StatusShare:
     """How many of the customer's invoices stand in one state, and for how much: the invoices'
-    totals when paid, what is still owed on them when unpaid or overdue."""
+    totals when paid, what is still owed on them when unpaid or overdue (per currency)."""
 
     status: str  # "paid", "unpaid" or "overdue"
     count: int
-    amount: Decimal
+    amount: Amounts
 
 
 def uninvoiced_months(
@@ -170,23 +186,33 @@ def billing_status(customer: Customer) -> BillingStatus:
     void invoices left out."""
     sums = _sums_by_kind_and_status(customer)
     settled = _invoice_rows(sums, Invoice.SETTLED_STATUSES)
-    shares = [
-        StatusShare(
-            "paid",
-            sum(r["count"] for r in settled),
-            round_money(sum((r["total"] for r in settled), ZERO)),
-        )
-    ]
+    # Per currency; a share without invoices is left out of the pie (no currency needed).
+    paid = per_currency((r["currency"], r["total"]) for r in settled)
+    shares = [StatusShare("paid", sum(r["count"] for r in settled), paid)]
     for status in Invoice.OPEN_STATUSES:
         rows = _invoice_rows(sums, [status])
-        owed = round_money(_owed(rows[0])) if rows else ZERO
-        shares.append(StatusShare(str(status), rows[0]["count"] if rows else 0, owed))
+        owed = per_currency((r["currency"], _owed(r)) for r in rows)
+        shares.append(StatusShare(str(status), sum(r["count"] for r in rows), owed))
     return BillingStatus(shares=shares, credit_notes=_count(sums, Invoice.Kind.CREDIT_NOTE))
 
 
-def credit_balance(customer: Customer) -> Decimal:
-    """The customer's credit: money of theirs we hold, set off against their next invoices."""
-    return CreditEntry.objects.filter(customer=customer).balance()
+def credit_balance(customer: Customer, currency: str) -> Decimal:
+    """The customer's credit in one currency: money of theirs we hold, set off only against
+    their next invoices in that currency."""
+    return CreditEntry.objects.filter(customer=customer, currency=currency).balance()
+
+
+def credit_balances(customer: Customer) -> Amounts:
+    """The customer's credit in each currency it holds some in (none: an empty mapping)."""
+    incoming = Q(kind__in=CreditEntry.INCOMING)
+    rows = (
+        CreditEntry.objects.filter(customer=customer)
+        .values("currency")
+        .annotate(incoming=Sum("amount", filter=incoming), outgoing=Sum("amount", filter=~incoming))
+        .order_by("currency")
+    )
+    balances = {r["currency"]: (r["incoming"] or ZERO) - (r["outgoing"] or ZERO) for r in rows}
+    return {code: amount for code, amount in balances.items() if amount}
 
 
 def latest_invoices(customer: Customer, *, limit: int = 5) -> list[Invoice]:
@@ -271,6 +297,11 @@ def checkout_for(customer: Customer, stripe_id: str) -> CheckoutSession:
         CheckoutSession.objects.filter(customer=customer).prefetch_related("items__invoice"),
         stripe_id=stripe_id,
     )
+
+
+def currencies_of(invoices: list[Invoice]) -> list[str]:
+    """The currencies the invoices are in, in code order."""
+    return sorted({invoice.currency for invoice in invoices})
 
 
 def payable(invoices: list[Invoice]) -> bool:

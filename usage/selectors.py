@@ -104,6 +104,7 @@ class MonthOutlook:
     projected = so far + (last 7 days' cost / 7) x days left in the month after today."""
 
     month: datetime.date
+    currency: str
     so_far: Decimal
     last_7_days: Decimal
     days_left: int
@@ -111,7 +112,7 @@ class MonthOutlook:
     @property
     def projected(self) -> Decimal:
         run_rate = self.last_7_days * self.days_left / RUN_RATE_DAYS
-        return self.so_far + round_money(run_rate)
+        return self.so_far + round_money(run_rate, self.currency)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class UsageSummary:
 
     range: UsageRange
     service: str | None
+    currency: str  # of every cost: the plan's (usage.pricing.price_book)
     metrics: list[MetricTotal]
     services: list[ServiceUsage]
     total: ServiceUsage  # the Total Estimated Bill row: the cards' quantities, the rows' costs
@@ -131,15 +133,16 @@ def usage_summary(
     customer: Customer, usage_range: UsageRange, *, service: str | None = None
 ) -> UsageSummary:
     """The range's usage by metric and by service, and the period before by metric."""
-    current, previous = priced_spans(
-        customer, [usage_range.span, usage_range.previous_span], service=service
-    )
-    return _summary(usage_range, service, current, previous)
+    spans = [usage_range.span, usage_range.previous_span]
+    book = price_book(customer, min(s[0] for s in spans), max(s[1] for s in spans))
+    current, previous = priced_spans(customer, spans, service=service, book=book)
+    return _summary(usage_range, service, book.currency, current, previous)
 
 
 def _summary(
     usage_range: UsageRange,
     service: str | None,
+    currency: str,
     current: list[PricedUsage],
     previous: list[PricedUsage],
 ) -> UsageSummary:
@@ -162,7 +165,7 @@ def _summary(
         quantities={m.metric: m.quantity for m in metrics},
         cost=sum((row.cost for row in services), Decimal("0.00")),
     )
-    return UsageSummary(usage_range, service, metrics, services, total)
+    return UsageSummary(usage_range, service, currency, metrics, services, total)
 
 
 @dataclass(frozen=True)
@@ -207,10 +210,11 @@ def usage_overview(
     first_day = min(usage_range.first_day, month)
     last_day = max(usage_range.last_day, today)
     return UsageOverview(
-        summary=_summary(usage_range, service, current, previous),
+        summary=_summary(usage_range, service, book.currency, current, previous),
         buckets=_buckets(customer, usage_range, service, book),
         outlook=MonthOutlook(
             month=month,
+            currency=book.currency,
             so_far=_cost(so_far),
             last_7_days=_cost(last_week),
             days_left=(last_of_month(today) - today).days,
@@ -313,9 +317,17 @@ class DailyCost:
     cost: Decimal
 
 
+@dataclass(frozen=True)
+class DailyCosts:
+    """The daily CSV's rows, every cost in `currency` (the plan's)."""
+
+    currency: str
+    rows: list[DailyCost]
+
+
 def daily_costs(
     customer: Customer, usage_range: UsageRange, *, service: str | None = None
-) -> list[DailyCost]:
+) -> DailyCosts:
     """The rollup behind a range, day by day, service by service, metric by metric."""
     rollup = DailyUsage.objects.filter(
         customer=customer, day__range=(usage_range.first_day, usage_range.last_day)
@@ -326,7 +338,10 @@ def daily_costs(
         "day", "service__name", "metric"
     )
     book = price_book(customer, usage_range.first_day, usage_range.last_day)
-    return [
-        DailyCost(day, name, metric, quantity, book.cost(metric, day, quantity))
-        for day, name, metric, quantity in rows
-    ]
+    return DailyCosts(
+        book.currency,
+        [
+            DailyCost(day, name, metric, quantity, book.cost(metric, day, quantity))
+            for day, name, metric, quantity in rows
+        ],
+    )
