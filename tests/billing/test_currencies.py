@@ -155,12 +155,19 @@ def test_a_yen_invoice_rounds_to_whole_yen(currencies):
     )
 
 
-def test_a_customer_with_invoices_in_two_currencies_sees_a_figure_for_each(client, currencies):
-    customer = CustomerFactory(billing_profile__currency="EUR")
-    issued_invoice(customer, [("vm", "Compute", "1", "h", "1200")], vat_rate=Decimal(0))
-    BillingProfile.objects.filter(pk=customer.pk).update(currency="SEK")
+def billed_in_two(first: tuple[str, str], then: tuple[str, str]):
+    """A customer with an invoice (no VAT) of `first` (currency, amount), then, after a
+    change of its currency, one of `then`."""
+    customer = CustomerFactory(billing_profile__currency=first[0])
+    invoices = [issued_invoice(customer, [("vm", "Compute", "1", "h", first[1])], vat_rate=0)]
+    BillingProfile.objects.filter(pk=customer.pk).update(currency=then[0])
     customer.billing_profile.refresh_from_db()
-    issued_invoice(customer, [("vm", "Compute", "1", "h", "3400")], vat_rate=Decimal(0))
+    invoices.append(issued_invoice(customer, [("vm", "Compute", "1", "h", then[1])], vat_rate=0))
+    return customer, invoices
+
+
+def test_a_customer_with_invoices_in_two_currencies_sees_a_figure_for_each(currencies):
+    customer, _ = billed_in_two(("EUR", "1200"), ("SEK", "3400"))
     stats = invoice_stats(customer)
     assert stats.outstanding == {"EUR": Decimal("1200.00"), "SEK": Decimal("3400.00")}
     from portal.templatetags.portal_tags import amounts
@@ -170,11 +177,7 @@ def test_a_customer_with_invoices_in_two_currencies_sees_a_figure_for_each(clien
 
 def test_paying_invoices_in_two_currencies_at_once_is_refused_with_the_reason(settings):
     settings.STRIPE_SECRET_KEY = "sk_test_currency"
-    customer = CustomerFactory(billing_profile__currency="EUR")
-    euros = issued_invoice(customer, [("vm", "Compute", "1", "h", "10")])
-    BillingProfile.objects.filter(pk=customer.pk).update(currency="SEK")
-    customer.billing_profile.refresh_from_db()
-    kronor = issued_invoice(customer, [("vm", "Compute", "1", "h", "100")])
+    customer, (euros, kronor) = billed_in_two(("EUR", "10"), ("SEK", "100"))
     with pytest.raises(checkout.PaymentRefused, match="in EUR, SEK: one payment is in one"):
         checkout.start_checkout(
             customer=customer, invoices=[euros, kronor], user=None, success_url="", cancel_url=""
@@ -222,3 +225,10 @@ def test_the_admin_says_issued_invoices_keep_their_currency():
     notice = currency_change_notice(profile, "EUR")
     assert "its 1 invoice(s) already issued stay in EUR" in notice
     assert "only invoices issued from now on are in SEK" in notice
+
+
+def test_the_admins_invoice_list_sums_per_currency(admin_client, currencies):
+    billed_in_two(("EUR", "1200"), ("JPY", "3400.4"))
+    page = admin_client.get("/admin/billing/invoice/").content.decode()
+    assert '<tr data-currency="EUR"><td>EUR</td><td>€1,200.00</td><td>€1,200.00</td></tr>' in page
+    assert '<tr data-currency="JPY"><td>JPY</td><td>¥3,400</td><td>¥3,400</td></tr>' in page
