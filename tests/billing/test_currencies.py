@@ -14,6 +14,7 @@ from billing import checkout, selectors, stripe_gateway
 from billing.admin.profiles import BillingProfileForm
 from billing.models import BillingProfile, CheckoutSession, Invoice
 from billing.selectors import credit_balance, invoice_stats
+from tests.billing.conftest import completed, deliver
 from tests.factories import CustomerFactory, draft_invoice, issued_invoice
 from usage import exports
 from usage import selectors as usage_selectors
@@ -232,3 +233,35 @@ def test_the_admins_invoice_list_sums_per_currency(admin_client, currencies):
     page = admin_client.get("/admin/billing/invoice/").content.decode()
     assert '<tr data-currency="EUR"><td>EUR</td><td>€1,200.00</td><td>€1,200.00</td></tr>' in page
     assert '<tr data-currency="JPY"><td>JPY</td><td>¥3,400</td><td>¥3,400</td></tr>' in page
+
+
+@pytest.mark.parametrize(
+    ("reported", "currency", "outcome"),
+    [
+        (4993, "jpy", "paid"),  # ¥4,993 in whole yen: what was asked
+        (499300, "jpy", "needs_review"),  # as if yen had cents: flagged, not paid
+        (4993, "eur", "needs_review"),  # another currency: flagged, not paid
+    ],
+)
+def test_a_yen_checkout_is_asked_and_confirmed_in_whole_yen(
+    reported, currency, outcome, client, owner_client, customer, billing_contact, stripe_standin,
+    currencies,
+):  # fmt: skip
+    BillingProfile.objects.filter(pk=customer.pk).update(currency="JPY")
+    customer.billing_profile.refresh_from_db()
+    # 8640.5 x ¥0.462 = ¥3992 and 3 x ¥0.5 = ¥2; ¥3994 + 25% VAT (¥999) = ¥4993.
+    invoice = issued_invoice(
+        customer,
+        [("a", "CPU", "8640.5", "h", "0.462"), ("b", "Setup", "3", "each", "0.5")],
+        vat_rate=Decimal("25"),
+    )
+    owner_client.post(f"/invoices/{invoice.number}/pay/")
+    asked = stripe_standin.calls("/v1/checkout/sessions")[-1].form
+    assert asked["line_items[0][price_data][currency]"] == "jpy"
+    assert asked["line_items[0][price_data][unit_amount]"] == "4993"
+    session = CheckoutSession.objects.get()
+    deliver(client, completed(session, amount_total=reported, currency=currency))
+    session.refresh_from_db()
+    invoice.refresh_from_db()
+    assert (session.status == "needs_review") == (outcome == "needs_review")
+    assert invoice.status == ("paid" if outcome == "paid" else "unpaid")
