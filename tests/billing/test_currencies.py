@@ -156,10 +156,12 @@ def test_a_yen_invoice_rounds_to_whole_yen(currencies):
     )
 
 
-def billed_in_two(first: tuple[str, str], then: tuple[str, str]):
-    """A customer with an invoice (no VAT) of `first` (currency, amount), then, after a
-    change of its currency, one of `then`."""
-    customer = CustomerFactory(billing_profile__currency=first[0])
+def billed_in_two(first: tuple[str, str], then: tuple[str, str], customer=None):
+    """A customer (new, or `customer`) with an invoice (no VAT) of `first` (currency,
+    amount), then, after a change of its currency, one of `then`."""
+    customer = customer or CustomerFactory()
+    BillingProfile.objects.filter(pk=customer.pk).update(currency=first[0])
+    customer.billing_profile.refresh_from_db()
     invoices = [issued_invoice(customer, [("vm", "Compute", "1", "h", first[1])], vat_rate=0)]
     BillingProfile.objects.filter(pk=customer.pk).update(currency=then[0])
     customer.billing_profile.refresh_from_db()
@@ -265,3 +267,19 @@ def test_a_yen_checkout_is_asked_and_confirmed_in_whole_yen(
     invoice.refresh_from_db()
     assert (session.status == "needs_review") == (outcome == "needs_review")
     assert invoice.status == ("paid" if outcome == "paid" else "unpaid")
+
+
+def test_the_pay_dialog_says_why_invoices_in_two_currencies_are_not_paid_together(
+    owner_client, customer, stripe_standin
+):
+    _, (euros, kronor) = billed_in_two(("EUR", "10"), ("SEK", "100"), customer)
+    query = f"?number={euros.number}&number={kronor.number}"
+    page = owner_client.get(f"/invoices/pay/{query}").content.decode()
+    assert 'data-refusal="mixed-currencies"' in page
+    assert "The selected invoices are in EUR, SEK: one payment is in one currency." in page
+    assert "Pay €" not in page and "Pay SEK" not in page  # no button to pay a mixed sum
+    response = owner_client.post("/invoices/pay/", {"number": [euros.number, kronor.number]})
+    assert response.status_code == 302
+    assert not CheckoutSession.objects.exists() and not stripe_standin.calls(
+        "/v1/checkout/sessions"
+    )
