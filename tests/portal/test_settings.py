@@ -329,3 +329,26 @@ def test_a_weak_usage_ingest_token_is_refused_without_echoing_it(load_settings, 
     with pytest.raises(ImproperlyConfigured, match="USAGE_INGEST_TOKEN must be at least 32") as e:
         load_settings(DEBUG="true", USAGE_INGEST_TOKEN=weak)
     assert weak.strip() not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("EUR,XYZ", "'XYZ' is not an ISO 4217 currency code"),
+        ("EUR,KWD", "KWD has 3 decimal places; the books keep 2"),
+        (" , ", "must name at least one currency"),
+    ],
+)
+def test_billing_currencies_must_be_iso_codes_the_books_can_hold(monkeypatch, value, error):
+    from portal.env import env_currencies
+
+    monkeypatch.setenv("BILLING_CURRENCIES", value)
+    with pytest.raises(ImproperlyConfigured, match=error):
+        env_currencies("BILLING_CURRENCIES", ["EUR"])
+
+
+def test_billing_currencies_are_upper_cased_once_each(monkeypatch):
+    from portal.env import env_currencies
+
+    monkeypatch.setenv("BILLING_CURRENCIES", "sek, eur,SEK,jpy")
+    assert env_currencies("BILLING_CURRENCIES", ["EUR"]) == ["SEK", "EUR", "JPY"]
