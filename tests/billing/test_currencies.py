@@ -10,7 +10,8 @@ from django.forms import modelform_factory
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing import checkout, selectors, stripe_gateway
+from accounts.models import Customer
+from billing import checkout, invoicing, selectors, stripe_gateway
 from billing.admin.profiles import BillingProfileForm
 from billing.models import BillingProfile, CheckoutSession, Invoice
 from billing.selectors import credit_balance, invoice_stats
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.django_db
 # ISO 4217 minor units, written out by hand for the test (not read from core.money).
 PLACES = {"SEK": 2, "EUR": 2, "USD": 2, "NOK": 2, "JPY": 0}
 SEPTEMBER = datetime.date(2026, 9, 1)
+OCTOBER = datetime.date(2026, 10, 1)
 
 
 def half_up(value: Decimal, currency: str) -> Decimal:
@@ -283,3 +285,19 @@ def test_the_pay_dialog_says_why_invoices_in_two_currencies_are_not_paid_togethe
     assert not CheckoutSession.objects.exists() and not stripe_standin.calls(
         "/v1/checkout/sessions"
     )
+
+
+def test_the_usage_page_says_a_month_waits_for_a_plan_in_the_customers_currency(
+    owner_client, customer, time_machine, default_plan
+):
+    time_machine.move_to(datetime.datetime(2026, 11, 15, 12, tzinfo=datetime.UTC), tick=False)
+    BillingProfile.objects.filter(pk=customer.pk).update(currency="USD")  # the plan is in EUR
+    service = Service.objects.create(customer=customer, name="vm")
+    DailyUsage.objects.create(
+        customer=customer, service=service, metric="cpu", day=OCTOBER, quantity=Decimal(10)
+    )
+    outcome = invoicing.invoice_month(Customer.objects.get(pk=customer.pk), OCTOBER)
+    assert outcome.uninvoiced.reason == "plan_currency" and outcome.invoice is None
+    response = owner_client.get("/usage/?month=2026-10")
+    assert response.status_code == 200
+    assert "your pricing plan is not in the currency you are billed in" in response.content.decode()
