@@ -85,7 +85,7 @@ def customer_with_history(
             finalized_at=noon(issue_date),
             subtotal=subtotal,
             vat_rate=settings.VAT_RATE,
-            vat_amount=vat_amount(subtotal, settings.VAT_RATE),
+            vat_amount=vat_amount(subtotal, settings.VAT_RATE, "EUR"),
         )
         invoice.total = invoice.subtotal + invoice.vat_amount
         if invoice.due_date >= today:

@@ -21,6 +21,7 @@ class BillingConfig(AppConfig):
             terms_section,
         )
         from billing.models import BillingProfile
+        from usage import pricing
 
         panes.add_section("customer", terms_section)
         panes.add_section("settings", settings_section)
@@ -28,3 +29,5 @@ class BillingConfig(AppConfig):
         panes.add_section(METHODS_TAB, payment_methods_section)
         audit.name_fields_of(BillingProfile)
         emails.write_to_customers_in(lambda customer: customer.billing_profile.invoice_language)
+        # A customer without any price plan sees its (empty) estimates in its own currency.
+        pricing.currency_without_plan(lambda customer: customer.billing_profile.currency)

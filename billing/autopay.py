@@ -32,7 +32,6 @@ from billing.models import (
     PaymentMethod,
     money_params,
 )
-from core.money import Currency
 
 Status = ChargeAttempt.Status
 
@@ -41,13 +40,16 @@ class MethodRefused(BillingError):
     """A payment method that cannot be saved for this customer: the message says why."""
 
 
+# SEPA Direct Debit collects euros only.
+SEPA_CURRENCY = "EUR"
+
 # ---- Saving, choosing and removing methods (the Account pane) ----
 
 
 def method_types_for(customer: Customer) -> list[str]:
     """Cards for everyone; SEPA Direct Debit for customers billed in euros."""
     types = [PaymentMethod.Type.CARD]
-    if customer.billing_profile.currency == Currency.EUR:
+    if customer.billing_profile.currency == SEPA_CURRENCY:
         types.append(PaymentMethod.Type.SEPA_DEBIT)
     return types
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Customer
-from billing import ledger, profiles
+from billing import ledger, profiles, selectors
 from billing import stripe_gateway as gateway
 from billing.models import (
     BillingError,
@@ -34,6 +34,14 @@ CHECKOUT_LIFETIME = datetime.timedelta(hours=1)
 
 class PaymentRefused(BillingError):
     """Nothing to pay, or not payable online: the message says why."""
+
+
+def mixed_currencies_reason(currencies: list[str]) -> str:
+    """Why invoices in several currencies cannot be paid together."""
+    return gettext(
+        "The selected invoices are in %(currencies)s: one payment is in one currency. "
+        "Select invoices in one currency and pay each currency on its own."
+    ) % {"currencies": ", ".join(currencies)}
 
 
 def start_checkout(
@@ -67,6 +75,9 @@ def start_checkout(
     if settled:
         names = ", ".join(f"{i} ({i.get_status_display().lower()})" for i in settled)
         raise PaymentRefused(gettext("Nothing to pay on %(invoices)s.") % {"invoices": names})
+    currencies = selectors.currencies_of(invoices)
+    if len(currencies) > 1:
+        raise PaymentRefused(mixed_currencies_reason(currencies))
     amounts = {invoice.pk: invoice.outstanding for invoice in invoices}
     now = timezone.now()
     reusable = _open_checkout_for(customer, amounts, now=now)

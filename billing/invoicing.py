@@ -15,9 +15,11 @@ that the month's plan has no price for is never billed at €0.00: the month is 
 and the run records it on the customer (UninvoicedMonth, the admin's "needs attention"), logs
 it and the command names it.
 
-Currency: a customer is billed in its profile's currency, each price plan is in one. A
-customer whose plan for the month is in another currency is not invoiced from usage (no
-conversion is guessed): the run skips it with a warning in the log, and the command names it.
+Currency: a customer is billed in its profile's currency, each price plan is in one, and an
+invoice is in the customer's currency when it is made. A customer whose plan for the month is
+in another currency is not invoiced (no conversion is ever guessed): like a missing price, the
+run records it on the customer (UninvoicedMonth, "needs attention"), logs it and the command
+names it, until staff put the customer on a plan in its currency.
 
 One invoice per customer and month: `Invoice.usage_month` is unique per customer (a database
 constraint), the invoice is made in one transaction, and a run that loses the race returns the
@@ -78,6 +80,12 @@ class MissingPrice(WaitsForStaff):
     """Usage of a metric that the month's plan has no price for."""
 
     reason = UninvoicedMonth.Reason.NO_PRICE
+
+
+class NoPlanInCurrency(WaitsForStaff):
+    """The month's plan is in another currency than the one the customer is billed in."""
+
+    reason = UninvoicedMonth.Reason.NO_PLAN_IN_CURRENCY
 
 
 class UsageHeld(WaitsForStaff):
@@ -181,7 +189,8 @@ def issue_monthly_invoice(
     after commit), or None when the month has no usage to invoice.
 
     The issue date is the customer's date today unless given. Raises NotInvoiceable for a
-    month that is not over (UTC) or a customer not billed in its plan's currency.
+    month that is not over (UTC), NoPlanInCurrency for a customer not billed in its plan's
+    currency.
     """
     month = first_of_month(month)
     existing = _usage_invoice(customer, month)
@@ -196,9 +205,10 @@ def issue_monthly_invoice(
         )
     billed_in, priced_in = customer.billing_profile.currency, plan_currency(customer, month)
     if priced_in and billed_in != priced_in:
-        raise NotInvoiceable(
-            f"{customer.name} is billed in {billed_in}, its plan for {month:%B %Y} is in "
-            f"{priced_in}: not invoiced from usage."
+        raise NoPlanInCurrency(
+            f"{customer.name} is billed in {billed_in} but its price plan for {month:%B %Y} is "
+            f"in {priced_in}: not invoiced (prices are never converted). Put it on a plan in "
+            f"{billed_in} from that month, or change its currency."
         )
     try:
         with transaction.atomic():

@@ -49,26 +49,34 @@ def save_revision(invoice: Invoice, *fields: str) -> None:
     stored = Invoice.objects.filter(pk=invoice.pk).values(*INVOICE_FIELDS).get()
     invoice.revision += 1
     invoice.save(update_fields=[*fields, "revision"] if fields else None)
-    book(invoice.customer_id, before=contribution(**stored), after=invoice_contribution(invoice))
+    book(
+        invoice.customer_id,
+        invoice.currency,
+        before=contribution(**stored),
+        after=invoice_contribution(invoice),
+    )
     if invoice.pdf:
         jobs.after_commit(jobs.RENDER_PDF, invoice.pk)
 
 
-def book(customer_id: int, *, before: dict, after: dict) -> None:
-    """Move the customer's summary (billing/models/summary.py) from an invoice's contribution
-    `before` a change to the one `after` it, in the transaction that made the change."""
+def book(customer_id: int, currency: str, *, before: dict, after: dict) -> None:
+    """Move the customer's summary in the invoice's currency (billing/models/summary.py) from
+    an invoice's contribution `before` a change to the one `after` it, in the transaction that
+    made the change."""
     delta = difference(before, after)
     if not delta:
         return
     # Two changes to one customer's invoices at once (a payment and the overdue run on two
     # invoices) would each add to the figures they read: the row is locked, the second waits.
-    summary = InvoiceSummary.objects.select_for_update().filter(customer_id=customer_id).first()
+    rows = InvoiceSummary.objects.select_for_update()
+    summary = rows.filter(customer_id=customer_id, currency=currency).first()
     if summary is None:
-        # The customer's first issued invoice; one made at the same moment waits on the key.
+        # The customer's first issued invoice in this currency; one made at the same moment
+        # waits on the unique key.
         InvoiceSummary.objects.bulk_create(
-            [InvoiceSummary(customer_id=customer_id)], ignore_conflicts=True
+            [InvoiceSummary(customer_id=customer_id, currency=currency)], ignore_conflicts=True
         )
-        summary = InvoiceSummary.objects.select_for_update().get(customer_id=customer_id)
+        summary = rows.get(customer_id=customer_id, currency=currency)
     summary.add(delta)
     summary.save()
 
@@ -186,9 +194,10 @@ def add_overpayment(
 
 
 def apply_credit(*, invoice: Invoice, at: datetime.datetime, actor=None) -> Decimal:
-    """Set the customer's credit off against a newly issued, locked invoice (customer locked
-    too). Returns how much was applied; the caller updates the status and saves."""
-    amount = min(selectors.credit_balance(invoice.customer), invoice.owed)
+    """Set the customer's credit in the invoice's currency off against a newly issued, locked
+    invoice (customer locked too); credit in another currency stays. Returns how much was
+    applied; the caller updates the status and saves."""
+    amount = min(selectors.credit_balance(invoice.customer, invoice.currency), invoice.owed)
     if amount <= 0:
         return ZERO
     CreditEntry.objects.create(
@@ -270,17 +279,19 @@ def refund_credit(
     *,
     customer: Customer,
     amount: Decimal,
+    currency: str,
     note: str,
     at: datetime.datetime,
     actor=None,
     **details,
 ) -> CreditEntry:
-    """Pay credit back to the customer (the customer row is locked by the caller)."""
+    """Pay credit in `currency` back to the customer (the customer row is locked by the
+    caller)."""
     return CreditEntry.objects.create(
         customer=customer,
         kind=CreditEntry.Kind.REFUNDED,
         amount=amount,
-        currency=customer.billing_profile.currency,
+        currency=currency,
         note=note,
         actor=actor,
         created_at=at,

@@ -4,6 +4,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
@@ -22,7 +23,7 @@ from billing.models import (
     UninvoicedMonth,
 )
 from core.dates import first_of_month, last_of_month
-from core.money import ZERO, line_amount, round_money
+from core.money import ZERO, Amounts, line_amount, per_currency
 from usage.models import LateUsage, Metric
 from usage.pricing import price_book, priced_quantity
 
@@ -72,16 +73,17 @@ def invoices_numbered(customer: Customer, numbers: list[str]) -> list[Invoice]:
 @dataclass(frozen=True)
 class InvoiceStats:
     """The cards and the tab counts. Every count is of invoices; credit notes are counted
-    apart (`credit_notes`), here, on the Dashboard and in the Usage page's Billing Status."""
+    apart (`credit_notes`), here, on the Dashboard and in the Usage page's Billing Status.
+    Every amount is per currency (currency -> amount), never summed across currencies."""
 
-    outstanding: Decimal
-    total_paid: Decimal
+    outstanding: Amounts
+    total_paid: Amounts
     overdue: int
     total: int
     unpaid: int
     paid: int
     credit_notes: int
-    credit: Decimal
+    credit: Amounts
 
     @property
     def tab_counts(self) -> dict[str, int]:
@@ -93,42 +95,54 @@ class InvoiceStats:
         }
 
 
-def _summary(customer: Customer) -> InvoiceSummary:
-    """The customer's figures as the ledger keeps them (zeros before the first invoice)."""
-    return InvoiceSummary.objects.filter(customer=customer).first() or InvoiceSummary()
+def _summaries(customer: Customer) -> list[InvoiceSummary]:
+    """The customer's figures as the ledger keeps them, a row per currency it was billed in."""
+    return list(InvoiceSummary.objects.filter(customer=customer))
+
+
+def _amounts(customer: Customer, pairs) -> Amounts:
+    """A figure per currency; nothing at all is zero in the customer's currency."""
+    return per_currency(pairs) or {customer.billing_profile.currency: ZERO}
 
 
 def invoice_stats(customer: Customer) -> InvoiceStats:
-    """The four cards, the tab counts and the credit balance: one row of the summary the
-    ledger keeps (billing/models/summary.py), however many invoices there are.
+    """The four cards, the tab counts and the credit balance: the rows of the summary the
+    ledger keeps (billing/models/summary.py), one per currency, however many invoices there are.
 
     An open invoice owes the rest of its total (whatever covers it settles it), so what is
     outstanding is total - paid - credited - credit applied, summed over the open statuses.
     Total Paid is the money that went into invoices: payments (less refunds) and credit.
+    Each amount has a figure per currency, in the customer's currency when there is none.
     """
-    summary = _summary(customer)
-    unpaid = summary.invoices_unpaid + summary.invoices_overdue
-    paid = summary.invoices_paid + summary.invoices_credited
+    rows = _summaries(customer)
+
+    def count(*names: str) -> int:
+        return sum(getattr(row, name) for row in rows for name in names)
+
+    unpaid = count("invoices_unpaid", "invoices_overdue")
+    paid = count("invoices_paid", "invoices_credited")
     return InvoiceStats(
-        outstanding=round_money(summary.owed_unpaid + summary.owed_overdue),
-        total_paid=round_money(summary.received),
-        overdue=summary.invoices_overdue,
-        total=unpaid + paid + summary.invoices_void,
+        outstanding=_amounts(
+            customer, ((r.currency, r.owed_unpaid + r.owed_overdue) for r in rows)
+        ),
+        total_paid=_amounts(customer, ((r.currency, r.received) for r in rows)),
+        overdue=count("invoices_overdue"),
+        total=unpaid + paid + count("invoices_void"),
         unpaid=unpaid,
         paid=paid,
-        credit_notes=summary.credit_notes,
-        credit=credit_balance(customer),
+        credit_notes=count("credit_notes"),
+        credit=credit_balances(customer),
     )
 
 
 @dataclass(frozen=True)
 class StatusShare:
     """How many of the customer's invoices stand in one state, and for how much: the invoices'
-    totals when paid, what is still owed on them when unpaid or overdue."""
+    totals when paid, what is still owed on them when unpaid or overdue (per currency)."""
 
     status: str  # "paid", "unpaid" or "overdue"
     count: int
-    amount: Decimal
+    amount: Amounts
 
 
 def uninvoiced_months(
@@ -155,28 +169,49 @@ def billing_status(customer: Customer) -> BillingStatus:
     """The Usage page's Billing Status pie: Paid (every settled invoice, as on the Paid tab),
     Unpaid and Overdue invoices, counted as the Invoices page counts them; credit notes and
     void invoices left out."""
-    summary = _summary(customer)
+    rows = _summaries(customer)
+
+    def count(*names: str) -> int:
+        return sum(getattr(row, name) for row in rows for name in names)
+
+    # Per currency; a share without invoices is left out of the pie (no currency needed).
     shares = [
         StatusShare(
             "paid",
-            summary.invoices_paid + summary.invoices_credited,
-            round_money(summary.settled_total),
+            count("invoices_paid", "invoices_credited"),
+            per_currency((r.currency, r.settled_total) for r in rows),
         ),
         StatusShare(
-            str(Invoice.Status.UNPAID), summary.invoices_unpaid, round_money(summary.owed_unpaid)
+            str(Invoice.Status.UNPAID),
+            count("invoices_unpaid"),
+            per_currency((r.currency, r.owed_unpaid) for r in rows),
         ),
         StatusShare(
             str(Invoice.Status.OVERDUE),
-            summary.invoices_overdue,
-            round_money(summary.owed_overdue),
+            count("invoices_overdue"),
+            per_currency((r.currency, r.owed_overdue) for r in rows),
         ),
     ]
-    return BillingStatus(shares=shares, credit_notes=summary.credit_notes)
+    return BillingStatus(shares=shares, credit_notes=count("credit_notes"))
 
 
-def credit_balance(customer: Customer) -> Decimal:
-    """The customer's credit: money of theirs we hold, set off against their next invoices."""
-    return CreditEntry.objects.filter(customer=customer).balance()
+def credit_balance(customer: Customer, currency: str) -> Decimal:
+    """The customer's credit in one currency: money of theirs we hold, set off only against
+    their next invoices in that currency."""
+    return CreditEntry.objects.filter(customer=customer, currency=currency).balance()
+
+
+def credit_balances(customer: Customer) -> Amounts:
+    """The customer's credit in each currency it holds some in (none: an empty mapping)."""
+    incoming = Q(kind__in=CreditEntry.INCOMING)
+    rows = (
+        CreditEntry.objects.filter(customer=customer)
+        .values("currency")
+        .annotate(incoming=Sum("amount", filter=incoming), outgoing=Sum("amount", filter=~incoming))
+        .order_by("currency")
+    )
+    balances = {r["currency"]: (r["incoming"] or ZERO) - (r["outgoing"] or ZERO) for r in rows}
+    return {code: amount for code, amount in balances.items() if amount}
 
 
 def latest_invoices(customer: Customer, *, limit: int = 5) -> list[Invoice]:
@@ -261,6 +296,11 @@ def checkout_for(customer: Customer, stripe_id: str) -> CheckoutSession:
         CheckoutSession.objects.filter(customer=customer).prefetch_related("items__invoice"),
         stripe_id=stripe_id,
     )
+
+
+def currencies_of(invoices: list[Invoice]) -> list[str]:
+    """The currencies the invoices are in, in code order."""
+    return sorted({invoice.currency for invoice in invoices})
 
 
 def payable(invoices: list[Invoice]) -> bool:

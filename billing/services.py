@@ -112,7 +112,7 @@ def _update_totals(invoice: Invoice) -> None:
     """Subtotal is the sum of the rounded lines; VAT is rounded once on it."""
     subtotal = invoice.lines.aggregate(s=Sum("amount"))["s"] or ZERO
     invoice.subtotal = subtotal
-    invoice.vat_amount = vat_amount(subtotal, invoice.vat_rate)
+    invoice.vat_amount = vat_amount(subtotal, invoice.vat_rate, invoice.currency)
     invoice.total = subtotal + invoice.vat_amount
     check_fits(invoice, "subtotal", "vat_amount", "total")
     invoice.save(update_fields=["subtotal", "vat_amount", "total"])
@@ -237,7 +237,7 @@ def issue_credit_note(
             for line in invoice.lines.all()
         ]
     else:
-        net_amount = round_money(net_amount)
+        net_amount = round_money(net_amount, invoice.currency)
         if net_amount <= 0:
             raise BillingError("A credit amount must be more than zero.")
         with translation.override("en"):  # descriptions are stored in English
@@ -298,7 +298,7 @@ def record_bank_payment(
     invoice = ledger.lock_invoice(invoice)
     if not invoice.is_open:
         raise BillingError(f"{invoice} is {invoice.get_status_display().lower()}: nothing is owed.")
-    amount = round_money(amount)
+    amount = round_money(amount, invoice.currency)
     if amount <= 0:
         raise BillingError("A payment must be more than zero.")
     if amount > invoice.outstanding:
@@ -317,15 +317,17 @@ def record_bank_payment(
 
 
 @transaction.atomic
-def refund_customer_credit(*, customer: Customer, amount: Decimal, reference: str = "", actor=None):
-    """Staff paid some of the customer's credit back (by bank transfer): book it."""
+def refund_customer_credit(
+    *, customer: Customer, amount: Decimal, currency: str, reference: str = "", actor=None
+):
+    """Staff paid some of the customer's credit in `currency` back (by bank transfer): book
+    it."""
     customer = ledger.lock_customer(customer.pk)
-    amount = round_money(amount)
+    amount = round_money(amount, currency)
     if amount <= 0:
         raise BillingError("A refund must be more than zero.")
-    balance = selectors.credit_balance(customer)
+    balance = selectors.credit_balance(customer, currency)
     if amount > balance:
-        currency = customer.billing_profile.currency
         raise BillingError(
             f"{customer.name} has {format_money(balance, currency)} of credit; "
             f"{format_money(amount, currency)} cannot be refunded."
@@ -334,6 +336,7 @@ def refund_customer_credit(*, customer: Customer, amount: Decimal, reference: st
     return ledger.refund_credit(
         customer=customer,
         amount=amount,
+        currency=currency,
         note=note,
         reference=reference,
         at=timezone.now(),
@@ -368,6 +371,7 @@ def flag_overdue_invoices(*, now: datetime.datetime) -> list[int]:
             figures = Invoice.objects.filter(pk=invoice.pk).values(*INVOICE_FIELDS).get()
             ledger.book(
                 invoice.customer_id,
+                invoice.currency,
                 before=contribution(**{**figures, "status": Invoice.Status.UNPAID}),
                 after=contribution(**figures),
             )

@@ -118,6 +118,7 @@ class VatEstimate:
     above, rounded half-up once on the whole amount, as an invoice's VAT is."""
 
     subtotal: Decimal
+    currency: str
     treatment: VatTreatment
     rate: Decimal
     vat: Decimal
@@ -127,7 +128,11 @@ class VatEstimate:
         return self.subtotal + self.vat
 
 
-def vat_estimate(customer: Customer, subtotal: Decimal, *, on: datetime.date) -> VatEstimate:
-    """The VAT on `subtotal` for an invoice made on `on` to `customer`, as it stands now."""
+def vat_estimate(
+    customer: Customer, subtotal: Decimal, currency: str, *, on: datetime.date
+) -> VatEstimate:
+    """The VAT on `subtotal` (in `currency`) for an invoice made on `on` to `customer`, as it
+    stands now."""
     tax = vat_for(country=customer.country, vat_id=customer.vat_id, on=on)
-    return VatEstimate(subtotal, tax.treatment, tax.rate, vat_amount(subtotal, tax.rate))
+    vat = vat_amount(subtotal, tax.rate, currency)
+    return VatEstimate(subtotal, currency, tax.treatment, tax.rate, vat)

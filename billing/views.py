@@ -138,15 +138,22 @@ def invoice_detail(request, number):
 
 def _render_pay(request, invoices, *, can_pay: bool):
     single = invoices[0] if len(invoices) == 1 else None
+    currencies = selectors.currencies_of(invoices)
+    currency = currencies[0]
     context = {
         "can_pay": can_pay,
         "invoice": single,
         "invoices": invoices,
         "groups": selectors.invoice_line_groups(single) if single else [],
         "balance": selectors.invoice_balance(single) if single else None,
-        "total": sum((invoice.outstanding for invoice in invoices), ZERO),
-        "payable": selectors.payable(invoices),
-        "credit": selectors.credit_balance(request.customer),
+        # One currency's sum only: a mixed selection is refused (mixed_currencies).
+        "total": sum((i.outstanding for i in invoices), ZERO) if len(currencies) == 1 else None,
+        "currency": currency,
+        "mixed_currencies": (
+            checkout.mixed_currencies_reason(currencies) if len(currencies) > 1 else ""
+        ),
+        "payable": selectors.payable(invoices) and len(currencies) == 1,
+        "credit": selectors.credit_balance(request.customer, currency),
         "online": stripe_gateway.is_configured(),
         "demo": stripe_gateway.is_demo(),
         "seller": settings.SELLER,

@@ -231,12 +231,13 @@ def _on_charge_refunded(event: StripeEvent, charge: dict) -> str:
     from_credit = min(
         to_book,
         ledger.credit_from_payment(customer, payment_intent),
-        selectors.credit_balance(customer),
+        selectors.credit_balance(customer, currency),
     )
     if from_credit > 0:
         ledger.refund_credit(
             customer=customer,
             amount=from_credit,
+            currency=currency,
             note=f"Refunded to the card through Stripe ({payment_intent}).",
             at=at,
             payment_intent=payment_intent,

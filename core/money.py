@@ -1,19 +1,34 @@
 """Money arithmetic and its display: Decimal only, never float.
 
-Amounts have 2 decimal places, rounded half-up once per invoice line and once for the VAT of
-an invoice; unit prices keep 6. Integer minor units exist only at the Stripe edge.
+Amounts keep their currency's minor unit (ISO 4217: 2 places for EUR, SEK and USD, none for
+JPY), rounded half-up once per invoice line and once for the VAT of an invoice; unit prices
+keep 6 places in every currency. Integer minor units exist only at the Stripe edge.
+
+The currencies customers may be billed in are data: `settings.BILLING_CURRENCIES` (the
+`BILLING_CURRENCIES` environment variable), each an ISO 4217 code Babel knows whose minor unit
+the books can hold. Amounts are written by Babel (CLDR) in the reader's language.
 """
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from django.db.models import TextChoices
+from babel import Locale
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_name,
+    get_currency_symbol,
+    list_currencies,
+)
+from django.conf import settings
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # The largest month's quantity times the largest unit price (docs/invoicing.md, "Bounds") has
 # 35 digits: more than Decimal's default 28 keep, which would round before the cents are.
 EXACT = Context(prec=60)
+# The books keep amounts to 2 places (DecimalField(decimal_places=2)).
+BOOK_PLACES = 2
 
 # ISO 4217 minor units where Stripe differs from two: zero-decimal currencies take whole units,
 # three-decimal ones thousandths.
@@ -25,97 +40,149 @@ MINOR_UNIT_EXPONENTS = {
     ),
     **dict.fromkeys(["BHD", "JOD", "KWD", "OMR", "TND"], 3),
 }  # fmt: skip
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+# The languages pages are written in, as Babel's locales; any other is written the English way.
+LOCALES = {"en": "en", "sv": "sv_SE"}
 
 
-class Currency(TextChoices):
-    """The currencies customers are billed in and price plans are in (ISO 4217 codes)."""
-
-    EUR = "EUR", "Euro"
+# Amounts in several currencies: one figure per currency, never one sum.
+type Amounts = dict[str, Decimal]
 
 
-def round_money(value: Decimal) -> Decimal:
-    """Half-up to cents, symmetric around zero (-0.005 becomes -0.01)."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
+def per_currency(pairs: Iterable[tuple[str, Decimal]]) -> Amounts:
+    """Sums of (currency, amount) pairs, each within its currency and rounded to its minor
+    unit, in code order; only those that are not zero."""
+    sums: dict[str, Decimal] = {}
+    for code, amount in pairs:
+        sums[code] = sums.get(code, ZERO) + amount
+    return {code: round_money(sums[code], code) for code in sorted(sums) if sums[code]}
 
 
-def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """An invoice line's amount: quantity times the 6-place unit price, rounded once."""
-    return round_money(EXACT.multiply(Decimal(quantity), Decimal(unit_price)))
-
-
-def vat_amount(subtotal: Decimal, rate_percent: Decimal) -> Decimal:
-    """VAT on the sum of the rounded lines, rounded once for the whole invoice."""
-    return round_money(EXACT.divide(EXACT.multiply(Decimal(subtotal), Decimal(rate_percent)), 100))
-
-
-def _exponent(currency: str) -> int:
+def minor_unit(currency: str) -> int:
+    """The places of the currency's minor unit: 2 for EUR and SEK, 0 for JPY, 3 for KWD."""
     return MINOR_UNIT_EXPONENTS.get(currency.upper(), 2)
+
+
+def check_currency(code: str) -> str:
+    """The code, upper case, if customers may be billed in it; ValueError saying why not."""
+    code = code.strip().upper()
+    if code not in list_currencies():
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+    if minor_unit(code) > BOOK_PLACES:
+        raise ValueError(
+            f"{code} has {minor_unit(code)} decimal places; the books keep {BOOK_PLACES}"
+        )
+    return code
+
+
+def billing_currencies() -> list[str]:
+    """The currencies customers may be billed in and plans priced in, as configured."""
+    return list(settings.BILLING_CURRENCIES)
+
+
+def currency_choices() -> list[tuple[str, str]]:
+    """Choices for a currency field: each configured code with its English name."""
+    return [
+        (code, f"{code} ({get_currency_name(code, locale='en')})") for code in billing_currencies()
+    ]
+
+
+def round_money(value: Decimal, currency: str) -> Decimal:
+    """Half-up to the currency's minor unit, symmetric around zero (-0.005 EUR becomes
+    -0.01; 1234.5 JPY becomes 1235)."""
+    places = Decimal(1).scaleb(-minor_unit(currency))
+    return Decimal(value).quantize(places, rounding=ROUND_HALF_UP, context=EXACT)
+
+
+def line_amount(quantity: Decimal, unit_price: Decimal, currency: str) -> Decimal:
+    """An invoice line's amount: quantity times the 6-place unit price, rounded once."""
+    return round_money(EXACT.multiply(Decimal(quantity), Decimal(unit_price)), currency)
+
+
+def vat_amount(subtotal: Decimal, rate_percent: Decimal, currency: str) -> Decimal:
+    """VAT on the sum of the rounded lines, rounded once for the whole invoice."""
+    tax = EXACT.divide(EXACT.multiply(Decimal(subtotal), Decimal(rate_percent)), 100)
+    return round_money(tax, currency)
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
     """What Stripe expects: €12.34 is 1234, ¥1,235 is 1235 (rounded half-up, never truncated)."""
-    scale = Decimal(10) ** _exponent(currency)
+    scale = Decimal(10) ** minor_unit(currency)
     return int((Decimal(amount) * scale).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def from_minor_units(amount: int, currency: str) -> Decimal:
-    """Stripe's integer amount back to money: 1234 EUR is 12.34."""
-    return round_money(Decimal(amount) / Decimal(10) ** _exponent(currency))
+    """Stripe's integer amount back to money: 1234 EUR is 12.34, 1235 JPY is 1235."""
+    return round_money(Decimal(amount) / Decimal(10) ** minor_unit(currency), currency)
 
 
-@dataclass(frozen=True)
-class NumberStyle:
-    """How a language writes numbers and amounts."""
-
-    group: str  # between thousands
-    decimal: str
-    symbol_first: bool  # €1.00, or 1,00 €
-    percent: str  # after the number: 12%, or 12 %
+def _locale(language: str) -> Locale:
+    return Locale.parse(LOCALES.get(language.split("-")[0], "en"))
 
 
-# English is the house style (€1,234.56); Swedish writes 1 234,56 € and 12 % with no-break
-# spaces. Text that is stored (notes for staff) is written in English; the timeline stores
-# amounts, not sentences (billing.models.events).
-NUMBER_STYLES = {
-    "en": NumberStyle(group=",", decimal=".", symbol_first=True, percent="%"),
-    "sv": NumberStyle(group="\u00a0", decimal=",", symbol_first=False, percent="\u00a0%"),
-}
+# The locale's currency pattern with its decimals replaced ("¤#,##0.00" -> "¤#,##0.00####").
+FRACTION = re.compile(r"0(\.0+#*)?(?=[^0#.]|$)")
 
 
-def _style(language: str) -> NumberStyle:
-    return NUMBER_STYLES.get(language.split("-")[0], NUMBER_STYLES["en"])
+def _pattern(locale: Locale, min_places: int, max_places: int) -> str:
+    standard = locale.currency_formats["standard"].pattern.split(";")[0]
+    decimals = "0" * min_places + "#" * (max_places - min_places)
+    return FRACTION.sub("0." + decimals if decimals else "0", standard, count=1)
 
 
-def _digits(text: str, style: NumberStyle) -> str:
-    """A number Python wrote with "," between thousands and "." before the decimals, in
-    `style`."""
-    return text.translate(str.maketrans({",": style.group, ".": style.decimal}))
+def _spaced(text: str, symbol: str) -> str:
+    """CLDR's currency spacing, which Babel leaves out: a symbol of letters stands apart from
+    the digits (SEK 1,234.50, not SEK1,234.50)."""
+    if (
+        symbol[-1:].isalpha()
+        and text.startswith(symbol)
+        and text[len(symbol) : len(symbol) + 1].isdigit()
+    ):
+        return f"{symbol}\u00a0{text[len(symbol) :]}"
+    return text
 
 
-def _with_currency(number: str, negative: bool, currency: str, style: NumberStyle) -> str:
-    sign = "−" if negative else ""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    if style.symbol_first:
-        return f"{sign}{symbol or currency + ' '}{number}"
-    return f"{sign}{number}\u00a0{symbol or currency}"
+def _with_currency(
+    value: Decimal, currency: str, language: str, min_places: int, max_places: int
+) -> str:
+    locale = _locale(language)
+    text = format_currency(
+        abs(value),
+        currency,
+        format=_pattern(locale, min_places, max_places),
+        locale=locale,
+        currency_digits=False,
+        decimal_quantization=False,
+    )
+    text = _spaced(text, get_currency_symbol(currency, locale))
+    return f"−{text}" if value < 0 else text
 
 
 def format_money(amount, currency: str, *, language: str = "en") -> str:
-    """€1,234.56 with exact cents; a negative amount as −€12.00 (a true minus sign). In
-    Swedish (`language="sv"`): 1 234,56 € and −12,00 €."""
-    value = round_money(Decimal(amount))
-    style = _style(language)
-    return _with_currency(_digits(f"{abs(value):,.2f}", style), value < 0, currency, style)
+    """An amount in its currency's minor unit, as the language writes it: €1,234.56,
+    SEK 1,234.50 and ¥1,235 in English; 1 234,50 kr in Swedish. A negative amount with a true
+    minus sign: −€12.00."""
+    places = minor_unit(currency)
+    return _with_currency(
+        round_money(Decimal(amount), currency), currency, language, places, places
+    )
+
+
+def format_unit_price(value, currency: str, *, language: str = "en") -> str:
+    """A unit price keeps its significant places (up to 6, at least the currency's minor
+    unit): €0.0125, €4.00, ¥3 (0,0125 € in Swedish)."""
+    return _with_currency(Decimal(value), currency, language, minor_unit(currency), 6)
 
 
 def format_quantity(value, *, min_places: int = 0, language: str = "en") -> str:
     """A number without needless zeros, grouped by thousands: 2160.0000 is 2,160; 0.012500
     is 0.0125 (at least `min_places` decimals). In Swedish 2 160 and 0,0125."""
     value = Decimal(value)
-    whole, _, fraction = f"{abs(value).normalize():f}".partition(".")
-    fraction = fraction.ljust(min_places, "0")
-    text = _digits(f"{int(whole):,}" + (f".{fraction}" if fraction else ""), _style(language))
+    places = max(min_places, -abs(value).normalize().as_tuple().exponent)
+    pattern = "#,##0" + ("." + "0" * min_places + "#" * (places - min_places) if places else "")
+    text = format_decimal(
+        abs(value), format=pattern, locale=_locale(language), decimal_quantization=False
+    )
     return f"−{text}" if value < 0 else text
 
 
@@ -123,13 +190,7 @@ def format_change(percent: Decimal, *, language: str = "en") -> str:
     """A change in whole percent with its sign: +12%, −3% (a true minus sign), ±0%; in
     Swedish +12 %."""
     sign = "+" if percent > 0 else "−" if percent < 0 else "±"
+    locale = _locale(language)
     number = format_quantity(abs(percent), language=language)
-    return f"{sign}{number}{_style(language).percent}"
-
-
-def format_unit_price(value, currency: str, *, language: str = "en") -> str:
-    """A unit price keeps its significant places (up to 6): €0.0125, €4.00 (0,0125 € in
-    Swedish)."""
-    value = Decimal(value)
-    number = format_quantity(abs(value), min_places=2, language=language)
-    return _with_currency(number, value < 0, currency, _style(language))
+    pattern = locale.percent_formats[None].pattern.split(";")[0]
+    return sign + pattern.replace("#,##0", number)

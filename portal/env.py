@@ -7,6 +7,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from core.money import check_currency
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -67,6 +69,18 @@ def env_day_list(name: str, default: list[int]) -> list[int]:
             f"{name} must be whole days in increasing order such as 3,5,7, not {raw!r}."
         )
     return days
+
+
+def env_currencies(name: str, default: list[str]) -> list[str]:
+    """ISO 4217 codes, comma-separated, each one the books can hold (core.money)."""
+    codes = env_list(name, default)
+    try:
+        checked = [check_currency(code) for code in codes]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}.") from None
+    if not checked:
+        raise ImproperlyConfigured(f"{name} must name at least one currency.")
+    return list(dict.fromkeys(checked))
 
 
 def env_header(name: str, default: tuple[str, str] | None) -> tuple[str, str] | None:

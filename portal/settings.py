@@ -18,6 +18,7 @@ from portal.env import (
     database_config,
     env_bool,
     env_choice,
+    env_currencies,
     env_day_list,
     env_decimal,
     env_header,
@@ -254,6 +255,11 @@ SELLER = {
     "iban": env_str("SELLER_IBAN", "SE45 5000 0000 0583 9825 7466"),
     "bic": env_str("SELLER_BIC", "ESSESESS"),
 }
+# The currencies customers are billed in and price plans are priced in (README, "Currencies"):
+# ISO 4217 codes; staff add one here, then price a plan in it.
+BILLING_CURRENCIES = env_currencies(
+    "BILLING_CURRENCIES", ["EUR", "SEK", "USD", "GBP", "NOK", "DKK"]
+)
 # The VAT of the seller's country, charged to customers there (the EU rule: billing/vat.py).
 VAT_RATE = env_decimal("VAT_RATE", "25.00")
 # An EU seller whose sales to consumers in other EU countries stay under €10,000 a year

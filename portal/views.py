@@ -48,6 +48,7 @@ NOT_INVOICEABLE = {
     usage_selectors.NO_PRICE: _("part of it has no price in your pricing plan"),
     usage_selectors.HELD: _("part of it could not be counted yet"),
     "failed": _("its invoice could not be made"),
+    "plan_currency": _("your pricing plan is not in the currency you are billed in"),
 }
 
 

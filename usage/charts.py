@@ -10,11 +10,10 @@ data table alike.
 import datetime
 import math
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.formats import date_format, number_format
 
-from core.money import round_money
 from usage.models import CATALOGUE, Metric
 from usage.selectors import UsageBucket
 
@@ -22,6 +21,7 @@ from usage.selectors import UsageBucket
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 80, 12, 16, 44
 MAX_X_LABELS = 8
+HUNDREDTH = Decimal("0.01")
 PIE_RADIUS, PIE_CENTRE = 90, 100
 
 
@@ -150,7 +150,7 @@ def cost_bars(buckets: list[UsageBucket], *, by_week: bool) -> BarChart:
 
 def _quantity(value: Decimal) -> str:
     """As the floatformat:"2g" filter writes it (number_format alone would cut, not round)."""
-    rounded = round_money(value)
+    rounded = value.quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
     return number_format(rounded, 2, use_l10n=True, force_grouping=True)
 
 

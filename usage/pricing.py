@@ -4,9 +4,15 @@ customer's usage priced month by month (the Usage page's figures and the invoice
 The Usage page's cards, its table and CSVs and the monthly invoice lines all price usage with
 `cost()`, so they agree to the cent. Prices change only on the 1st of a month (models.py), so
 within a calendar month (UTC) every metric has one price.
+
+Currency: each plan is in one, and prices are never converted. A span of days is priced in
+the currency of the plan in force at its end (the currency the customer is billed in when it
+has no plan at all: billing says which, `currency_without_plan`); a month of the span whose
+plan is in another currency has no prices, so that no figure ever sums two currencies.
 """
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,7 +21,7 @@ from django.db.models import Q, Sum
 from accounts.models import Customer
 from core.dates import first_of_month, last_of_month, previous_month
 from core.money import line_amount
-from usage.models import CustomerPlan, DailyUsage, DefaultPlan, Metric, Price, PricingPlan
+from usage.models import CustomerPlan, DailyUsage, DefaultPlan, Metric, Price
 from usage.ranges import Span
 
 HOURS_PER_MONTH = Decimal(730)
@@ -31,11 +37,21 @@ def priced_quantity(metric: str, quantity: Decimal) -> Decimal:
     return Decimal(quantity).quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP)
 
 
-def cost(metric: str, quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """The cost of a metered quantity at one unit price (in the plan's currency), rounded
-    half-up to the cent once: exactly
-    the amount of the invoice line for that quantity (core.money.line_amount)."""
-    return line_amount(priced_quantity(metric, quantity), unit_price)
+def cost(metric: str, quantity: Decimal, unit_price: Decimal, currency: str) -> Decimal:
+    """The cost of a metered quantity at one unit price of a plan in `currency`, rounded
+    half-up once to the currency's minor unit: exactly the amount of the invoice line for
+    that quantity (core.money.line_amount)."""
+    return line_amount(priced_quantity(metric, quantity), unit_price, currency)
+
+
+_currency_without_plan: Callable[[Customer], str] | None = None
+
+
+def currency_without_plan(currency_of: Callable[[Customer], str]) -> None:
+    """Price the (empty) estimates of a customer without any plan in `currency_of(customer)`
+    (billing registers the customer's billing currency, billing/apps.py)."""
+    global _currency_without_plan
+    _currency_without_plan = currency_of
 
 
 @dataclass
@@ -44,6 +60,7 @@ class PriceBook:
     price for (or a month without any plan) has none: None, never a price of zero, so that
     such usage is not invoiced at €0.00 (billing.invoicing refuses the month)."""
 
+    currency: str
     prices: dict[tuple[datetime.date, str], Decimal] = field(default_factory=dict)
 
     def unit_price(self, metric: str, day: datetime.date) -> Decimal | None:
@@ -53,7 +70,7 @@ class PriceBook:
         """The cost of what was used of a metric within the month of `day`; nothing where it
         has no price (what cannot be invoiced adds nothing to an estimate)."""
         unit_price = self.unit_price(metric, day)
-        return NOTHING if unit_price is None else cost(metric, quantity, unit_price)
+        return NOTHING if unit_price is None else cost(metric, quantity, unit_price, self.currency)
 
 
 def months_between(first_day: datetime.date, last_day: datetime.date) -> list[datetime.date]:
@@ -75,38 +92,45 @@ def _in_force(changes: list[tuple[datetime.date, int | None]], month: datetime.d
     return current
 
 
-def _plans_by_month(customer: Customer, months: list[datetime.date]) -> dict:
+def _plans_by_month(customer: Customer, months: list[datetime.date]) -> tuple[dict, dict]:
     """The plan (id) in force for the customer in each month, in two queries: the customer's
     own or else the default plan recorded for that month (DefaultPlan), never today's default
-    for a month before today's; None for a month without any."""
+    for a month before today's; None for a month without any. And each plan's currency."""
     plan_changes = list(
         CustomerPlan.objects.filter(customer=customer, effective_from__lte=months[-1])
         .order_by("effective_from")
-        .values_list("effective_from", "plan_id")
+        .values_list("effective_from", "plan_id", "plan__currency")
     )
     default_changes = list(
         DefaultPlan.objects.filter(effective_from__lte=months[-1])
         .order_by("effective_from")
-        .values_list("effective_from", "plan_id")
+        .values_list("effective_from", "plan_id", "plan__currency")
     )
-    return {
-        month: _in_force(plan_changes, month) or _in_force(default_changes, month)
-        for month in months
-    }
+    currencies = {plan: currency for _, plan, currency in plan_changes + default_changes}
+    own = [(start, plan) for start, plan, _ in plan_changes]
+    default = [(start, plan) for start, plan, _ in default_changes]
+    plans = {month: _in_force(own, month) or _in_force(default, month) for month in months}
+    return plans, currencies
 
 
 def plan_currency(customer: Customer, month: datetime.date) -> str | None:
     """The currency of the customer's plan for the month, None without a plan."""
-    plan_id = _plans_by_month(customer, [first_of_month(month)])[first_of_month(month)]
-    plans = PricingPlan.objects.filter(pk=plan_id)
-    return plans.values_list("currency", flat=True).first() if plan_id else None
+    plans, currencies = _plans_by_month(customer, [first_of_month(month)])
+    return currencies.get(plans[first_of_month(month)])
 
 
 def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.date) -> PriceBook:
     """The customer's prices for every month from `first_day` to `last_day`, in three queries:
-    each month at the plan in force for it (`_plans_by_month`)."""
+    each month at the plan in force for it (`_plans_by_month`), in the currency of the last
+    month's plan (a month whose plan is in another currency has none)."""
     months = months_between(first_day, last_day)
-    plan_by_month = _plans_by_month(customer, months)
+    plan_by_month, currencies = _plans_by_month(customer, months)
+    planned = [currencies[plan] for plan in plan_by_month.values() if plan]
+    currency = planned[-1] if planned else _currency_without_plan(customer)
+    plan_by_month = {
+        month: plan if plan and currencies[plan] == currency else None
+        for month, plan in plan_by_month.items()
+    }
     prices = list(
         Price.objects.filter(
             plan_id__in={plan for plan in plan_by_month.values() if plan},
@@ -115,7 +139,7 @@ def price_book(customer: Customer, first_day: datetime.date, last_day: datetime.
         .order_by("effective_from")
         .values_list("plan_id", "metric", "effective_from", "unit_price")
     )
-    book = PriceBook()
+    book = PriceBook(currency)
     for month, plan in plan_by_month.items():
         for plan_id, metric, start, unit_price in prices:  # later starts overwrite earlier ones
             if plan_id == plan and start <= month:
@@ -142,6 +166,7 @@ class PriceStep:
     month: datetime.date
     last_month: datetime.date | None
     plan: str | None
+    currency: str | None  # the plan's, in which its prices are
     prices: list[PriceRow]
     state: str  # "past", "current" or "upcoming", as of the month asked about
 
@@ -153,16 +178,17 @@ def price_history(customer: Customer, this_month: datetime.date) -> list[PriceSt
     own = list(
         CustomerPlan.objects.filter(customer=customer)
         .order_by("effective_from")
-        .values_list("effective_from", "plan_id", "plan__name")
+        .values_list("effective_from", "plan_id", "plan__name", "plan__currency")
     )
     defaults = list(
         DefaultPlan.objects.order_by("effective_from").values_list(
-            "effective_from", "plan_id", "plan__name"
+            "effective_from", "plan_id", "plan__name", "plan__currency"
         )
     )
-    names = {plan: name for _, plan, name in own + defaults}
-    own_changes = [(start, plan) for start, plan, _ in own]
-    default_changes = [(start, plan) for start, plan, _ in defaults]
+    names = {plan: name for _, plan, name, _ in own + defaults}
+    currencies = {plan: currency for _, plan, _, currency in own + defaults}
+    own_changes = [(start, plan) for start, plan, _, _ in own]
+    default_changes = [(start, plan) for start, plan, _, _ in defaults]
 
     def plan_in(month):
         return _in_force(own_changes, month) or _in_force(default_changes, month)
@@ -199,7 +225,8 @@ def price_history(customer: Customer, this_month: datetime.date) -> list[PriceSt
             PriceRow(metric, book[metric], _since(steps[: n + 1], plan, metric))
             for metric in Metric.values
         ]
-        history.append(PriceStep(month, last_month, names.get(plan), rows, state))
+        step = PriceStep(month, last_month, names.get(plan), currencies.get(plan), rows, state)
+        history.append(step)
     return history[::-1]
 
 

@@ -127,6 +127,7 @@ class MonthOutlook:
     projected = so far + (last 7 days' cost / 7) x days left in the month after today."""
 
     month: datetime.date
+    currency: str
     so_far: Decimal
     last_7_days: Decimal
     days_left: int
@@ -134,7 +135,7 @@ class MonthOutlook:
     @property
     def projected(self) -> Decimal:
         run_rate = self.last_7_days * self.days_left / RUN_RATE_DAYS
-        return self.so_far + round_money(run_rate)
+        return self.so_far + round_money(run_rate, self.currency)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class UsageSummary:
 
     range: UsageRange
     service: str | None
+    currency: str  # of every cost: the plan's (usage.pricing.price_book)
     metrics: list[MetricTotal]
     services: list[ServiceUsage]
     total: ServiceUsage  # the Total Estimated Bill row: the cards' quantities, the rows' costs
@@ -154,15 +156,16 @@ def usage_summary(
     customer: Customer, usage_range: UsageRange, *, service: str | None = None
 ) -> UsageSummary:
     """The range's usage by metric and by service, and the period before by metric."""
-    current, previous = priced_spans(
-        customer, [usage_range.span, usage_range.previous_span], service=service
-    )
-    return _summary(usage_range, service, current, previous)
+    spans = [usage_range.span, usage_range.previous_span]
+    book = price_book(customer, min(s[0] for s in spans), max(s[1] for s in spans))
+    current, previous = priced_spans(customer, spans, service=service, book=book)
+    return _summary(usage_range, service, book.currency, current, previous)
 
 
 def _summary(
     usage_range: UsageRange,
     service: str | None,
+    currency: str,
     current: list[PricedUsage],
     previous: list[PricedUsage],
 ) -> UsageSummary:
@@ -185,7 +188,7 @@ def _summary(
         quantities={m.metric: m.quantity for m in metrics},
         cost=sum((row.cost for row in services), Decimal("0.00")),
     )
-    return UsageSummary(usage_range, service, metrics, services, total)
+    return UsageSummary(usage_range, service, currency, metrics, services, total)
 
 
 @dataclass(frozen=True)
@@ -230,10 +233,11 @@ def usage_overview(
     first_day = min(usage_range.first_day, month)
     last_day = max(usage_range.last_day, today)
     return UsageOverview(
-        summary=_summary(usage_range, service, current, previous),
+        summary=_summary(usage_range, service, book.currency, current, previous),
         buckets=_buckets(customer, usage_range, service, book),
         outlook=MonthOutlook(
             month=month,
+            currency=book.currency,
             so_far=_cost(so_far),
             last_7_days=_cost(last_week),
             days_left=(last_of_month(today) - today).days,
@@ -337,9 +341,17 @@ class DailyCost:
     late: bool = False  # counted after its month was invoiced: on a later invoice
 
 
+@dataclass(frozen=True)
+class DailyCosts:
+    """The daily CSV's rows, every cost in `currency` (the plan's)."""
+
+    currency: str
+    rows: list[DailyCost]
+
+
 def daily_costs(
     customer: Customer, usage_range: UsageRange, *, service: str | None = None
-) -> list[DailyCost]:
+) -> DailyCosts:
     """The rollup behind a range, day by day, service by service, metric by metric; where part
     of a day's usage is late usage (models.late), that part on a row of its own after it."""
     days = (usage_range.first_day, usage_range.last_day)
@@ -365,4 +377,4 @@ def daily_costs(
         if late_part:
             cost = book.cost(metric, day, late_part)
             costs.append(DailyCost(day, name, metric, late_part, cost, late=True))
-    return costs
+    return DailyCosts(book.currency, costs)

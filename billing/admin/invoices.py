@@ -3,7 +3,7 @@ workflows (finalize, void, credit, PDF, email, bank payment) as actions and form
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -23,6 +23,7 @@ from billing.models import (
 )
 from billing.pdf import PdfRenderError, PdfUnavailable
 from billing.views import pdf_response
+from core.money import ZERO, format_money
 
 
 class InvoiceLineInline(admin.TabularInline):
@@ -103,6 +104,33 @@ class InvoiceEventInline(ReadOnlyInline):
         return event.text
 
 
+def totals_per_currency(invoices) -> list[tuple[str, str, str]]:
+    """(currency, total, outstanding) of the invoices, one row per currency, written out.
+    Each column summed apart and subtracted in Decimal (SQLite computes F() sums as REAL)."""
+    is_open = Q(status__in=Invoice.OPEN_STATUSES)
+    rows = (
+        invoices.order_by()
+        .values("currency")
+        .annotate(
+            all_total=Sum("total"),
+            open_total=Sum("total", filter=is_open),
+            paid=Sum("amount_paid", filter=is_open),
+            credited=Sum("amount_credited", filter=is_open),
+            applied=Sum("credit_applied", filter=is_open),
+        )
+        .order_by("currency")
+    )
+    figures = []
+    for row in rows:
+        parts = [row[k] or ZERO for k in ("open_total", "paid", "credited", "applied")]
+        owed = parts[0] - parts[1] - parts[2] - parts[3]
+        code = row["currency"]
+        figures.append(
+            (code, format_money(row["all_total"] or ZERO, code), format_money(owed, code))
+        )
+    return figures
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = [
@@ -114,6 +142,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         "due_date",
         "total",
         "outstanding",
+        "currency",
     ]
     list_filter = [
         InvoicesNeedingAttention,
@@ -123,6 +152,15 @@ class InvoiceAdmin(admin.ModelAdmin):
         "issue_date",
     ]
     date_hierarchy = "issue_date"
+
+    def changelist_view(self, request, extra_context=None):
+        """The list, with the totals of what it shows summed per currency, never across."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            response.context_data["totals_per_currency"] = totals_per_currency(changelist.queryset)
+        return response
+
     search_fields = ["number", "customer__name", "customer__number"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]

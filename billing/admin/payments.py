@@ -14,7 +14,13 @@ from billing import services
 from billing.admin.invoices import ReadOnlyInline
 from billing.forms import CreditRefundForm
 from billing.models import BillingError, CheckoutItem, CheckoutSession, CreditEntry, StripeEvent
-from billing.selectors import credit_balance
+from billing.selectors import credit_balance, credit_balances
+from core.money import format_money
+
+
+def credit_text(held: dict, but: str) -> str:
+    """The credit held in the other currencies (refunded with ?currency=CODE)."""
+    return ", ".join(format_money(a, code) for code, a in held.items() if code != but)
 
 
 class CheckoutItemInline(ReadOnlyInline):
@@ -76,13 +82,18 @@ class CreditEntryAdmin(RecordAdmin):
         customer = get_object_or_404(Customer, pk=customer_pk)
         if not self.has_refund_permission(request):
             raise PermissionDenied
-        balance = credit_balance(customer)
+        # Credit is held per currency: refunded in one, `?currency=` (else the one it holds).
+        held = credit_balances(customer)
+        currency = request.GET.get("currency") or next(iter(held), "")
+        currency = currency if currency in held else customer.billing_profile.currency
+        balance = credit_balance(customer, currency)
         form = CreditRefundForm(request.POST or None, initial={"amount": balance})
         if request.method == "POST" and form.is_valid():
             try:
                 services.refund_customer_credit(
                     customer=customer,
                     amount=form.cleaned_data["amount"],
+                    currency=currency,
                     reference=form.cleaned_data["reference"],
                     actor=request.user,
                 )
@@ -90,14 +101,16 @@ class CreditEntryAdmin(RecordAdmin):
                 form.add_error(None, str(exc))
             else:
                 self.message_user(
-                    request, f"Refund of {form.cleaned_data['amount']} recorded for {customer}."
+                    request,
+                    f"Refund of {form.cleaned_data['amount']} {currency} recorded for {customer}.",
                 )
                 return redirect(reverse("admin:billing_creditentry_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": (
-                f"Refund credit: {customer} (balance {balance} {customer.billing_profile.currency})"
+                f"Refund credit: {customer} (balance {balance} {currency}"
+                + (f"; it also holds {credit_text(held, currency)})" if len(held) > 1 else ")")
             ),
             "form": form,
             "submit": "Record refund",

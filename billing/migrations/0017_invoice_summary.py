@@ -22,16 +22,16 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="InvoiceSummary",
             fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 (
                     "customer",
-                    models.OneToOneField(
+                    models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
                         related_name="+",
-                        serialize=False,
                         to="accounts.customer",
                     ),
                 ),
+                ("currency", models.CharField(max_length=3)),
                 ("invoices_unpaid", models.PositiveIntegerField(default=0)),
                 ("invoices_overdue", models.PositiveIntegerField(default=0)),
                 ("invoices_paid", models.PositiveIntegerField(default=0)),
@@ -77,6 +77,11 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name_plural": "invoice summaries",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("customer", "currency"), name="one_summary_per_customer_and_currency"
+                    )
+                ],
             },
         ),
         migrations.RemoveIndex(

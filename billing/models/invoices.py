@@ -493,7 +493,7 @@ class InvoiceLine(models.Model):
     def save(self, *args, **kwargs):
         if self.invoice.status != Invoice.Status.DRAFT:
             raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
-        self.amount = line_amount(self.quantity, self.unit_price)
+        self.amount = line_amount(self.quantity, self.unit_price, self.invoice.currency)
         check_fits(self, "quantity", "unit_price", "amount")
         super().save(*args, **kwargs)
 

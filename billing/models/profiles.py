@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from core.money import Currency
+from core.money import currency_choices
 
 
 class BillingProfile(models.Model):
@@ -25,7 +25,13 @@ class BillingProfile(models.Model):
     customer = models.OneToOneField(
         Customer, on_delete=models.CASCADE, primary_key=True, related_name="billing_profile"
     )
-    currency = models.CharField(max_length=3, choices=Currency, default=Currency.EUR)
+    currency = models.CharField(
+        max_length=3,
+        choices=currency_choices,
+        default="EUR",
+        help_text="Invoices are issued in it, from price plans in it. Once invoices are issued, "
+        "a change applies only to invoices issued afterwards.",
+    )
     payment_terms_days = models.PositiveSmallIntegerField(
         "payment terms (days)", default=30, help_text="Days from issue date to due date."
     )

@@ -17,6 +17,7 @@ class UninvoicedMonth(models.Model):
     class Reason(models.TextChoices):
         NO_PRICE = "no_price", "Usage without a price"
         HELD = "held", "Usage held back, not counted"
+        NO_PLAN_IN_CURRENCY = "plan_currency", "No price plan in the customer's currency"
         FAILED = "failed", "Invoicing failed"
 
     customer = models.ForeignKey(

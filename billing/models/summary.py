@@ -1,11 +1,12 @@
-"""InvoiceSummary: per customer, what the Invoices page's cards and tabs and the Usage page's
-Billing Status show, kept up to date by the ledger (billing/ledger.py `book`) in the same
-transaction as every change of an invoice's status or amounts. A page reads one row, however
+"""InvoiceSummary: per customer and currency, what the Invoices page's cards and tabs and the
+Usage page's Billing Status show, kept up to date by the ledger (billing/ledger.py `book`) in
+the same transaction as every change of an invoice's status or amounts. A page reads a row
+per currency the customer was billed in (amounts are never summed across currencies), however
 many invoices the customer has.
 
-Each issued invoice or credit note adds its `contribution` to its customer's row; a draft adds
-nothing. `recount` makes the rows again from the invoices themselves (the data migration, and
-for invoices written in bulk, e.g. by the benchmarks).
+Each issued invoice or credit note adds its `contribution` to the row of its customer and
+currency; a draft adds nothing. `recount` makes the rows again from the invoices themselves
+(the data migration, and for invoices written in bulk, e.g. by the benchmarks).
 """
 
 from decimal import Decimal
@@ -30,9 +31,8 @@ INVOICE_FIELDS = ("kind", "status", "total", "amount_paid", "amount_credited", "
 
 
 class InvoiceSummary(models.Model):
-    customer = models.OneToOneField(
-        Customer, on_delete=models.CASCADE, primary_key=True, related_name="+"
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
     invoices_unpaid = models.PositiveIntegerField(default=0)
     invoices_overdue = models.PositiveIntegerField(default=0)
     invoices_paid = models.PositiveIntegerField(default=0)
@@ -56,9 +56,14 @@ class InvoiceSummary(models.Model):
 
     class Meta:
         verbose_name_plural = "invoice summaries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "currency"], name="one_summary_per_customer_and_currency"
+            )
+        ]
 
     def __str__(self):
-        return f"Invoices of {self.customer_id}"
+        return f"Invoices of {self.customer_id} in {self.currency}"
 
     def add(self, delta: dict) -> None:
         """Add a difference of contributions (the caller has the row locked, and saves)."""
@@ -103,7 +108,7 @@ def recount(invoice_model, summary_model, customer_ids=None) -> None:
         invoices = invoices.filter(customer_id__in=customer_ids)
         stale = stale.filter(customer_id__in=customer_ids)
     groups = (
-        invoices.values("customer_id", "kind", "status")
+        invoices.values("customer_id", "currency", "kind", "status")
         .annotate(
             count=Count("pk"),
             total=Sum("total"),
@@ -113,7 +118,7 @@ def recount(invoice_model, summary_model, customer_ids=None) -> None:
         )
         .order_by()
     )
-    totals: dict[int, dict] = {}
+    totals: dict[tuple[int, str], dict] = {}
     for group in groups:
         count = group.pop("count")
         figures = contribution(**{name: group[name] for name in INVOICE_FIELDS})
@@ -121,10 +126,11 @@ def recount(invoice_model, summary_model, customer_ids=None) -> None:
         for name in COUNTS:
             if name in figures:
                 figures[name] = count
-        summed = totals.setdefault(group["customer_id"], {})
+        summed = totals.setdefault((group["customer_id"], group["currency"]), {})
         for name, value in figures.items():
             summed[name] = summed.get(name, 0) + value
     stale.delete()
     summary_model.objects.bulk_create(
-        summary_model(customer_id=customer_id, **figures) for customer_id, figures in totals.items()
+        summary_model(customer_id=customer_id, currency=currency, **figures)
+        for (customer_id, currency), figures in totals.items()
     )

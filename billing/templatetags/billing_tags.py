@@ -55,7 +55,8 @@ def projection_vat_card(customer, outlook) -> str:
     """The Usage page's card beside the projected month-end bill (usage.selectors.MonthOutlook,
     before VAT): the VAT the month's invoice would add and the total with it, at the rate in
     force on the month's last day (billing/vat.py, as the invoice will be taxed)."""
-    estimate = vat.vat_estimate(customer, outlook.projected, on=last_of_month(outlook.month))
+    on = last_of_month(outlook.month)
+    estimate = vat.vat_estimate(customer, outlook.projected, outlook.currency, on=on)
     return render_to_string("billing/partials/projection_vat.html", {"estimate": estimate})
 
 

@@ -35,12 +35,23 @@ def keep_identifiers_whole(text, autoescape=True):
 
 
 @register.filter
-def money(amount, currency="EUR"):
-    """€1,234.56 (exact cents); a negative amount as −€12.00; 1 234,56 € in Swedish. Blank
-    for None."""
+def money(amount, currency):
+    """€1,234.56, SEK 1,234.50, ¥1,235 (the currency's minor unit); a negative amount as
+    −€12.00; 1 234,50 kr in Swedish. Every call names its currency. Blank for None."""
     if amount is None or amount == "":
         return ""
     return format_money(amount, currency, language=get_language())
+
+
+@register.filter
+def amounts(per_currency):
+    """Amounts in several currencies, one figure each and never summed: "€1,200.00 ·
+    3 400,00 kr" (a mapping currency -> amount, core.money.Amounts)."""
+    language = get_language()
+    return " · ".join(
+        format_money(amount, currency, language=language)
+        for currency, amount in per_currency.items()
+    )
 
 
 @register.filter
@@ -50,7 +61,7 @@ def quantity(value):
 
 
 @register.filter
-def unit_price(value, currency="EUR"):
+def unit_price(value, currency):
     """A unit price keeps its significant places (up to 6): €0.0125, €4.00."""
     return "" if value is None else format_unit_price(value, currency, language=get_language())
 

@@ -195,11 +195,11 @@ class Books(RuleBasedStateMachine):
     def overdue_job_runs(self, days):
         services.flag_overdue_invoices(now=timezone.now() + datetime.timedelta(days=days))
 
-    @precondition(lambda self: credit_balance(self.customer) > 0)
+    @precondition(lambda self: credit_balance(self.customer, "EUR") > 0)
     @rule(share=st.integers(1, 100))
     def staff_refund_credit(self, share):
-        amount = max(CENT, half_up(credit_balance(self.customer) * share / 100))
-        services.refund_customer_credit(customer=self.customer, amount=amount)
+        amount = max(CENT, half_up(credit_balance(self.customer, "EUR") * share / 100))
+        services.refund_customer_credit(customer=self.customer, amount=amount, currency="EUR")
 
     # ---- What must hold after every step ----
 
@@ -235,9 +235,10 @@ class Books(RuleBasedStateMachine):
         invoices = list(Invoice.objects.for_customer(self.customer).issued())
         open_ = [i for i in invoices if i.status in Invoice.OPEN_STATUSES]
         stats = invoice_stats(self.customer)
-        assert stats.outstanding == sum(
+        outstanding = sum(
             (i.total - i.amount_paid - i.amount_credited - i.credit_applied for i in open_), ZERO
         )
+        assert stats.outstanding == {"EUR": outstanding}
         net_paid = total_of(
             Payment.objects.filter(invoice__customer=self.customer), kind=Payment.Kind.PAYMENT
         ) - total_of(
@@ -250,7 +251,7 @@ class Books(RuleBasedStateMachine):
         ) - total_of(
             CreditEntry.objects.filter(customer=self.customer), kind=CreditEntry.Kind.UNAPPLIED
         )
-        assert stats.total_paid == net_paid + applied
+        assert stats.total_paid == {"EUR": net_paid + applied}
         assert stats.overdue == sum(i.status == Invoice.Status.OVERDUE for i in invoices)
         not_notes = [i for i in invoices if not i.is_credit_note]
         assert stats.tab_counts == {
@@ -277,7 +278,7 @@ class Books(RuleBasedStateMachine):
         refunded = total_of(rows, kind=Payment.Kind.REFUND) + total_of(
             entries, kind=CreditEntry.Kind.REFUNDED
         )
-        balance = credit_balance(self.customer)
+        balance = credit_balance(self.customer, "EUR")
         assert balance >= 0
         assert balance == self.received - (on_invoices + applied) - refunded
 

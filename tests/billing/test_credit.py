@@ -48,7 +48,7 @@ def credit_50(customer):
     services.issue_credit_note(
         invoice=paid, reason="Goodwill", net_amount=Decimal("50.00"), deliver=False
     )
-    assert credit_balance(customer) == Decimal("50.00")
+    assert credit_balance(customer, "EUR") == Decimal("50.00")
     return paid
 
 
@@ -59,7 +59,7 @@ def test_credit_is_applied_to_the_next_invoice_when_it_is_issued(customer, credi
         Decimal("50.00"),
         Decimal("30.00"),
     )
-    assert credit_balance(customer) == Decimal("0.00")
+    assert credit_balance(customer, "EUR") == Decimal("0.00")
     assert entries(customer) == [
         ("freed", Decimal("50.00"), credit_50.number),
         ("applied", Decimal("50.00"), later.number),
@@ -94,7 +94,7 @@ def test_staff_refund_credit_and_cannot_refund_more_than_is_held(customer, credi
     url = f"/admin/billing/creditentry/refund/{customer.pk}/"
     too_much = admin_client.post(url, {"amount": "50.01", "reference": "SEB 1"})
     assert "cannot be refunded" in too_much.content.decode()
-    assert credit_balance(customer) == Decimal("50.00")
+    assert credit_balance(customer, "EUR") == Decimal("50.00")
 
     response = admin_client.post(url, {"amount": "20.00", "reference": "SEB 2"})
     assert response.status_code == 302
@@ -104,7 +104,7 @@ def test_staff_refund_credit_and_cannot_refund_more_than_is_held(customer, credi
         "SEB 2",
         "admin@example.com",
     )
-    assert credit_balance(customer) == Decimal("30.00")
+    assert credit_balance(customer, "EUR") == Decimal("30.00")
 
 
 @pytest.mark.parametrize("amount", ["0", "-5", "abc", ""])
@@ -133,7 +133,7 @@ def test_the_customer_sees_the_credit_on_the_invoices_page_and_in_the_pay_dialog
     services.issue_credit_note(
         invoice=paid, reason="Goodwill", net_amount=Decimal("50.00"), deliver=False
     )
-    assert invoice_stats(customer).credit == Decimal("50.00")
+    assert invoice_stats(customer).credit == {"EUR": Decimal("50.00")}
     assert "€50.00 credit" in owner_client.get("/invoices/").content.decode()
     dialog = owner_client.get(f"/invoices/{due.number}/pay/").content.decode()
     assert "Your account holds €50.00 of credit" in dialog

@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from billing import invoicing, tasks
-from billing.models import Invoice
+from billing.models import Invoice, UninvoicedMonth
 from billing.pdf import invoice_html
 from core.money import line_amount
 from tests.concurrency import run_together
@@ -156,8 +156,8 @@ def test_every_line_amount_is_the_usage_pages_cost_for_it(in_november, customer)
     lines = list(invoice.lines.all())
     assert len(lines) == len(metered)
     for line, ((_service, metric), quantity) in zip(lines, metered.items(), strict=True):
-        assert line.amount == line_amount(line.quantity, line.unit_price)
-        assert line.amount == cost(metric, quantity, line.unit_price)
+        assert line.amount == line_amount(line.quantity, line.unit_price, "EUR")
+        assert line.amount == cost(metric, quantity, line.unit_price, "EUR")
 
 
 @pytest.mark.django_db
@@ -221,7 +221,9 @@ def test_hand_made_invoices_do_not_count_as_the_months_usage_invoice(in_november
 
 
 @pytest.mark.django_db
-def test_a_customer_billed_in_another_currency_is_skipped_and_logged(in_november, customer, caplog):
+def test_a_customer_without_a_plan_in_its_currency_is_not_invoiced_and_needs_attention(
+    in_november, customer, caplog
+):
     dollars = CustomerFactory(billing_profile__currency="USD")
     used(dollars, "api", "cpu", datetime.date(2026, 10, 2), "100")
     october_usage(customer)
@@ -231,8 +233,11 @@ def test_a_customer_billed_in_another_currency_is_skipped_and_logged(in_november
 
     assert [invoice.customer for invoice in issued] == [customer]
     assert not Invoice.objects.filter(customer=dollars).exists()
-    assert f"Monthly invoice of {dollars.number} for 2026-10-01 skipped" in caplog.text
-    assert "billed in USD, its plan for October 2026 is in EUR" in caplog.text
+    assert f"Monthly invoice of {dollars.number} for 2026-10-01 not issued" in caplog.text
+    row = UninvoicedMonth.objects.get(customer=dollars, usage_month=OCTOBER, resolved_at=None)
+    assert row.reason == UninvoicedMonth.Reason.NO_PLAN_IN_CURRENCY
+    assert "billed in USD but its price plan for October 2026 is in EUR" in row.detail
+    assert "never converted" in row.detail
 
 
 @pytest.mark.django_db
@@ -453,12 +458,12 @@ def test_the_command_says_what_it_issued_and_what_existed(in_november, customer)
     first = issue_command("--month", "2026-10")
     invoice = usage_invoices(customer).get()
     assert f"Issued {invoice.number} to Acme Cloud AB ({customer.number}): €20.78." in first
-    assert f"Skipped Dollar Inc ({dollars.number}): Dollar Inc is billed in USD" in first
-    assert "October 2026: 1 issued, 0 already issued, 1 skipped, 0 not invoiced" in first
+    assert f"Not invoiced: Dollar Inc ({dollars.number}): Dollar Inc is billed in USD" in first
+    assert "October 2026: 1 issued, 0 already issued, 0 skipped, 1 not invoiced" in first
 
     again = issue_command("--month=2026-10")
     assert f"Already issued: {invoice.number} to Acme Cloud AB ({customer.number})." in again
-    assert "October 2026: 0 issued, 1 already issued, 1 skipped, 0 not invoiced" in again
+    assert "October 2026: 0 issued, 1 already issued, 0 skipped, 1 not invoiced" in again
     assert Invoice.objects.count() == 1
 
 

@@ -42,7 +42,7 @@ def test_an_invoice_whose_lines_round_to_zero_is_settled_when_issued(
     assert status_of(invoice) == "credited"
     assert mail.outbox == []
     stats = invoice_stats(customer)
-    assert (stats.overdue, stats.unpaid, stats.outstanding) == (0, 0, Decimal("0.00"))
+    assert (stats.overdue, stats.unpaid, stats.outstanding) == (0, 0, {"EUR": Decimal("0.00")})
     page = owner_client.get(f"/invoices/{invoice.number}/pay/").content.decode()
     assert "there is nothing to pay" in page
     assert "No charge" in owner_client.get("/invoices/?status=paid").content.decode()
@@ -72,7 +72,7 @@ def test_an_invoice_covered_by_credit_notes_alone_reads_credited_everywhere(owne
     assert f"Settled by credit notes {first.number}, {second.number}" in text
     assert "Paid in full" not in text and "PAID" not in text
     # No money came in: Total Paid does not grow.
-    assert invoice_stats(invoice.customer).total_paid == Decimal("0.00")
+    assert invoice_stats(invoice.customer).total_paid == {"EUR": Decimal("0.00")}
 
 
 # ---- Overdue, on the customer's calendar ----

@@ -34,19 +34,40 @@ pytestmark = pytest.mark.both_databases
     ],
 )
 def test_round_money_is_half_up(value, expected):
-    assert round_money(Decimal(value)) == Decimal(expected)
+    assert round_money(Decimal(value), "EUR") == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "expected"),
+    [
+        ("1234.5", "JPY", "1235"),  # yen have no minor unit: half-up to whole yen
+        ("1234.49", "JPY", "1234"),
+        ("-0.5", "JPY", "-1"),
+        ("12.345", "SEK", "12.35"),  # öre: two places, as cents
+        ("12.344999", "SEK", "12.34"),
+    ],
+)
+def test_amounts_round_to_their_currencys_minor_unit(value, currency, expected):
+    rounded = round_money(Decimal(value), currency)
+    assert rounded == Decimal(expected)
+    assert rounded.as_tuple().exponent == Decimal(expected).as_tuple().exponent
 
 
 def test_line_amount_multiplies_six_place_prices_then_rounds_once():
-    assert line_amount(Decimal("8640.5"), Decimal("0.004200")) == Decimal("36.29")
-    assert line_amount(Decimal("333.333"), Decimal("0.015000")) == Decimal("5.00")
-    assert line_amount(Decimal("3"), Decimal("0.001666")) == Decimal("0.00")  # 0.004998
+    assert line_amount(Decimal("8640.5"), Decimal("0.004200"), "EUR") == Decimal("36.29")
+    assert line_amount(Decimal("333.333"), Decimal("0.015000"), "EUR") == Decimal("5.00")
+    assert line_amount(Decimal("3"), Decimal("0.001666"), "EUR") == Decimal("0.00")  # 0.004998
+    # Yen: 8640.5 x 0.462000 = 3991.911 -> 3992; 3 x 0.166666 = 0.499998 -> 0.
+    assert line_amount(Decimal("8640.5"), Decimal("0.462000"), "JPY") == Decimal("3992")
+    assert line_amount(Decimal("3"), Decimal("0.166666"), "JPY") == Decimal("0")
 
 
 def test_vat_is_rounded_once_on_the_subtotal():
     # Rounding VAT per line would give 6.75 + 9.07 = 15.82; on the sum it is 15.83.
-    assert vat_amount(Decimal("27.00") + Decimal("36.29"), Decimal("25")) == Decimal("15.82")
-    assert vat_amount(Decimal("63.31"), Decimal("25")) == Decimal("15.83")  # 15.8275
+    assert vat_amount(Decimal("27.00") + Decimal("36.29"), Decimal("25"), "EUR") == Decimal("15.82")
+    assert vat_amount(Decimal("63.31"), Decimal("25"), "EUR") == Decimal("15.83")  # 15.8275
+    # Yen: 25% of 3994 is 998.5 -> 999 (to whole yen, half-up).
+    assert vat_amount(Decimal("3994"), Decimal("25"), "JPY") == Decimal("999")
 
 
 def test_an_issued_invoice_has_the_hand_computed_totals(customer):
@@ -142,7 +163,11 @@ def test_minor_units_read_back_exactly(minor, currency, amount):
 def test_money_is_written_with_its_currency_and_a_true_minus_for_credits():
     assert format_money(Decimal("1234.5"), "EUR") == "€1,234.50"
     assert format_money(Decimal("-12"), "EUR") == "−€12.00"
-    assert format_money(Decimal("3"), "SEK") == "SEK 3.00"
+    assert format_money(Decimal("3"), "SEK") == "SEK\u00a03.00"
+    assert format_money(Decimal("1234.5"), "SEK") == "SEK\u00a01,234.50"
+    assert format_money(Decimal("1234.5"), "USD") == "$1,234.50"
+    assert format_money(Decimal("1234.5"), "JPY") == "¥1,235"  # no minor unit
+    assert format_money(Decimal("-3400"), "NOK") == "−NOK\u00a03,400.00"
 
 
 def test_swedish_writes_amounts_with_a_decimal_comma_and_the_currency_after():
@@ -151,7 +176,10 @@ def test_swedish_writes_amounts_with_a_decimal_comma_and_the_currency_after():
         format_money(Decimal("1234567.5"), "EUR", language="sv") == f"1{nbsp}234{nbsp}567,50{nbsp}€"
     )
     assert format_money(Decimal("-12"), "EUR", language="sv") == f"−12,00{nbsp}€"
-    assert format_money(Decimal("3"), "SEK", language="sv") == f"3,00{nbsp}SEK"
+    assert format_money(Decimal("3"), "SEK", language="sv") == f"3,00{nbsp}kr"
+    assert format_money(Decimal("1234.5"), "SEK", language="sv") == f"1{nbsp}234,50{nbsp}kr"
+    assert format_money(Decimal("1234.5"), "JPY", language="sv") == f"1{nbsp}235{nbsp}JPY"
+    assert format_unit_price(Decimal("0.462000"), "SEK", language="sv") == f"0,462{nbsp}kr"
     assert format_quantity(Decimal("8640.5000"), language="sv") == f"8{nbsp}640,5"
     assert format_unit_price(Decimal("0.012500"), "EUR", language="sv") == f"0,0125{nbsp}€"
     # A language without a style of its own is written the house way.

@@ -57,7 +57,7 @@ def a_and_b(client, owner_client, customer, billing_contact, stripe_standin):
         "evt_paid", "checkout.session.completed", session_id=checkout.stripe_id, amount_total=15000
     )
     deliver(client, event)
-    assert credit_balance(customer) == Decimal("50.00")
+    assert credit_balance(customer, "EUR") == Decimal("50.00")
     return a, b
 
 
@@ -71,7 +71,7 @@ def test_refunding_an_overpayment_uses_its_credit_and_keeps_the_invoices_paid(
     assert response.json()["outcome"] == "refunded"
     assert status_and_outstanding(a) == ("paid", Decimal("0.00"))
     assert status_and_outstanding(b) == ("paid", Decimal("0.00"))
-    assert credit_balance(customer) == Decimal("0.00")
+    assert credit_balance(customer, "EUR") == Decimal("0.00")
     refund = CreditEntry.objects.get(kind="refunded")
     assert (refund.amount, refund.payment_intent) == (Decimal("50.00"), "pi_test_1")
     assert not Payment.objects.filter(kind="refund").exists()
@@ -82,7 +82,7 @@ def test_a_refund_beyond_the_credit_reopens_the_invoice_for_the_rest(client, cus
     deliver(client, refund_event("evt_r", payment_intent="pi_test_1", amount_refunded=8000))
     # 50.00 came out of the credit, the other 30.00 out of A's 100.00.
     assert status_and_outstanding(a) == ("unpaid", Decimal("30.00"))
-    assert credit_balance(customer) == Decimal("0.00")
+    assert credit_balance(customer, "EUR") == Decimal("0.00")
     assert Payment.objects.get(kind="refund").amount == Decimal("30.00")
 
 

@@ -78,6 +78,7 @@ def test_seed_demo_creates_the_promised_logins_and_is_idempotent(frozen):
     for email, password in [
         ("demo@example.com", "demo1234"),
         ("other@example.com", "demo1234"),
+        ("sek@example.com", "demo1234"),
         ("admin@example.com", "admin1234"),
     ]:
         response = Client().post("/accounts/login/", {"username": email, "password": password})
@@ -85,6 +86,7 @@ def test_seed_demo_creates_the_promised_logins_and_is_idempotent(frozen):
     assert ("admin@example.com", True, True) in first["users"]
     assert ("demo@example.com", "Acme Cloud AB", "owner") in first["memberships"]
     assert ("other@example.com", "Globex Corporation", "owner") in first["memberships"]
+    assert ("sek@example.com", "Nordlys AB", "owner") in first["memberships"]
     acme_roles = [c[2:] for c in first["contacts"] if c[0] == "Acme Cloud AB"]
     assert sorted(acme_roles) == sorted(
         [(True, False, False), (False, True, False), (False, False, True)]
@@ -105,6 +107,7 @@ def test_the_demos_invoices_bill_its_usage_and_keep_every_state(frozen):
     call_command("seed_demo")
     acme = Customer.objects.get(number="C-10001")
     globex = Customer.objects.get(number="C-10002")
+    nordlys = Customer.objects.get(number="C-10003")
 
     # Two years of monthly invoices, one per month of usage, November 2024 to October 2026.
     months = [datetime.date(2024 + (10 + n) // 12, (10 + n) % 12 + 1, 1) for n in range(24)]
@@ -136,6 +139,7 @@ def test_the_demos_invoices_bill_its_usage_and_keep_every_state(frozen):
     for customer, services in [
         (acme, {"k8s-prod-eu1", "web-frontend", "db-primary", "backups"}),
         (globex, {"analytics-cluster", "api-gateway"}),
+        (nordlys, {"nordlys-web", "nordlys-db"}),
     ]:
         invoice = Invoice.objects.get(customer=customer, usage_month=OCTOBER)
         lines = list(invoice.lines.all())
@@ -199,3 +203,15 @@ def test_the_demos_invoices_bill_its_usage_and_keep_every_state(frozen):
         "payment_received",
         "paid",
     ]
+    # Nordlys: six months in kronor at the SEK plan's prices (about 11 kr to the euro), the
+    # newest unpaid; Acme and Globex stay in euros.
+    sek = Invoice.objects.filter(customer=nordlys, kind="invoice")
+    assert sorted(sek.values_list("usage_month", flat=True)) == months[-6:]
+    assert set(sek.values_list("currency", flat=True)) == {"SEK"}
+    assert {"EUR"} == set(
+        Invoice.objects.filter(customer__in=[acme, globex]).values_list("currency", flat=True)
+    )
+    prices = {"cpu": "0.34", "memory": "0.046", "storage": "1.05", "bandwidth": "0.11"}
+    for line in Invoice.objects.get(customer=nordlys, usage_month=OCTOBER).lines.all():
+        assert line.unit_price == Decimal(prices[line.metric]), line
+    assert [status_of(nordlys, month) for month in months[-6:]] == ["paid"] * 5 + ["unpaid"]

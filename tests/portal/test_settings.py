@@ -346,3 +346,26 @@ def test_dunning_retry_days_default_and_custom(monkeypatch):
     assert env.env_day_list("DUNNING_RETRY_DAYS", [3, 5, 7]) == [3, 5, 7]
     monkeypatch.setenv("DUNNING_RETRY_DAYS", " 1, 4 ,10")
     assert env.env_day_list("DUNNING_RETRY_DAYS", [3, 5, 7]) == [1, 4, 10]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("EUR,XYZ", "'XYZ' is not an ISO 4217 currency code"),
+        ("EUR,KWD", "KWD has 3 decimal places; the books keep 2"),
+        (" , ", "must name at least one currency"),
+    ],
+)
+def test_billing_currencies_must_be_iso_codes_the_books_can_hold(monkeypatch, value, error):
+    from portal.env import env_currencies
+
+    monkeypatch.setenv("BILLING_CURRENCIES", value)
+    with pytest.raises(ImproperlyConfigured, match=error):
+        env_currencies("BILLING_CURRENCIES", ["EUR"])
+
+
+def test_billing_currencies_are_upper_cased_once_each(monkeypatch):
+    from portal.env import env_currencies
+
+    monkeypatch.setenv("BILLING_CURRENCIES", "sek, eur,SEK,jpy")
+    assert env_currencies("BILLING_CURRENCIES", ["EUR"]) == ["SEK", "EUR", "JPY"]

@@ -326,7 +326,7 @@ def test_a_user_who_chose_swedish_reads_the_page_in_swedish(acme, owner_client, 
     assert "Beräknad kostnad vid månadens slut 19,50 €" in text(html)
     assert "Resursförbrukning" in html and "Faktureringsstatus" in html
     # The chart's axes: euros after the number, Swedish short month names.
-    assert ">0\u00a0€</text>" in html and ">16 nov</text>" in html
+    assert ">0,00\u00a0€</text>" in html and ">16 nov</text>" in html
     assert "Oktober 2026 1 okt 2026 – 31 okt 2026, UTC-dygn" in text(
         page(owner_client, "?range=last-month")
     )

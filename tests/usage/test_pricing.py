@@ -18,17 +18,17 @@ D = Decimal
 def test_storage_is_priced_per_gb_month_of_730_hours():
     # 10 GB held for 730 hours is 10 GB-months; at €0.095 that is €0.95.
     assert priced_quantity("storage", D("7300")) == D("10.0000")
-    assert cost("storage", D("7300"), D("0.095")) == D("0.95")
+    assert cost("storage", D("7300"), D("0.095"), "EUR") == D("0.95")
     # 1 GB for one hour: 1/730 GB-month = 0.00136986… kept as 0.0014.
     assert priced_quantity("storage", D("1")) == D("0.0014")
 
 
 def test_cost_rounds_half_up_once_to_cents():
-    assert cost("cpu", D("0.5"), D("0.010000")) == D("0.01")  # 0.005 -> 0.01
-    assert cost("cpu", D("0.49"), D("0.010000")) == D("0.00")  # 0.0049 -> 0.00
-    assert cost("bandwidth", D("1234.5678"), D("0.010000")) == D("12.35")  # 12.345678
+    assert cost("cpu", D("0.5"), D("0.010000"), "EUR") == D("0.01")  # 0.005 -> 0.01
+    assert cost("cpu", D("0.49"), D("0.010000"), "EUR") == D("0.00")  # 0.0049 -> 0.00
+    assert cost("bandwidth", D("1234.5678"), D("0.010000"), "EUR") == D("12.35")  # 12.345678
     # The quantity keeps the 4 places an invoice line prints before it is priced.
-    assert cost("memory", D("0.00005"), D("1000")) == D("0.10")  # 0.0001 x 1000
+    assert cost("memory", D("0.00005"), D("1000"), "EUR") == D("0.10")  # 0.0001 x 1000
 
 
 def test_the_default_plan_prices_every_metric_for_new_customers():

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from core.dates import first_of_month
-from core.money import Currency
+from core.money import currency_choices
 
 
 class Metric(models.TextChoices):
@@ -135,9 +135,10 @@ class PricingPlan(models.Model):
     )
     currency = models.CharField(
         max_length=3,
-        choices=Currency,
-        default=Currency.EUR,
-        help_text="Its prices are in this currency; it prices only customers billed in it.",
+        choices=currency_choices,
+        default="EUR",
+        help_text="Its prices are in this currency; it prices only customers billed in it "
+        "(prices are never converted).",
     )
 
     class Meta:
@@ -179,7 +180,8 @@ class Price(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.plan} {self.metric} from {self.effective_from}: €{self.unit_price}"
+        price = f"{self.unit_price} {self.plan.currency}"
+        return f"{self.plan} {self.metric} from {self.effective_from}: {price}"
 
     def clean(self):
         if self._state.adding and self.effective_from:

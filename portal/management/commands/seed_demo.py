@@ -24,7 +24,7 @@ from billing.models import (
 from core.money import to_minor_units
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
-from usage.models import IngestToken, Sender, UsageRecord
+from usage.models import CustomerPlan, IngestToken, Price, PricingPlan, Sender, UsageRecord
 from usage.pricing import HOURS_PER_MONTH
 from usage.services import create_ingest_token
 
@@ -73,7 +73,40 @@ CUSTOMERS = [
         ],
         "phones": [("Office", "+493012345678")],
     },
+    {
+        "number": "C-10003",
+        "name": "Nordlys AB",
+        "address_line1": "Storgatan 7",
+        "postal_code": "903 26",
+        "city": "Umeå",
+        "country": "SE",
+        "vat_id": "SE556900000201",
+        # Billed in kronor, on the SEK plan (SEK_PRICES), its mail and PDFs in Swedish.
+        "billing": {"payment_terms_days": 30, "currency": "SEK", "invoice_language": "sv"},
+        "timezone": "Europe/Stockholm",
+        "login": "sek@example.com",
+        "login_name": "Sara Krona",
+        "contacts": [
+            (
+                "faktura@nordlys.example",
+                "Nordlys Ekonomi",
+                {"is_billing": True, "is_tech": True, "is_dpo": True},
+            ),
+        ],
+        "phones": [("Kontor", "+46901234567")],
+    },
 ]
+
+# Nordlys's plan in kronor: about 11 kr to the euro of the Standard plan (0.031 EUR per
+# vCPU-hour, 0.0042 per GB-hour, 0.095 per GB-month, 0.01 per GB), rounded to even prices.
+SEK_PLAN = "Standard SEK"
+SEK_PRICES = {
+    "cpu": Decimal("0.340000"),
+    "memory": Decimal("0.046000"),
+    "storage": Decimal("1.050000"),
+    "bandwidth": Decimal("0.110000"),
+}
+SEK_PRICES_FROM = datetime.date(2020, 1, 1)
 
 
 def _user(email: str, *, full_name: str = "", password: str, **flags) -> User:
@@ -84,6 +117,24 @@ def _user(email: str, *, full_name: str = "", password: str, **flags) -> User:
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
+
+
+def seed_plans(customers: list[Customer]) -> None:
+    """The SEK plan, and each customer billed in SEK on it from its first month of usage on
+    (prices are never converted: a customer in kronor needs a plan in kronor)."""
+    plan, _ = PricingPlan.objects.get_or_create(name=SEK_PLAN, defaults={"currency": "SEK"})
+    for metric, unit_price in SEK_PRICES.items():
+        Price.objects.update_or_create(
+            plan=plan,
+            metric=metric,
+            effective_from=SEK_PRICES_FROM,
+            defaults={"unit_price": unit_price},
+        )
+    for customer in customers:
+        if customer.billing_profile.currency == plan.currency:
+            CustomerPlan.objects.get_or_create(
+                customer=customer, plan=plan, defaults={"effective_from": SEK_PRICES_FROM}
+            )
 
 
 def seed_accounts() -> list[Customer]:
@@ -136,7 +187,13 @@ SERVICES = {
         ("analytics-cluster", 32, 128, 2400, 300),
         ("api-gateway", 4, 8, 80, 900),
     ],
+    "C-10003": [
+        ("nordlys-web", 4, 8, 200, 500),
+        ("nordlys-db", 2, 16, 400, 30),
+    ],
 }
+# Months of usage (each invoiced) per customer; Nordlys is a newer customer.
+MONTHS_OF_USAGE_OF = {"C-10003": 6}
 # How busy an hour of the day is (UTC), from the night's trough to the afternoon's peak; a
 # weekend day runs at WEEKEND of a weekday.
 BY_HOUR = [Decimal(f) for f in (
@@ -233,7 +290,7 @@ def seed_usage(
         first_day = (
             newest["newest"].astimezone(datetime.UTC).date() + datetime.timedelta(days=1)
             if newest["newest"]
-            else _month_start(today, MONTHS_OF_USAGE)
+            else _month_start(today, MONTHS_OF_USAGE_OF.get(customer.number, MONTHS_OF_USAGE))
         )
         records = _usage_records(customer, first_day, today)
         while batch := list(itertools.islice(records, BATCH)):
@@ -291,6 +348,8 @@ def _settle(invoice: Invoice, *, today: datetime.date) -> None:
         )
     elif customer.number == "C-10001" and age_in_months <= 2:
         return  # left unpaid: overdue once its due date passes
+    elif customer.number == "C-10003" and age_in_months == 0:
+        return  # Nordlys's newest invoice, in kronor, is left unpaid
     elif customer.number == "C-10002" and age_in_months == 0:
         _paid_automatically(invoice, issued_at=issued_at)
     else:
@@ -377,6 +436,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         customers = seed_accounts()
         seed_autopay(customers)
+        seed_plans(customers)
         today = services.utc_today()
         senders = seed_senders(customers)
         new_records = seed_usage(customers, today, senders)
