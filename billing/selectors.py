@@ -430,10 +430,13 @@ class LatePart:
     quantity: Decimal
     unit_price: Decimal | None  # None: that month's plan has no price for the metric
     rows: list[int]  # the LateUsage rows
+    currency: str  # the plan's (the customer's)
 
     @property
     def amount(self) -> Decimal:
-        return ZERO if self.unit_price is None else line_amount(self.quantity, self.unit_price)
+        if self.unit_price is None:
+            return ZERO
+        return line_amount(self.quantity, self.unit_price, self.currency)
 
 
 def unbilled_late_usage(
@@ -465,6 +468,7 @@ def unbilled_late_usage(
             priced_quantity(metric, sum(quantities)),
             book.unit_price(metric, month),
             ids,
+            book.currency or customer.billing_profile.currency,
         )
         for (service, metric, month), (quantities, ids) in sorted(
             groups.items(), key=lambda item: (item[0][0], METRIC_ORDER[item[0][1]], item[0][2])

@@ -90,19 +90,19 @@ def test_the_cards_read_one_row_however_many_invoices(customer, django_assert_nu
         a_hundred(customer)
     with django_assert_num_queries(2):  # the summary, and the credit balance
         stats = selectors.invoice_stats(customer)
-    assert (stats.total, stats.unpaid, stats.outstanding) == (3, 3, Decimal("300.00"))
+    assert (stats.total, stats.unpaid, stats.outstanding) == (3, 3, {"EUR": Decimal("300.00")})
     with django_assert_num_queries(1):
         status = selectors.billing_status(customer)
     assert [(s.status, s.count, s.amount) for s in status.shares] == [
-        ("paid", 0, Decimal("0.00")),
-        ("unpaid", 3, Decimal("300.00")),
-        ("overdue", 0, Decimal("0.00")),
+        ("paid", 0, {}),
+        ("unpaid", 3, {"EUR": Decimal("300.00")}),
+        ("overdue", 0, {}),
     ]
 
 
 def test_a_customer_without_invoices_has_zero_cards(customer):
     stats = selectors.invoice_stats(customer)
-    assert (stats.total, stats.outstanding, stats.total_paid) == (0, Decimal("0"), Decimal("0"))
+    assert (stats.total, stats.outstanding, stats.total_paid) == (0, {"EUR": 0}, {"EUR": 0})
 
 
 @pytest.mark.django_db(transaction=True)
