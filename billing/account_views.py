@@ -21,8 +21,9 @@ from accounts.access import (
     owner_required,
 )
 from accounts.views import after_change, render_pane
-from billing import autopay, profiles, selectors
+from billing import autopay, payment_selectors, profiles
 from billing import stripe_gateway as gateway
+from billing.exceptions import MethodRefused
 from billing.forms import BillingSettingsForm
 from billing.models import PaymentMethod
 from billing.views import HttpResponseSeeOther
@@ -67,7 +68,7 @@ def payment_methods_section(request, context: dict) -> str:
     return render_to_string(
         "billing/partials/payment_methods.html",
         {
-            "methods": selectors.payment_methods_for(customer),
+            "methods": payment_selectors.payment_methods_for(customer),
             "profile": customer.billing_profile,
             "can_change": request.membership.can_manage_billing,
             "method_types": autopay.method_types_for(customer),
@@ -107,7 +108,7 @@ def payment_method_add(request):
             success_url=f"{back}?setup=success",
             cancel_url=f"{back}?setup=cancelled",
         )
-    except autopay.MethodRefused as exc:
+    except MethodRefused as exc:
         messages.error(request, str(exc))
     except gateway.StripeUnavailable:
         messages.error(request, _("Saving a payment method is not available right now."))
@@ -147,7 +148,7 @@ def autopay_edit(request):
         return HttpResponseBadRequest(_("Choose on or off."))
     try:
         autopay.set_autopay(customer=request.customer, on=choice == "on", actor=request.user)
-    except autopay.MethodRefused as exc:
+    except MethodRefused as exc:
         messages.error(request, str(exc))
     else:
         if choice == "on":

@@ -23,8 +23,8 @@ from accounts import audit
 from accounts.models import AuditEntry, Customer, User
 from billing import delivery, jobs, ledger, profiles
 from billing import stripe_gateway as gateway
+from billing.exceptions import MethodRefused
 from billing.models import (
-    BillingError,
     BillingProfile,
     ChargeAttempt,
     Invoice,
@@ -34,10 +34,6 @@ from billing.models import (
 )
 
 Status = ChargeAttempt.Status
-
-
-class MethodRefused(BillingError):
-    """A payment method that cannot be saved for this customer: the message says why."""
 
 
 # SEPA Direct Debit collects euros only.

@@ -16,24 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Customer
-from billing import ledger, profiles, selectors
+from billing import ledger, payment_selectors, profiles
 from billing import stripe_gateway as gateway
-from billing.models import (
-    BillingError,
-    CheckoutItem,
-    CheckoutSession,
-    Invoice,
-    InvoiceEvent,
-    money_params,
-)
+from billing.exceptions import PaymentRefused
+from billing.models import CheckoutItem, CheckoutSession, Invoice, InvoiceEvent, money_params
 from core.money import ZERO
 
 MAX_INVOICES_PER_CHECKOUT = 20
 CHECKOUT_LIFETIME = datetime.timedelta(hours=1)
-
-
-class PaymentRefused(BillingError):
-    """Nothing to pay, or not payable online: the message says why."""
 
 
 def mixed_currencies_reason(currencies: list[str]) -> str:
@@ -75,7 +65,7 @@ def start_checkout(
     if settled:
         names = ", ".join(f"{i} ({i.get_status_display().lower()})" for i in settled)
         raise PaymentRefused(gettext("Nothing to pay on %(invoices)s.") % {"invoices": names})
-    currencies = selectors.currencies_of(invoices)
+    currencies = payment_selectors.currencies_of(invoices)
     if len(currencies) > 1:
         raise PaymentRefused(mixed_currencies_reason(currencies))
     amounts = {invoice.pk: invoice.outstanding for invoice in invoices}

@@ -27,8 +27,8 @@ from django.utils import timezone
 from accounts.models import UndeliveredMail
 from accounts.selectors import billing_emails
 from billing import emails, jobs
+from billing.exceptions import BillingError
 from billing.models import (
-    BillingError,
     BillingProfile,
     ChargeAttempt,
     CheckoutSession,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import billing_manager_required
-from billing import selectors, stripe_gateway
+from billing import payment_selectors, stripe_gateway
 from billing.models import CheckoutSession
 from billing.views import receive_webhook
 
@@ -28,7 +28,7 @@ def _back(checkout: CheckoutSession, outcome: str) -> str:
 def demo_checkout(request, stripe_id):
     if not stripe_gateway.is_demo():
         raise Http404("The demo checkout exists only with DEBUG on and no Stripe keys.")
-    checkout = selectors.checkout_for(request.customer, stripe_id)
+    checkout = payment_selectors.checkout_for(request.customer, stripe_id)
     if request.method == "POST":
         if checkout.status == CheckoutSession.Status.OPEN:
             payload, signature = stripe_gateway.demo_completed_event(

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import language_names
 from billing.models import BillingProfile
-from billing.models.invoices import MONEY, CreditReason
+from billing.models.choices import CreditReason
+from billing.models.sizes import MONEY
 from billing.profiles import OWNER_FIELDS
 
 

@@ -53,46 +53,32 @@ from django.utils import timezone, translation
 
 from accounts.models import Customer
 from billing import ledger, services
-from billing.models import BilledLateUsage, BillingError, Invoice, UninvoicedMonth
-from billing.models.invoices import usage_line_label
-from billing.selectors import METRIC_ORDER, LatePart, unbilled_late_usage
+from billing.exceptions import (
+    MissingPrice,
+    NoPlanInCurrency,
+    NotInvoiceable,
+    UsageHeld,
+    WaitsForStaff,
+)
+from billing.late_usage import LatePart, unbilled_late_usage
+from billing.models import BilledLateUsage, Invoice, UninvoicedMonth
+from billing.models.lines import usage_line_label
 from billing.services import LineSpec
 from core.dates import first_of_month, last_of_month, local_date, previous_month
 from usage.aggregation import pause_counting
-from usage.models import CATALOGUE, DailyUsage, HeldRecord, LateUsage, Metric
+from usage.models import CATALOGUE, METRIC_ORDER, DailyUsage, HeldRecord, LateUsage, Metric
 from usage.pricing import month_usage, plan_currency, priced_quantity
 from usage.services import close_month
 
 log = logging.getLogger(__name__)
 
 
-class NotInvoiceable(BillingError):
-    """A month or customer that monthly invoicing refuses, with the reason."""
-
-
-class WaitsForStaff(NotInvoiceable):
-    """A month that cannot be invoiced until staff put something right (`reason` says what)."""
-
-    reason = ""
-
-
-class MissingPrice(WaitsForStaff):
-    """Usage of a metric that the month's plan has no price for."""
-
-    reason = UninvoicedMonth.Reason.NO_PRICE
-
-
-class NoPlanInCurrency(WaitsForStaff):
-    """The month's plan is in another currency than the one the customer is billed in."""
-
-    reason = UninvoicedMonth.Reason.NO_PLAN_IN_CURRENCY
-
-
-class UsageHeld(WaitsForStaff):
-    """Records of the month the aggregation held back (usage.models.HeldRecord): the month's
-    usage is not all counted, so its invoice would bill too little."""
-
-    reason = UninvoicedMonth.Reason.HELD
+# What staff read on a month each kind of WaitsForStaff left uninvoiced.
+STAFF_REASONS = {
+    MissingPrice: UninvoicedMonth.Reason.NO_PRICE,
+    NoPlanInCurrency: UninvoicedMonth.Reason.NO_PLAN_IN_CURRENCY,
+    UsageHeld: UninvoicedMonth.Reason.HELD,
+}
 
 
 def usage_lines(customer: Customer, month: datetime.date) -> list[LineSpec]:
@@ -293,7 +279,7 @@ def invoice_month(customer: Customer, month: datetime.date) -> Outcome:
         invoice, created = issue_monthly_invoice(customer, month)
     except WaitsForStaff as exc:
         log.error("Monthly invoice of %s for %s not issued: %s", customer.number, month, exc)
-        uninvoiced = _record_uninvoiced(customer, month, exc.reason, str(exc))
+        uninvoiced = _record_uninvoiced(customer, month, STAFF_REASONS[type(exc)], str(exc))
         return Outcome(customer, uninvoiced=uninvoiced)
     except NotInvoiceable as exc:
         log.warning("Monthly invoice of %s for %s skipped: %s", customer.number, month, exc)

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
-from billing import selectors
+from billing import payment_selectors
 from billing.pdf import PdfRenderError, PdfUnavailable, render_receipt_pdf
 from billing.views import pdf_problem
 
@@ -15,7 +15,7 @@ from billing.views import pdf_problem
 @require_GET
 @customer_required
 def payment_list(request):
-    context = {"movements": selectors.payments_for(request.customer)}
+    context = {"movements": payment_selectors.payments_for(request.customer)}
     return render(request, "billing/payment_list.html", context)
 
 
@@ -23,7 +23,7 @@ def payment_list(request):
 @customer_required
 def payment_receipt(request, pk):
     """The receipt PDF, inline or (`?download=1`) as an attachment."""
-    payments = selectors.receipt_payments(request.customer, pk)
+    payments = payment_selectors.receipt_payments(request.customer, pk)
     try:
         data = render_receipt_pdf(request.customer, payments)
     except (PdfUnavailable, PdfRenderError) as exc:

@@ -8,24 +8,18 @@ from django.db.models import Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import date_format
-from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
 from billing.models import (
-    ChargeAttempt,
-    CheckoutSession,
     CreditEntry,
     Invoice,
     InvoiceSummary,
     Payment,
-    PaymentMethod,
     UninvoicedMonth,
 )
-from core.dates import first_of_month, last_of_month
-from core.money import ZERO, Amounts, line_amount, per_currency
-from usage.models import LateUsage, Metric
-from usage.pricing import price_book, priced_quantity
+from core.money import ZERO, Amounts, per_currency
 
 STATUS_FILTERS = {
     "all": pgettext_lazy("tab of invoices", "All"),
@@ -100,6 +94,15 @@ def _summaries(customer: Customer) -> list[InvoiceSummary]:
     return list(InvoiceSummary.objects.filter(customer=customer))
 
 
+def _counter(rows: list[InvoiceSummary]):
+    """count("invoices_paid", ...): those counts summed over the currencies' rows."""
+
+    def count(*names: str) -> int:
+        return sum(getattr(row, name) for row in rows for name in names)
+
+    return count
+
+
 def _amounts(customer: Customer, pairs) -> Amounts:
     """A figure per currency; nothing at all is zero in the customer's currency."""
     return per_currency(pairs) or {customer.billing_profile.currency: ZERO}
@@ -115,10 +118,7 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
     Each amount has a figure per currency, in the customer's currency when there is none.
     """
     rows = _summaries(customer)
-
-    def count(*names: str) -> int:
-        return sum(getattr(row, name) for row in rows for name in names)
-
+    count = _counter(rows)
     unpaid = count("invoices_unpaid", "invoices_overdue")
     paid = count("invoices_paid", "invoices_credited")
     return InvoiceStats(
@@ -170,10 +170,7 @@ def billing_status(customer: Customer) -> BillingStatus:
     Unpaid and Overdue invoices, counted as the Invoices page counts them; credit notes and
     void invoices left out."""
     rows = _summaries(customer)
-
-    def count(*names: str) -> int:
-        return sum(getattr(row, name) for row in rows for name in names)
-
+    count = _counter(rows)
     # Per currency; a share without invoices is left out of the pie (no currency needed).
     shares = [
         StatusShare(
@@ -221,127 +218,6 @@ def latest_invoices(customer: Customer, *, limit: int = 5) -> list[Invoice]:
 def next_due(customer: Customer) -> Invoice | None:
     """The open invoice to pay first: the earliest due date."""
     return invoices_for(customer, status="unpaid").order_by("due_date", "id").first()
-
-
-@dataclass(frozen=True)
-class MoneyMovement:
-    """One payment or refund as the customer knows it: a card payment covers every invoice of
-    its Checkout; a bank transfer or a refund is one row. `receipt` is the Payment whose
-    receipt PDF shows it (payments only)."""
-
-    received_at: object
-    kind: str  # Payment.Kind.PAYMENT or REFUND
-    method: str
-    method_label: str
-    amount: Decimal
-    currency: str
-    invoices: list[tuple[str, Decimal]]  # (number, amount on it)
-    receipt: int | None
-
-
-def _method_label(method: str) -> str:
-    if method == Payment.Method.CARD:
-        return pgettext("how money moved", "Card")
-    return pgettext("how money moved", "Bank transfer")
-
-
-def payments_for(customer: Customer) -> list[MoneyMovement]:
-    """Every payment and refund on the customer's invoices, newest first (moves of paid money
-    to the customer's credit are bookkeeping, not money movements: left out)."""
-    rows = (
-        Payment.objects.filter(
-            invoice__customer=customer, kind__in=[Payment.Kind.PAYMENT, Payment.Kind.REFUND]
-        )
-        .select_related("invoice")
-        .order_by("-received_at", "-pk")
-    )
-    groups: dict[tuple, list[Payment]] = {}
-    for payment in rows:
-        together = payment.kind == Payment.Kind.PAYMENT and payment.checkout_id
-        key = ("checkout", payment.checkout_id) if together else ("payment", payment.pk)
-        groups.setdefault(key, []).append(payment)
-    return [
-        MoneyMovement(
-            received_at=group[0].received_at,
-            kind=group[0].kind,
-            method=group[0].method,
-            method_label=_method_label(group[0].method),
-            amount=sum((p.amount for p in group), ZERO),
-            currency=group[0].currency,
-            invoices=[(p.invoice.number, p.amount) for p in sorted(group, key=lambda p: p.pk)],
-            receipt=min(p.pk for p in group) if group[0].kind == Payment.Kind.PAYMENT else None,
-        )
-        for group in groups.values()
-    ]
-
-
-def receipt_payments(customer: Customer, pk: int) -> list[Payment]:
-    """The payments one receipt shows: the payment `pk` of the customer's, and the others of
-    the same card Checkout; 404 for anyone else's, or for a refund."""
-    payment = get_object_or_404(
-        Payment.objects.filter(invoice__customer=customer, kind=Payment.Kind.PAYMENT), pk=pk
-    )
-    if payment.checkout_id is None:
-        return [payment]
-    return list(
-        Payment.objects.filter(checkout_id=payment.checkout_id, kind=Payment.Kind.PAYMENT)
-        .select_related("invoice")
-        .order_by("pk")
-    )
-
-
-def checkout_for(customer: Customer, stripe_id: str) -> CheckoutSession:
-    """One of the customer's Checkout sessions, with what it pays; 404 for anyone else's."""
-    return get_object_or_404(
-        CheckoutSession.objects.filter(customer=customer).prefetch_related("items__invoice"),
-        stripe_id=stripe_id,
-    )
-
-
-def currencies_of(invoices: list[Invoice]) -> list[str]:
-    """The currencies the invoices are in, in code order."""
-    return sorted({invoice.currency for invoice in invoices})
-
-
-def payable(invoices: list[Invoice]) -> bool:
-    """Every one of them still owes something (what Pay Now and Pay selected require)."""
-    return bool(invoices) and all(invoice.is_payable for invoice in invoices)
-
-
-def payment_methods_for(customer: Customer):
-    """The customer's saved methods, the default first."""
-    return PaymentMethod.objects.filter(customer=customer)
-
-
-class PaymentOutcome:
-    """Where an invoice's online payment stands, as the customer is told after Checkout."""
-
-    PROCESSING = "processing"  # paid on Stripe's page; the webhook has not confirmed it yet
-    PAID = "paid"
-    NEEDS_REVIEW = "needs_review"  # Stripe took money that did not match: staff check it
-    FAILED = "failed"  # nothing was charged
-
-
-def payment_outcome(invoice: Invoice, *, returned_from_checkout: bool = False) -> str | None:
-    """None when no payment is under way. Right after the customer came back from Checkout
-    (`returned_from_checkout`) an open session counts as processing until its webhook."""
-    if invoice.is_settled:
-        return PaymentOutcome.PAID
-    charging = (ChargeAttempt.Status.CHARGING, ChargeAttempt.Status.PROCESSING)
-    if invoice.charge_attempts.filter(status__in=charging).exists():
-        return PaymentOutcome.PROCESSING  # an automatic payment Stripe has not confirmed yet
-    latest = invoice.checkouts.order_by("-created_at").first()
-    if latest is None:
-        return None
-    if latest.status == CheckoutSession.Status.NEEDS_REVIEW:
-        return PaymentOutcome.NEEDS_REVIEW
-    if latest.status == CheckoutSession.Status.PROCESSING or (
-        returned_from_checkout and latest.status == CheckoutSession.Status.OPEN
-    ):
-        return PaymentOutcome.PROCESSING
-    if returned_from_checkout:
-        return PaymentOutcome.FAILED
-    return None
 
 
 @dataclass(frozen=True)
@@ -414,91 +290,3 @@ def invoice_line_groups(invoice: Invoice) -> list[ServiceGroup]:
         ServiceGroup(service, lines, sum((line.amount for line in lines), ZERO))
         for service, lines in groups.items()
     ]
-
-
-METRIC_ORDER = {metric: index for index, metric in enumerate(Metric)}
-
-
-@dataclass(frozen=True)
-class LatePart:
-    """Late usage (usage.models.late) of one service and metric from one month, not billed
-    yet: the quantity and unit price of the invoice line that bills it (the month's price)."""
-
-    service: str
-    metric: str
-    month: datetime.date
-    quantity: Decimal
-    unit_price: Decimal | None  # None: that month's plan has no price for the metric
-    rows: list[int]  # the LateUsage rows
-    currency: str  # the plan's (the customer's)
-
-    @property
-    def amount(self) -> Decimal:
-        if self.unit_price is None:
-            return ZERO
-        return line_amount(self.quantity, self.unit_price, self.currency)
-
-
-def unbilled_late_usage(
-    customer: Customer, *, before: datetime.date | None = None, month: datetime.date | None = None
-) -> list[LatePart]:
-    """The customer's late usage on no invoice yet, of the months before `before` or of
-    `month`, by service, metric (the catalogue's order) and month."""
-    rows = LateUsage.objects.filter(customer=customer, billed__isnull=True)
-    if before is not None:
-        rows = rows.filter(day__lt=before)
-    if month is not None:
-        rows = rows.filter(day__range=(month, last_of_month(month)))
-    groups: dict[tuple[str, str, datetime.date], tuple[list[Decimal], list[int]]] = {}
-    for pk, service, metric, day, quantity in rows.values_list(
-        "pk", "service__name", "metric", "day", "quantity"
-    ).order_by("pk"):
-        quantities, ids = groups.setdefault((service, metric, first_of_month(day)), ([], []))
-        quantities.append(quantity)
-        ids.append(pk)
-    if not groups:
-        return []
-    months = [month for _, _, month in groups]
-    book = price_book(customer, min(months), max(months))
-    return [
-        LatePart(
-            service,
-            metric,
-            month,
-            priced_quantity(metric, sum(quantities)),
-            book.unit_price(metric, month),
-            ids,
-            book.currency or customer.billing_profile.currency,
-        )
-        for (service, metric, month), (quantities, ids) in sorted(
-            groups.items(), key=lambda item: (item[0][0], METRIC_ORDER[item[0][1]], item[0][2])
-        )
-    ]
-
-
-@dataclass(frozen=True)
-class MonthInvoicing:
-    """Where a month's usage went: its invoice, the late usage of it that waits for the next
-    invoice (net, EUR), and the later invoices that billed late usage of it."""
-
-    invoice: Invoice
-    late_waiting: Decimal
-    late_billed_on: list[Invoice]
-
-
-def month_invoicing(customer: Customer, month: datetime.date) -> MonthInvoicing | None:
-    """The Usage page's word on an invoiced month; None for a month not invoiced from usage."""
-    invoice = Invoice.objects.filter(customer=customer, usage_month=month).first()
-    if invoice is None:
-        return None
-    waiting = sum((part.amount for part in unbilled_late_usage(customer, month=month)), ZERO)
-    billed_on = (
-        Invoice.objects.filter(
-            customer=customer,
-            lines__late=True,
-            lines__month=month,
-        )
-        .distinct()
-        .order_by("issue_date", "number")
-    )
-    return MonthInvoicing(invoice, waiting, list(billed_on))

@@ -13,10 +13,10 @@ from django.utils import timezone, translation
 
 from accounts.models import Customer
 from billing import jobs, ledger, selectors, vat
+from billing.exceptions import BillingError
 from billing.models import (
     CREDIT_SERVICE,
     CREDIT_UNIT,
-    BillingError,
     CreditReason,
     Invoice,
     InvoiceEvent,

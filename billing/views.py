@@ -21,10 +21,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from accounts.access import customer_required
-from billing import checkout, delivery, selectors, stripe_gateway, webhooks
+from billing import checkout, delivery, payment_selectors, selectors, stripe_gateway, webhooks
+from billing.exceptions import PaymentRefused
 from billing.models import Invoice
+from billing.payment_selectors import PaymentOutcome
 from billing.pdf import PdfRenderError, PdfUnavailable, render_invoice_pdf
-from billing.selectors import PaymentOutcome
 from billing.services import utc_today
 from core.money import ZERO
 from core.rendering import render_page
@@ -116,7 +117,9 @@ def invoice_detail(request, number):
             messages.success(
                 request, gettext("Thank you. We are confirming your payment with Stripe.")
             )
-    outcome = selectors.payment_outcome(invoice, returned_from_checkout=returned == "success")
+    outcome = payment_selectors.payment_outcome(
+        invoice, returned_from_checkout=returned == "success"
+    )
     processing = outcome == PaymentOutcome.PROCESSING
     context = {"invoice": invoice, "can_pay": can_pay, "processing": processing, "outcome": outcome}
     if request.htmx and request.htmx.target == "invoice-status":
@@ -138,7 +141,7 @@ def invoice_detail(request, number):
 
 def _render_pay(request, invoices, *, can_pay: bool):
     single = invoices[0] if len(invoices) == 1 else None
-    currencies = selectors.currencies_of(invoices)
+    currencies = payment_selectors.currencies_of(invoices)
     currency = currencies[0]
     context = {
         "can_pay": can_pay,
@@ -152,7 +155,7 @@ def _render_pay(request, invoices, *, can_pay: bool):
         "mixed_currencies": (
             checkout.mixed_currencies_reason(currencies) if len(currencies) > 1 else ""
         ),
-        "payable": selectors.payable(invoices) and len(currencies) == 1,
+        "payable": payment_selectors.payable(invoices) and len(currencies) == 1,
         "credit": selectors.credit_balance(request.customer, currency),
         "online": stripe_gateway.is_configured(),
         "demo": stripe_gateway.is_demo(),
@@ -173,7 +176,7 @@ def _start_payment(request, invoices, *, can_pay: bool, back: str):
             success_url=request.build_absolute_uri(f"{back}?checkout=success"),
             cancel_url=request.build_absolute_uri(f"{back}?checkout=cancelled"),
         )
-    except checkout.PaymentRefused as exc:
+    except PaymentRefused as exc:
         messages.error(request, str(exc))
     except stripe_gateway.StripeUnavailable:
         messages.error(

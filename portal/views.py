@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.access import customer_required
+from billing import late_usage as billing_late_usage
 from billing import selectors as billing
 from core.dates import last_of_month
 from core.rendering import render_page
@@ -94,7 +95,9 @@ def usage(request):
         if usage_range.first_day.day == 1 and usage_range.last_day == last_of_month(
             usage_range.first_day
         ):  # a calendar month: where its usage was invoiced, late usage too
-            context["month_invoicing"] = billing.month_invoicing(customer, usage_range.first_day)
+            context["month_invoicing"] = billing_late_usage.month_invoicing(
+                customer, usage_range.first_day
+            )
         context["months"] = usage_selectors.usage_months(customer)
         context["services"] = usage_selectors.service_names(customer)
     return render_page(request, "portal/usage.html", context, fragment="usage-content")

@@ -11,9 +11,9 @@ from django.utils.html import format_html
 
 from accounts.admin import NeedsAttentionFilter
 from billing import delivery, jobs, services
+from billing.exceptions import BillingError
 from billing.forms import BankPaymentForm, CreditNoteForm
 from billing.models import (
-    BillingError,
     CheckoutSession,
     CreditReason,
     Invoice,

@@ -12,8 +12,9 @@ from accounts.admin import RecordAdmin
 from accounts.models import Customer
 from billing import services
 from billing.admin.invoices import ReadOnlyInline
+from billing.exceptions import BillingError
 from billing.forms import CreditRefundForm
-from billing.models import BillingError, CheckoutItem, CheckoutSession, CreditEntry, StripeEvent
+from billing.models import CheckoutItem, CheckoutSession, CreditEntry, StripeEvent
 from billing.selectors import credit_balance, credit_balances
 from core.money import format_money
 

@@ -11,7 +11,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
-from billing.models.invoices import MONEY, Invoice
+from billing.models.invoices import Invoice
+from billing.models.sizes import MONEY
 
 
 class PaymentMethod(models.Model):

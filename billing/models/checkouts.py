@@ -7,7 +7,8 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Customer
-from billing.models.invoices import MONEY, Invoice
+from billing.models.invoices import Invoice
+from billing.models.sizes import MONEY
 
 
 class CheckoutSession(models.Model):

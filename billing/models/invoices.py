@@ -1,4 +1,4 @@
-"""Invoices: their lifecycle, amounts, lines, numbering and timeline.
+"""Invoices: their lifecycle, amounts, numbering and the customer details they keep.
 
 An invoice is a draft until it is finalized; from then on its number, lines and total never
 change. What is owed on it moves as money arrives or leaves, as credit notes reduce it and as
@@ -17,48 +17,15 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.utils.formats import date_format
-from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer
+from billing.exceptions import InvalidTransition
+from billing.models.choices import CreditReason, VatTreatment
 from billing.models.profiles import BillingProfile
+from billing.models.sizes import MONEY
 from core import dates
-from core.money import ZERO, line_amount
-from usage.models import CATALOGUE, Metric
-
-# Sized from the bound on a customer's month (usage/models.py, docs/invoicing.md "Bounds"): at
-# most 10^16 of usage, at a unit price below 10^8 (6 places), is below 10^24 before VAT (a rate
-# below 1000 %), so every amount of an invoice, its payments and credit fits 26 digits before
-# the point.
-MONEY = {"max_digits": 28, "decimal_places": 2}
-LINE_QUANTITY = {"max_digits": 21, "decimal_places": 4}  # a month's usage: 17 digits
-
-
-class BillingError(Exception):
-    """A workflow refused for a reason staff or the customer should read."""
-
-
-class InvalidTransition(BillingError):
-    """A status change the invoice's lifecycle does not allow."""
-
-
-class ImmutableInvoice(Exception):
-    """An attempt to change the lines or amounts of a finalized invoice."""
-
-
-class OutOfRange(BillingError):
-    """A figure too large for the column that keeps it: refused before the database is asked,
-    so that SQLite (which would store it) and PostgreSQL (which would raise) agree."""
-
-
-def check_fits(instance: models.Model, *names: str) -> None:
-    for name in names:
-        field, value = instance._meta.get_field(name), getattr(instance, name)
-        if abs(value) >= Decimal(10) ** (field.max_digits - field.decimal_places):
-            raise OutOfRange(
-                f"{instance._meta.verbose_name} {name} {value} is beyond the "
-                f"{field.max_digits - field.decimal_places} digits it can hold."
-            )
+from core.money import ZERO
 
 
 class InvoiceSequence(models.Model):
@@ -118,30 +85,6 @@ class InvoiceQuerySet(models.QuerySet):
         uses, so that two of them locking the same invoices cannot deadlock. Only the invoice
         rows are locked, never the rows a query joins."""
         return self.select_for_update(of=("self",)).order_by("pk")
-
-
-class VatTreatment(models.TextChoices):
-    """Why an invoice charges the VAT it does (billing/vat.py decides)."""
-
-    DOMESTIC = "domestic", _("VAT of the seller's country")
-    EU_CONSUMER = "eu_consumer", _("VAT of the customer's EU country (One-Stop-Shop)")
-    EU_CONSUMER_SELLER_VAT = (
-        "eu_consumer_seller_vat",
-        _("EU consumer, seller under the EU threshold: VAT of the seller's country"),
-    )
-    REVERSE_CHARGE = "reverse_charge", _("Reverse charge: the customer accounts for the VAT")
-    OUT_OF_SCOPE = "out_of_scope", _("Outside the EU: out of scope of EU VAT")
-
-
-class CreditReason(models.TextChoices):
-    """The reasons staff choose for a credit note, shown in the reader's language. Anything
-    else is free text, printed as typed."""
-
-    CREDITED_IN_FULL = "in_full", _("Credited in full")
-    SERVICE_OUTAGE = "outage", _("Service outage (SLA credit)")
-    BILLING_ERROR = "billing_error", _("Billing error")
-    CHARGED_TWICE = "charged_twice", _("Charged twice")
-    GOODWILL = "goodwill", _("Goodwill credit")
 
 
 # A credit note by amount has one line of its own: this service and unit (in English, as
@@ -448,85 +391,3 @@ class Invoice(models.Model):
         if status == self.Status.OVERDUE and self.overdue_at is None:
             self.overdue_at = at
         return status
-
-
-def usage_line_label(metric: str, month: datetime.date, *, late: bool = False) -> str:
-    """A usage line's description in the active language."""
-    description = CATALOGUE[metric].line_description
-    month_name = date_format(month, "YEAR_MONTH_FORMAT")
-    if late:
-        return _("%(description)s, late usage from %(month)s") % {
-            "description": description,
-            "month": month_name,
-        }
-    return f"{description}, {month_name}"
-
-
-class InvoiceLine(models.Model):
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveIntegerField(default=0)
-    service = models.CharField(
-        max_length=120, help_text="The customer's cloud service, e.g. k8s-prod-eu1."
-    )
-    description = models.CharField(max_length=200, help_text="As issued, in English.")
-    quantity = models.DecimalField(**LINE_QUANTITY)
-    unit = models.CharField(max_length=20, help_text="e.g. vCPU-h, GB-h, GB.")
-    unit_price = models.DecimalField(max_digits=14, decimal_places=6)
-    amount = models.DecimalField(**MONEY, editable=False, help_text="Quantity × unit price.")
-    metric = models.CharField(
-        max_length=16, choices=Metric, blank=True, help_text="Blank on a line staff wrote."
-    )
-    month = models.DateField(
-        null=True, blank=True, help_text="The month (its 1st) a usage line's usage is from."
-    )
-    late = models.BooleanField(
-        default=False,
-        help_text="Usage of an earlier month, counted after that month was invoiced.",
-    )
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self):
-        return f"{self.service}: {self.description}"
-
-    def save(self, *args, **kwargs):
-        if self.invoice.status != Invoice.Status.DRAFT:
-            raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
-        self.amount = line_amount(self.quantity, self.unit_price, self.invoice.currency)
-        check_fits(self, "quantity", "unit_price", "amount")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self.invoice.status != Invoice.Status.DRAFT:
-            raise ImmutableInvoice(f"{self.invoice} is finalized; issue a credit note instead.")
-        return super().delete(*args, **kwargs)
-
-    @property
-    def is_credit_line(self) -> bool:
-        """The one line of a credit note by amount."""
-        return (self.service, self.unit) == (CREDIT_SERVICE, CREDIT_UNIT) and (
-            self.invoice.is_credit_note
-        )
-
-    @property
-    def label(self) -> str:
-        """What the line bills, in the reader's language: a usage line by its metric and
-        month ("Lagring (GB-månader), november 2026"; late usage "CPU Hours (vCPU-hours),
-        late usage from November 2026"), a credit note's line by its reason, a line staff wrote
-        as written."""
-        if self.is_credit_line:
-            return self.invoice.reason_text or gettext("Credit")
-        if not (self.metric and self.month):
-            return self.description
-        return usage_line_label(self.metric, self.month, late=self.late)
-
-    @property
-    def service_label(self) -> str:
-        return pgettext("invoice line service", "Credit") if self.is_credit_line else self.service
-
-    @property
-    def unit_label(self) -> str:
-        if self.is_credit_line:
-            return pgettext("invoice line unit", "credit")
-        return CATALOGUE[self.metric].priced_unit if self.metric else self.unit

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from billing.models.checkouts import CheckoutSession, StripeEvent
-from billing.models.invoices import MONEY, Invoice
+from billing.models.invoices import Invoice
+from billing.models.sizes import MONEY
 from core.money import ZERO
 
 

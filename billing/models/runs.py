@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Customer
-from billing.models.invoices import InvoiceLine
+from billing.models.lines import InvoiceLine
 from usage.models import LateUsage
 
 

@@ -15,7 +15,8 @@ from django.db import models
 from django.db.models import Count, Sum
 
 from accounts.models import Customer
-from billing.models.invoices import MONEY, Invoice
+from billing.models.invoices import Invoice
+from billing.models.sizes import MONEY
 
 COUNT_FIELDS = {
     Invoice.Status.UNPAID: "invoices_unpaid",

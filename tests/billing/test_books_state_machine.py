@@ -31,14 +31,8 @@ from hypothesis.stateful import (
 
 from accounts.models import Membership
 from billing import checkout, invoicing, services, webhooks
-from billing.models import (
-    BillingError,
-    CheckoutSession,
-    CreditEntry,
-    Invoice,
-    Payment,
-    UninvoicedMonth,
-)
+from billing.exceptions import BillingError
+from billing.models import CheckoutSession, CreditEntry, Invoice, Payment, UninvoicedMonth
 from billing.selectors import credit_balance, invoice_stats
 from core.money import to_minor_units
 from tests.billing.conftest import stored_summary, summary_by_hand

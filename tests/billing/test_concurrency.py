@@ -10,7 +10,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from billing import services, webhooks
-from billing.models import BillingError, CheckoutSession, Invoice
+from billing.exceptions import BillingError
+from billing.models import CheckoutSession, Invoice
 from billing.services import LineSpec
 from tests.concurrency import run_together
 from tests.factories import issued_invoice

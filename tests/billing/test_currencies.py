@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.models import Customer
-from billing import checkout, invoicing, selectors, stripe_gateway
+from billing import checkout, invoicing, payment_selectors, stripe_gateway
 from billing.admin.profiles import BillingProfileForm
+from billing.exceptions import PaymentRefused
 from billing.models import BillingProfile, CheckoutSession, Invoice
 from billing.selectors import credit_balance, invoice_stats
 from tests.billing.conftest import completed, deliver
@@ -183,12 +184,12 @@ def test_a_customer_with_invoices_in_two_currencies_sees_a_figure_for_each(curre
 def test_paying_invoices_in_two_currencies_at_once_is_refused_with_the_reason(settings):
     settings.STRIPE_SECRET_KEY = "sk_test_currency"
     customer, (euros, kronor) = billed_in_two(("EUR", "10"), ("SEK", "100"))
-    with pytest.raises(checkout.PaymentRefused, match="in EUR, SEK: one payment is in one"):
+    with pytest.raises(PaymentRefused, match="in EUR, SEK: one payment is in one"):
         checkout.start_checkout(
             customer=customer, invoices=[euros, kronor], user=None, success_url="", cancel_url=""
         )
     assert not CheckoutSession.objects.filter(customer=customer).exists()
-    assert selectors.currencies_of([euros, kronor]) == ["EUR", "SEK"]
+    assert payment_selectors.currencies_of([euros, kronor]) == ["EUR", "SEK"]
 
 
 def test_credit_is_applied_only_to_invoices_in_its_currency(currencies):

@@ -12,6 +12,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from billing import invoicing, tasks
+from billing.exceptions import NotInvoiceable
 from billing.models import Invoice, UninvoicedMonth
 from billing.pdf import invoice_html
 from core.money import line_amount
@@ -245,7 +246,7 @@ def test_a_month_that_is_not_over_is_refused(time_machine, customer):
     # 1 November 00:30 in Stockholm is still 31 October in UTC, where usage is counted.
     time_machine.move_to(datetime.datetime(2026, 10, 31, 23, 30, tzinfo=datetime.UTC))
     october_usage(customer)
-    with pytest.raises(invoicing.NotInvoiceable, match="October 2026 is not over yet"):
+    with pytest.raises(NotInvoiceable, match="October 2026 is not over yet"):
         invoicing.issue_monthly_invoice(customer, OCTOBER)
     assert invoicing.issue_monthly_invoices(OCTOBER) == []
     assert Invoice.objects.count() == 0

@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import translation
 
 from billing import invoicing
+from billing.exceptions import NotInvoiceable
 from billing.models import BilledLateUsage, Invoice
 from tests.concurrency import ROW_LOCK_AWAITED, awaited, wait_until
 from tests.factories import CustomerFactory
@@ -238,9 +239,7 @@ def test_a_month_in_its_grace_period_is_not_issued_and_the_command_says_until_wh
     aggregate_usage()
     time_machine.move_to(at(12, 1, 12))
 
-    with pytest.raises(
-        invoicing.NotInvoiceable, match="waits for late usage until 2026-12-02 00:00 UTC"
-    ):
+    with pytest.raises(NotInvoiceable, match="waits for late usage until 2026-12-02 00:00 UTC"):
         invoicing.issue_monthly_invoice(customer, NOVEMBER)
     with pytest.raises(Exception, match="waits for late usage until 2026-12-02 00:00 UTC"):
         issue_command("2026-11")

@@ -9,8 +9,9 @@ from django.core import mail
 
 from billing import services, tasks
 from billing.models import CheckoutSession, Invoice
+from billing.payment_selectors import PaymentOutcome, payment_outcome
 from billing.pdf import render_invoice_pdf
-from billing.selectors import PaymentOutcome, invoice_stats, payment_outcome
+from billing.selectors import invoice_stats
 from tests.billing.conftest import deliver, pdf_text, status_of
 from tests.factories import CustomerFactory, issued_invoice
 from tests.htmx import htmx

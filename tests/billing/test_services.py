@@ -7,15 +7,9 @@ import pytest
 from django.db import transaction
 
 from billing import services
-from billing.models import (
-    CreditEntry,
-    ImmutableInvoice,
-    Invoice,
-    InvoiceLine,
-    InvoiceSequence,
-    Payment,
-)
-from billing.services import BillingError, LineSpec
+from billing.exceptions import BillingError, ImmutableInvoice
+from billing.models import CreditEntry, Invoice, InvoiceLine, InvoiceSequence, Payment
+from billing.services import LineSpec
 from tests.billing.conftest import TOTAL, status_of
 from tests.factories import CustomerFactory
 

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from billing import selectors, services
-from billing.models import BillingError, Invoice
+from billing.exceptions import BillingError
+from billing.models import Invoice
 from tests.billing.conftest import stored_summary, summary_by_hand
 from tests.concurrency import run_together
 from tests.factories import CustomerFactory, issued_invoice

@@ -11,8 +11,9 @@ import time_machine
 from django.core import mail
 
 from billing import delivery, services
+from billing.exceptions import BillingError
 from billing.forms import CreditNoteForm
-from billing.models import BillingError, BillingProfile, CreditReason, Invoice
+from billing.models import BillingProfile, CreditReason, Invoice
 from billing.pdf import render_invoice_pdf
 from tests.billing.conftest import LINES, pdftotext_layout
 from tests.factories import issued_invoice

@@ -76,6 +76,9 @@ CATALOGUE = {
     ),
 }
 
+# Where each metric stands when lines or rows are sorted by metric.
+METRIC_ORDER = {metric: index for index, metric in enumerate(Metric)}
+
 # Bounds (docs/invoicing.md, "Bounds"): a record holds at most 10^9 of its unit (ingest.py), and a
 # customer's month at most ten million such records: 10^16 for all its services and metrics
 # together (settings.USAGE_MONTH_QUANTITY_MAX), beyond which the aggregation holds records back.

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing import invoicing
-from billing.selectors import unbilled_late_usage
+from billing.late_usage import unbilled_late_usage
 from billing.services import utc_today
 from core.money import format_money
 from usage.aggregation import aggregate_usage
