@@ -33,9 +33,9 @@ from usage.ingest import (
     ForbiddenBatch,
     InvalidBatch,
     ingest_records,
-    parse_json,
 )
 from usage.models import IngestToken, Sender, SenderDay
+from usage.validation import parse_json
 
 log = logging.getLogger(__name__)
 

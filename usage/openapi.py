@@ -11,8 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from usage.api import MAX_BODY_BYTES, MAX_RECORDS
-from usage.ingest import CUSTOMER_NUMBER_LENGTH, LENGTHS, MAX_QUANTITY, TIMESTAMP_MAX_LENGTH
 from usage.models import Metric
+from usage.validation import CUSTOMER_NUMBER_LENGTH, LENGTHS, MAX_QUANTITY, TIMESTAMP_MAX_LENGTH
 
 EXAMPLE = {
     "id": "evt-0001",

@@ -27,7 +27,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import Customer
-from usage.ingest import FIELDS, REQUIRED, ingest_valid_records, parse_json
+from usage.ingest import ingest_valid_records
+from usage.validation import FIELDS, REQUIRED, parse_json
 
 BATCH_SIZE = 5_000
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
