@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from billing import invoicing
 from billing.models import Invoice, UninvoicedMonth
-from tests.billing.test_invoicing import at, lines_of, used
+from tests.billing.invoicing.conftest import at, lines_of, used
 from tests.factories import CustomerFactory
 from tests.usage.conftest import text
 from usage.aggregation import aggregate_usage
