@@ -18,6 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from accounts.models import Membership
 from portal.celery import app as celery_app
 from tests.factories import CustomerFactory, MembershipFactory
+from tests.migrating import migrate_to_latest
 from tests.stripe_standin import WEBHOOK_SECRET, StripeStandIn
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls.
@@ -68,6 +69,13 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "postgres" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def back_to_latest(transactional_db):
+    """For a test that migrates back in time: the latest state again after it."""
+    yield
+    migrate_to_latest()
 
 
 @pytest.fixture(autouse=True)

@@ -85,18 +85,19 @@ def test_contact_changes_are_recorded(owner_client, customer, billing_contact, o
     owner_client.post(f"/account/contacts/{new.pk}/delete/")
 
     entries = list(AuditEntry.objects.filter(customer=customer).order_by("pk"))
+    new_contact = {
+        "email": "new@acme.example",
+        "name": "",
+        "is_billing": False,
+        "is_tech": False,
+        "is_dpo": True,
+    }
     assert [(e.action, e.subject, e.before, e.after) for e in entries] == [
         (
             "contact_added",
             "new@acme.example",
             {},
-            {
-                "email": "new@acme.example",
-                "name": "",
-                "is_billing": False,
-                "is_tech": False,
-                "is_dpo": True,
-            },
+            new_contact,
         ),
         ("contact_changed", "ops@acme.example", {"is_dpo": False}, {"is_dpo": True}),
         (
@@ -109,13 +110,7 @@ def test_contact_changes_are_recorded(owner_client, customer, billing_contact, o
         (
             "contact_removed",
             "new@acme.example",
-            {
-                "email": "new@acme.example",
-                "name": "",
-                "is_billing": False,
-                "is_tech": False,
-                "is_dpo": True,
-            },
+            new_contact,
             {},
         ),
     ]

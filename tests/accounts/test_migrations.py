@@ -3,25 +3,10 @@ and to mail the sweeps find (what was asked before them counts as sent)."""
 
 import datetime
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from tests.migrating import migrate
 
 BEFORE = [("accounts", "0001_initial")]
 AFTER = [("accounts", "0002_account_settings")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_latest(transactional_db):
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def test_existing_contacts_are_confirmed_and_phones_rewritten_in_e164(back_to_latest):

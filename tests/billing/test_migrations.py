@@ -3,26 +3,14 @@
 import datetime
 from decimal import Decimal
 
-import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate
 
 BEFORE = [("billing", "0002_payments"), ("accounts", "0002_account_settings")]
 AFTER = [("billing", "0004_invoice_bill_to")]
 NOW = datetime.datetime(2026, 10, 1, 12, tzinfo=datetime.UTC)
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def back_to_latest(transactional_db):
-    yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def test_credit_statuses_pdfs_refunds_and_waiting_events_carry_over(back_to_latest):

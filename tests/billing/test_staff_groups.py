@@ -33,6 +33,7 @@ from tests.billing.conftest import completed, deliver
 from tests.billing.test_profiles import management_forms
 from tests.database import PROJECT_APPS, snapshot
 from tests.factories import InvitationFactory, UserFactory, draft_invoice
+from tests.migrating import migrate_to_latest
 from usage.models import (
     CustomerPlan,
     DailyUsage,
@@ -227,10 +228,8 @@ def test_billing_staff_finalize_record_payments_and_credit(groups, customer, own
 
 def test_the_migration_makes_both_groups_in_a_database_without_them(transactional_db):
     Group.objects.filter(name__in=[SUPPORT, BILLING_STAFF]).delete()
-    executor = MigrationExecutor(connection)
-    executor.migrate([("portal", None)])
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    MigrationExecutor(connection).migrate([("portal", None)])  # portal's migrations undone
+    migrate_to_latest()
 
     support = Group.objects.get(name=SUPPORT).permissions.all()
     billing = Group.objects.get(name=BILLING_STAFF).permissions.all()

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from accounts.models import Customer, User
 from tests.browser.test_accessibility import violations
 from tests.conftest import restore_standard_plan
+from tests.usage.conftest import SUMMARY_CSV_HEADER
 from usage.models import DailyUsage, Service
 
 pytestmark = pytest.mark.browser
@@ -137,14 +138,7 @@ def test_the_downloaded_csv_holds_what_the_table_shows(usage_page):
     name = download.value.suggested_filename
     assert re.fullmatch(r"usage-C-10001-\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.csv", name), name
     rows = list(csv.reader(io.StringIO(download.value.path().read_text())))
-    assert rows[0] == [
-        "service",
-        "cpu_vcpu_hours",
-        "memory_gb_hours",
-        "storage_avg_gb",
-        "bandwidth_gb",
-        "estimated_cost_eur",
-    ]
+    assert rows[0] == SUMMARY_CSV_HEADER
     table = [
         [cell.strip() for cell in row.locator("th, td").all_inner_texts()]
         for row in page.locator(".usage-table tbody tr, .usage-table tfoot tr").all()

@@ -8,6 +8,16 @@ import pytest
 from tests.factories import CustomerFactory
 from usage.models import DailyUsage, Service
 
+# The summary CSV's header for a customer billed in euros (the metering contract's names).
+SUMMARY_CSV_HEADER = [
+    "service",
+    "cpu_vcpu_hours",
+    "memory_gb_hours",
+    "storage_avg_gb",
+    "bandwidth_gb",
+    "estimated_cost_eur",
+]
+
 NOW = datetime.datetime(2026, 11, 22, 12, tzinfo=datetime.UTC)  # a Sunday
 
 

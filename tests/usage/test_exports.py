@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.usage.conftest import summary_rows
+from tests.usage.conftest import SUMMARY_CSV_HEADER, summary_rows
 from tests.usage.test_page import ACME
 
 pytestmark = pytest.mark.django_db
@@ -33,14 +33,7 @@ def test_the_summary_csv_of_the_last_7_days(customer, owner_client):
     filename, rows = download(owner_client, "/usage/export.csv?range=7d")
     assert filename == f"usage-{customer.number}-2026-11-16_2026-11-22.csv"
     assert rows == [
-        [
-            "service",
-            "cpu_vcpu_hours",
-            "memory_gb_hours",
-            "storage_avg_gb",
-            "bandwidth_gb",
-            "estimated_cost_eur",
-        ],
+        SUMMARY_CSV_HEADER,
         ["db", "0.0000", "1000.0000", "0.0000", "123.4560", "5.43"],
         # 7,300 GB-hours / 168 hours = 43.452380… GB
         ["web", "30.0000", "0.0000", "43.4524", "0.0000", "1.88"],
