@@ -19,6 +19,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 5 * 60},
     },
+    # Daily at 03:00 UTC: the raw usage partitions of this month and the next three
+    # (PostgreSQL), and one for each month whose records wait in the default partition.
+    "ensure-usage-partitions": {
+        "task": "usage.tasks.ensure_usage_partitions",
+        "schedule": crontab(minute=0, hour=3),
+    },
     # Hourly: an invoice turns overdue once its due date has passed in its customer's own time
     # zone, and every overdue invoice without a reminder yet gets one.
     "flag-overdue-invoices": {

@@ -300,8 +300,9 @@ CELERY_TIMEZONE = "UTC"
 # roll-up the Usage page waits for). A worker started without --queues serves them all.
 CELERY_TASK_QUEUES = [Queue(name) for name in ("usage", "pdf", "mail", "payments")]
 CELERY_TASK_ROUTES = {
-    # usage: raw records rolled into the daily rollup
+    # usage: raw records rolled into the daily rollup, their monthly partitions
     "usage.tasks.aggregate_usage": {"queue": "usage"},
+    "usage.tasks.ensure_usage_partitions": {"queue": "usage"},
     # pdf: WeasyPrint, the slow and memory-hungry work
     "billing.tasks.render_invoice_pdf": {"queue": "pdf"},
     "billing.tasks.render_stale_pdfs": {"queue": "pdf"},

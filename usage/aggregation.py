@@ -166,7 +166,7 @@ def _batch_end(cursor, low: int, upper: int, batch_size: int) -> int:
 
     Ids have gaps (a duplicate skipped by ON CONFLICT still draws one from the sequence, a
     rolled-back ingest leaves its ids unused): a batch starts at the next record, so a gap
-    between batches costs one probe of the primary key's index, and a gap inside one makes it
+    between batches costs one probe of the index on id, and a gap inside one makes it
     smaller. Counting the batch's records instead (an OFFSET) would read its ids twice."""
     cursor.execute("SELECT MIN(id) FROM usage_usagerecord WHERE id > %s", [low])
     first = cursor.fetchone()[0]

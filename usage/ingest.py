@@ -9,6 +9,11 @@ same content is a duplicate: skipped and counted. The same (customer, id) with o
 bug, and keeping either silently would lose usage. The batch is refused (ConflictingBatch);
 the import command stores the first and reports the others.
 
+Each (customer, id) is stored once in RecordKey with a digest of its record's content, and the
+record itself only when its key went in: on PostgreSQL the raw table is partitioned by month
+(usage.partitions) and holds no unique key of its own, so the key table is what refuses an id
+again whatever month its records start in. An id whose stored digest differs is a conflict.
+
 Every record is stored with its sender (usage.models.senders). A sender limited to some
 customers has a batch naming any other refused whole (ForbiddenBatch), before anything else
 about it is checked: it learns nothing about customers it may not send for.
@@ -16,13 +21,14 @@ about it is checked: it learns nothing about customers it may not send for.
 
 import dataclasses
 import datetime
+import hashlib
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from usage.aggregation import mark_ingest_in_flight
-from usage.models import Sender, Service, UsageRecord
+from usage.models import RecordKey, Sender, Service
 from usage.validation import Record, problem, validate
 
 
@@ -139,13 +145,17 @@ def _store(records: list[tuple[int, Record]], sender_id: int) -> IngestResult:
     else:
         months = _insert_sqlite(rows, received_at, sender_id)
     accepted = sum(months.values())
-    # An id stored before with other content than its first row here, as stored. Compared after
-    # the insert, which waited for any batch storing the same ids at the same time to commit.
+    # The ids stored before with other content than their first row here: their stored digest.
+    # Compared after the insert, which waited for any batch storing the same ids to commit.
     changed = {}
     if accepted < len(rows):
         changed = _changed_postgresql() if connection.vendor == "postgresql" else _changed(rows)
-    # Every record must match what its id holds: the stored row, else the batch's first.
-    conflicts = [i for i, row in batch if row != changed.get(_key(row), first[_key(row)])]
+    # Every record must match what its id holds: the stored record, else the batch's first.
+    conflicts = [
+        index
+        for index, row in batch
+        if (digest(row) != changed[key] if (key := _key(row)) in changed else row != first[key])
+    ]
     if conflicts:
         raise ConflictingBatch([problem(index, "id", CONFLICT) for index in conflicts])
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted, months=months)
@@ -168,6 +178,29 @@ def _row(record: Record, services: dict[tuple[int, str], int]) -> tuple:
 def _key(row: tuple) -> tuple[int, str]:
     """(customer, id): what makes a record the same record."""
     return row[0], row[3]
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def digest(row: tuple) -> int:
+    """A row's content (all but customer and id) as a signed 64-bit number: the first 8 bytes
+    of the SHA-256 of its fields joined by "|", the quantity with 6 places and the times in
+    microseconds since 1970 (the SQL function usage_record_digest, migration 0008, computes the
+    same). Only the resource, the last field, is free text: no two contents join alike."""
+    _, service, metric, _, quantity, start, end, resource = row
+    text = "|".join(
+        (
+            str(service),
+            metric,
+            f"{quantity:.6f}",
+            str((start - EPOCH) // MICROSECOND),
+            str((end - EPOCH) // MICROSECOND),
+            resource,
+        )
+    )
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
 def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -195,16 +228,6 @@ def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
 
 # A row as stored, in the order _store builds it.
 COLUMNS = 'customer_id, service_id, metric, external_id, quantity, start, "end", resource'
-ROW_FIELDS = (
-    "customer_id",
-    "service_id",
-    "metric",
-    "external_id",
-    "quantity",
-    "start",
-    "end",
-    "resource",
-)
 
 STAGING = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch (
@@ -214,14 +237,22 @@ CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch (
 TRUNCATE usage_ingest_batch
 """
 
-# Rows go in in one order (by customer and id): two batches sharing ids cannot each hold a
-# row the other waits for (a deadlock); the second skips the first's rows once it commits.
-# The new rows are counted by customer and UTC month in the same statement.
+DIGEST_SQL = 'usage_record_digest(b.service_id, b.metric, b.quantity, b.start, b."end", b.resource)'
+
+# Keys go in in one order (by customer and id): two batches sharing ids cannot each hold a
+# key the other waits for (a deadlock); the second skips the first's keys once it commits.
+# Only the records whose key went in are stored, counted by customer and UTC month in the
+# same statement.
 INSERT_FROM_STAGING = f"""
-WITH inserted AS (
-    INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id)
-    SELECT {COLUMNS}, %s, %s FROM usage_ingest_batch ORDER BY customer_id, external_id
+WITH keys AS (
+    INSERT INTO usage_recordkey (customer_id, external_id, digest)
+    SELECT b.customer_id, b.external_id, {DIGEST_SQL}
+    FROM usage_ingest_batch b ORDER BY b.customer_id, b.external_id
     ON CONFLICT (customer_id, external_id) DO NOTHING
+    RETURNING customer_id, external_id
+), inserted AS (
+    INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id)
+    SELECT {COLUMNS}, %s, %s FROM usage_ingest_batch JOIN keys USING (customer_id, external_id)
     RETURNING customer_id, start
 )
 SELECT customer_id, (date_trunc('month', start AT TIME ZONE 'UTC'))::date, count(*)
@@ -232,9 +263,9 @@ FROM inserted GROUP BY 1, 2
 def _insert_postgresql(
     rows: list[tuple], received_at: datetime.datetime, sender_id: int
 ) -> dict[tuple[int, datetime.date], int]:
-    """COPY into a temporary table, then one INSERT ... SELECT that skips the ids already
-    stored and counts the new records by customer and month. The temporary table lives as long
-    as the connection and is emptied at every commit."""
+    """COPY into a temporary table, then one statement that inserts the keys not yet stored and
+    the records of those, and counts the new records by customer and month. The temporary
+    table lives as long as the connection and is emptied at every commit."""
     with connection.cursor() as cursor:
         cursor.execute(STAGING)
         with cursor.cursor.copy(f"COPY usage_ingest_batch ({COLUMNS}) FROM STDIN") as copy:
@@ -244,48 +275,58 @@ def _insert_postgresql(
         return {(customer, month): count for customer, month, count in cursor.fetchall()}
 
 
-# The stored rows of the batch's ids (still in the staging table) whose content differs.
+# The stored keys of the batch's ids (still in the staging table) whose digest differs.
 CHANGED_IN_STAGING = f"""
-SELECT {", ".join(f"r.{column}" for column in COLUMNS.split(", "))}
-FROM usage_ingest_batch b
-JOIN usage_usagerecord r ON r.customer_id = b.customer_id AND r.external_id = b.external_id
-WHERE (r.service_id, r.metric, r.quantity, r.start, r."end", r.resource)
-    IS DISTINCT FROM (b.service_id, b.metric, b.quantity, b.start, b."end", b.resource)
+SELECT k.customer_id, k.external_id, k.digest
+FROM usage_ingest_batch b JOIN usage_recordkey k USING (customer_id, external_id)
+WHERE k.digest <> {DIGEST_SQL}
 """
 
 
-def _changed_postgresql() -> dict[tuple[int, str], tuple]:
+def _changed_postgresql() -> dict[tuple[int, str], int]:
     with connection.cursor() as cursor:
         cursor.execute(CHANGED_IN_STAGING)
-        return {_key(row): row for row in cursor.fetchall()}
+        return {(customer, external_id): value for customer, external_id, value in cursor}
 
 
-def _changed(rows: list[tuple]) -> dict[tuple[int, str], tuple]:
-    """The same in Python, from one query for the stored rows of the batch's ids (SQLite)."""
+def _changed(rows: list[tuple]) -> dict[tuple[int, str], int]:
+    """The same in Python, from one query for the stored keys of the batch's ids (SQLite)."""
     batch = {_key(row): row for row in rows}
-    stored = UsageRecord.objects.filter(
+    stored = RecordKey.objects.filter(
         customer_id__in={customer for customer, _ in batch},
         external_id__in={external_id for _, external_id in batch},
-    ).values_list(*ROW_FIELDS)
-    return {_key(row): row for row in stored if _key(row) in batch and batch[_key(row)] != row}
+    ).values_list("customer_id", "external_id", "digest")
+    return {
+        (customer, external_id): value
+        for customer, external_id, value in stored
+        if (customer, external_id) in batch and digest(batch[customer, external_id]) != value
+    }
 
 
 def _insert_sqlite(
     rows: list[tuple], received_at: datetime.datetime, sender_id: int
 ) -> dict[tuple[int, datetime.date], int]:
-    """The same INSERT ... ON CONFLICT DO NOTHING a row at a time, counting the rows that went
-    in by customer and month. Values as Django's SQLite backend stores them; through the
-    driver's own cursor, as one executemany did, so that DEBUG does not log every row."""
+    """The same a row at a time: the key (INSERT ... ON CONFLICT DO NOTHING), then the record if
+    the key went in, counting the records by customer and month. Values as Django's SQLite
+    backend stores them; through the driver's own cursor, so that DEBUG does not log every
+    row."""
     adapt = connection.ops.adapt_datetimefield_value
     received = adapt(received_at)
     months: dict[tuple[int, datetime.date], int] = {}
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        insert = (
-            f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        insert_key = (
+            "INSERT INTO usage_recordkey (customer_id, external_id, digest) VALUES (?, ?, ?) "
             "ON CONFLICT (customer_id, external_id) DO NOTHING"
         )
-        for customer, *head, quantity, start, end, resource in rows:
+        insert = (
+            f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        for row in rows:
+            customer, *head, quantity, start, end, resource = row
+            cursor.cursor.execute(insert_key, (customer, row[3], digest(row)))
+            if not cursor.cursor.rowcount:
+                continue
             cursor.cursor.execute(
                 insert,
                 (
@@ -299,7 +340,6 @@ def _insert_sqlite(
                     sender_id,
                 ),
             )
-            if cursor.cursor.rowcount:
-                month = (customer, start.date().replace(day=1))
-                months[month] = months.get(month, 0) + 1
+            month = (customer, start.date().replace(day=1))
+            months[month] = months.get(month, 0) + 1
     return months

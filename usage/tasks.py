@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from usage import aggregation
+from usage import aggregation, partitions
 
 
 @shared_task
@@ -10,3 +10,9 @@ def aggregate_usage() -> int:
     """Roll the records not yet counted into the daily rollup; returns how many there were.
     Two at once (a slow run overlapping the next beat) count each record once."""
     return aggregation.aggregate_usage()
+
+
+@shared_task
+def ensure_usage_partitions() -> list[str]:
+    """Create the raw usage partitions of the coming months (PostgreSQL); returns those made."""
+    return partitions.ensure_partitions()

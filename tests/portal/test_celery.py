@@ -189,7 +189,7 @@ def test_a_pdf_task_whose_pool_process_was_killed_goes_back_to_the_queue(
 def test_every_task_of_the_portal_goes_to_a_queue_a_worker_serves():
     queues = {queue.name for queue in app.conf.task_queues}
     ours = [name for name in app.tasks if name.split(".")[0] in {"accounts", "billing", "usage"}]
-    assert len(ours) == 18
+    assert len(ours) == 19
     for name in ours:
         route = app.amqp.router.route({}, name)
         assert route["queue"].name in queues, (name, route["queue"].name)

@@ -236,11 +236,15 @@ class CustomerPlan(models.Model):
 
 
 class UsageRecord(models.Model):
-    """One measurement as the cloud sent it: raw, never changed, counted once by its id."""
+    """One measurement as the cloud sent it: raw, never changed, counted once by its id.
+
+    On PostgreSQL the table is partitioned by month of `start` (usage/partitions.py) and holds
+    no primary or unique key: a partitioned table's unique keys must include `start`, and an id
+    is the same record whatever its start. RecordKey holds each (customer, id) once instead."""
 
     id = models.BigAutoField(primary_key=True)
-    # No index of their own: every insert would pay for them. The unique (customer, external_id)
-    # index serves lookups by customer; nothing reads raw records by service.
+    # No index of their own: every insert would pay for them. RecordKey answers lookups by
+    # customer and id; nothing reads raw records by service.
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_index=False)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, db_index=False)
     metric = models.CharField(max_length=16, choices=Metric)
@@ -258,9 +262,6 @@ class UsageRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["customer", "external_id"], name="usage_record_id_per_customer"
-            ),
             models.CheckConstraint(
                 condition=models.Q(quantity__gte=0), name="usage_quantity_not_negative"
             ),
@@ -271,6 +272,22 @@ class UsageRecord(models.Model):
 
     def __str__(self):
         return f"{self.external_id}: {self.quantity} {self.metric}"
+
+
+class RecordKey(models.Model):
+    """Each (customer, sender's id) stored, once, whichever month its record is in: the ingest
+    inserts the key first and the record only if the key was new, so an id is refused across
+    partitions. `digest` is the record's content as usage.ingest.digest computes it (and the
+    SQL function usage_record_digest on PostgreSQL): an id sent again with another digest is a
+    conflict."""
+
+    pk = models.CompositePrimaryKey("customer", "external_id")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_index=False)
+    external_id = models.CharField("sender's id", max_length=200)
+    digest = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.customer_id} {self.external_id}"
 
 
 class DailyUsage(models.Model):
@@ -301,8 +318,13 @@ class HeldRecord(models.Model):
     (settings.USAGE_MONTH_QUANTITY_MAX). Held instead of jamming every later run; each run tries
     the held records again, and counts them once they fit (or their month is put right)."""
 
+    # Without a foreign key constraint: on PostgreSQL the raw table has no key to refer to.
     record = models.OneToOneField(
-        UsageRecord, on_delete=models.CASCADE, primary_key=True, related_name="held"
+        UsageRecord,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="held",
+        db_constraint=False,
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="held_usage")
     month = models.DateField(help_text="The 1st of the month (UTC) the record counts in.")
