@@ -150,12 +150,7 @@ def _store(records: list[tuple[int, Record]], sender_id: int) -> IngestResult:
     changed = {}
     if accepted < len(rows):
         changed = _changed_postgresql() if connection.vendor == "postgresql" else _changed(rows)
-    # Every record must match what its id holds: the stored record, else the batch's first.
-    conflicts = [
-        index
-        for index, row in batch
-        if (digest(row) != changed[key] if (key := _key(row)) in changed else row != first[key])
-    ]
+    conflicts = [index for index, row in batch if _conflicts(row, first, changed)]
     if conflicts:
         raise ConflictingBatch([problem(index, "id", CONFLICT) for index in conflicts])
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted, months=months)
@@ -173,6 +168,15 @@ def _row(record: Record, services: dict[tuple[int, str], int]) -> tuple:
         record.end,
         record.resource,
     )
+
+
+def _conflicts(row: tuple, first: dict[tuple[int, str], tuple], changed: dict) -> bool:
+    """Whether a record differs from what its id holds: the stored record's digest when the id
+    was stored before with other content, else the batch's first row of the id."""
+    key = _key(row)
+    if key in changed:
+        return digest(row) != changed[key]
+    return row != first[key]
 
 
 def _key(row: tuple) -> tuple[int, str]:
