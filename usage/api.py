@@ -28,11 +28,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from usage.batch import decode_batch
 from usage.ingest import (
     ConflictingBatch,
     ForbiddenBatch,
     InvalidBatch,
     ingest_records,
+    ingest_typed,
 )
 from usage.models import IngestToken, Sender, SenderDay
 from usage.validation import parse_json
@@ -75,20 +77,26 @@ def _ingest(request, caller: Caller) -> JsonResponse:
     body = _body(request)
     if body is None:
         return _answer(413, error=f"The body is larger than {MAX_BODY_BYTES:,} bytes.")
-    try:
-        payload = parse_json(body)
-    except ValueError:
-        return _answer(400, error="The body is not valid JSON.")
-    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
-        return _answer(400, error='The body must be a JSON object with a list "records".')
-    records = payload["records"]
+    # Typed records when every record is well-typed, as nearly always; else the batch as JSON,
+    # which the validation reads record by record to name every problem.
+    records = decode_batch(body)
+    typed = records is not None
+    if not typed:
+        try:
+            payload = parse_json(body)
+        except ValueError:
+            return _answer(400, error="The body is not valid JSON.")
+        if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+            return _answer(400, error='The body must be a JSON object with a list "records".')
+        records = payload["records"]
     if len(records) > MAX_RECORDS:
         return _answer(
             413,
             error=f"At most {MAX_RECORDS:,} records in one batch; this one has {len(records):,}.",
         )
+    ingest = ingest_typed if typed else ingest_records
     try:
-        result = ingest_records(records, sender=caller.sender, customers=caller.customers)
+        result = ingest(records, sender=caller.sender, customers=caller.customers)
     except ForbiddenBatch as refused:
         return _answer(403, errors=refused.errors)
     except ConflictingBatch as refused:

@@ -21,15 +21,18 @@ about it is checked: it learns nothing about customers it may not send for.
 
 import dataclasses
 import datetime
+import functools
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from usage.aggregation import mark_ingest_in_flight
+from usage.batch import TypedRecord, as_dict, check_batch
 from usage.models import RecordKey, Sender, Service
-from usage.validation import Record, problem, validate
+from usage.validation import Record, accepted_window, problem, validate
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,21 @@ def ingest_records(
     if errors:
         raise InvalidBatch(errors)
     return _store(valid, _sender_id(sender))
+
+
+def ingest_typed(
+    records: list[TypedRecord],
+    *,
+    sender: Sender | None = None,
+    customers: frozenset[str] | None = None,
+) -> IngestResult:
+    """The same for a batch the API decoded (usage.batch): checked as a whole, and handed to
+    ingest_records only when the whole might be refused, to say why."""
+    if customers is None or {record.customer for record in records} <= customers:
+        valid = check_batch(records, window=accepted_window(backfill=False))
+        if valid is not None:
+            return _store(valid, _sender_id(sender))
+    return ingest_records([as_dict(r) for r in records], sender=sender, customers=customers)
 
 
 def _outside(records: list, customers: frozenset[str]) -> list[dict]:
@@ -150,7 +168,11 @@ def _store(records: list[tuple[int, Record]], sender_id: int) -> IngestResult:
     changed = {}
     if accepted < len(rows):
         changed = _changed_postgresql() if connection.vendor == "postgresql" else _changed(rows)
-    conflicts = [index for index, row in batch if _conflicts(row, first, changed)]
+    # A batch of new ids, each once, as nearly every batch is, cannot conflict.
+    repeated = len(rows) < len(batch)
+    conflicts = [
+        index for index, row in batch if (changed or repeated) and _conflicts(row, first, changed)
+    ]
     if conflicts:
         raise ConflictingBatch([problem(index, "id", CONFLICT) for index in conflicts])
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted, months=months)
@@ -194,17 +216,13 @@ def digest(row: tuple) -> int:
     microseconds since 1970 (the SQL function usage_record_digest, migration 0008, computes the
     same). Only the resource, the last field, is free text: no two contents join alike."""
     _, service, metric, _, quantity, start, end, resource = row
-    text = "|".join(
-        (
-            str(service),
-            metric,
-            f"{quantity:.6f}",
-            str((start - EPOCH) // MICROSECOND),
-            str((end - EPOCH) // MICROSECOND),
-            resource,
-        )
-    )
+    text = f"{service}|{metric}|{quantity:.6f}|{_micros(start)}|{_micros(end)}|{resource}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+@functools.lru_cache(maxsize=4096)  # a batch's records share a few hundred starts and ends
+def _micros(moment: datetime.datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
 
 
 def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -243,15 +261,15 @@ TRUNCATE usage_ingest_batch
 
 DIGEST_SQL = 'usage_record_digest(b.service_id, b.metric, b.quantity, b.start, b."end", b.resource)'
 
-# Keys go in in one order (by customer and id): two batches sharing ids cannot each hold a
-# key the other waits for (a deadlock); the second skips the first's keys once it commits.
-# Only the records whose key went in are stored, counted by customer and UTC month in the
-# same statement.
+# Keys go in in one order (by customer and id, as bytes: Python's order of the same text,
+# which _copy_new follows): two batches sharing ids cannot each hold a key the other waits for
+# (a deadlock); the second skips the first's keys once it commits. Only the records whose key
+# went in are stored, counted by customer and UTC month in the same statement.
 INSERT_FROM_STAGING = f"""
 WITH keys AS (
     INSERT INTO usage_recordkey (customer_id, external_id, digest)
     SELECT b.customer_id, b.external_id, {DIGEST_SQL}
-    FROM usage_ingest_batch b ORDER BY b.customer_id, b.external_id
+    FROM usage_ingest_batch b ORDER BY b.customer_id, b.external_id COLLATE "C"
     ON CONFLICT (customer_id, external_id) DO NOTHING
     RETURNING customer_id, external_id
 ), inserted AS (
@@ -265,6 +283,87 @@ FROM inserted GROUP BY 1, 2
 
 
 def _insert_postgresql(
+    rows: list[tuple], received_at: datetime.datetime, sender_id: int
+) -> dict[tuple[int, datetime.date], int]:
+    """The new records of the batch, counted by customer and UTC month.
+
+    Nearly every batch holds new ids only: its keys and records are copied straight into
+    their tables (_copy_new), in a savepoint. When its first id is stored already (a batch
+    sent again), or the copy meets a key stored before or meanwhile, the batch goes through
+    the staging table instead, which skips the ids stored (_insert_through_staging)."""
+    if not _stored(rows[0]):
+        try:
+            with transaction.atomic():
+                return _copy_new(rows, received_at, sender_id)
+        except IntegrityError:
+            pass  # a key of the batch was stored: the staging table sorts them out
+    return _insert_through_staging(rows, received_at, sender_id)
+
+
+def _stored(row: tuple) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT FROM usage_recordkey WHERE customer_id = %s "
+            "AND external_id = %s)",
+            _key(row),
+        )
+        return cursor.fetchone()[0]
+
+
+def _copy_new(
+    rows: list[tuple], received_at: datetime.datetime, sender_id: int
+) -> dict[tuple[int, datetime.date], int]:
+    """COPY the keys, in the staging statement's order, then the records, as COPY's text
+    (fields hold no control characters, so a backslash is all there is to escape). Raises
+    IntegrityError when a key is stored already.
+
+    The keys go out a chunk at a time, and the records' text is written while PostgreSQL
+    stores the keys: the database and Python work at once, on two cores."""
+    keys = sorted(rows, key=_key)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        with cursor.cursor.copy(
+            "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN"
+        ) as copy:
+            for chunk in range(0, len(keys), COPY_CHUNK):
+                copy.write(
+                    "".join(
+                        f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n"
+                        for row in keys[chunk : chunk + COPY_CHUNK]
+                    )
+                )
+            records = _records_text(rows, received_at, sender_id)
+        with cursor.cursor.copy(
+            f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
+        ) as copy:
+            copy.write(records)
+    return Counter((row[0], row[5].date().replace(day=1)) for row in rows)
+
+
+COPY_CHUNK = 500  # rows a write: the server starts on the first while Python makes the next
+
+
+def _records_text(rows: list[tuple], received_at: datetime.datetime, sender_id: int) -> str:
+    tail = f"\t{received_at.isoformat()}\t{sender_id}\n"
+    times: dict[datetime.datetime, str] = {}
+    return "".join(
+        f"{customer}\t{service}\t{metric}\t{_copy_text(external_id)}\t{quantity}\t"
+        f"{_time_text(start, times)}\t{_time_text(end, times)}\t{_copy_text(resource)}{tail}"
+        for customer, service, metric, external_id, quantity, start, end, resource in rows
+    )
+
+
+def _time_text(moment: datetime.datetime, seen: dict[datetime.datetime, str]) -> str:
+    text = seen.get(moment)
+    if text is None:
+        text = seen[moment] = moment.isoformat()
+    return text
+
+
+def _copy_text(value: str) -> str:
+    return value.replace("\\", "\\\\")
+
+
+def _insert_through_staging(
     rows: list[tuple], received_at: datetime.datetime, sender_id: int
 ) -> dict[tuple[int, datetime.date], int]:
     """COPY into a temporary table, then one statement that inserts the keys not yet stored and

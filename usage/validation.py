@@ -60,8 +60,8 @@ SERVICE_CHARACTER_CATEGORIES = ("L", "M", "Nd")
 CELL_SEPARATORS = re.compile(r"[;,]")
 
 
-class _Invalid(Exception):
-    pass
+class Invalid(Exception):
+    """A value a rule refuses; its message is the rule's, for the sender."""
 
 
 class Record(NamedTuple):
@@ -93,11 +93,7 @@ _DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 def validate(records: list, *, backfill: bool) -> tuple[list[tuple[int, Record]], list[dict]]:
     """The valid records with their index in the batch, and the problems of the others."""
-    now = timezone.now()
-    window = Window(
-        earliest=None if backfill else now - datetime.timedelta(days=settings.USAGE_ACCEPT_DAYS),
-        latest=now + CLOCK_SKEW,
-    )
+    window = accepted_window(backfill=backfill)
     errors = []
     parsed: list[tuple[int, dict]] = []
     for index, record in enumerate(records):
@@ -137,6 +133,15 @@ class Window(NamedTuple):
     latest: datetime.datetime
 
 
+def accepted_window(*, backfill: bool) -> Window:
+    """When a record received now may start."""
+    now = timezone.now()
+    return Window(
+        earliest=None if backfill else now - datetime.timedelta(days=settings.USAGE_ACCEPT_DAYS),
+        latest=now + CLOCK_SKEW,
+    )
+
+
 def _check_record(record: dict, window: Window) -> tuple[dict, list[tuple[str, str]]]:
     problems = []
     values = {}
@@ -148,7 +153,7 @@ def _check_record(record: dict, window: Window) -> tuple[dict, list[tuple[str, s
             continue
         try:
             values[field] = check(value)
-        except _Invalid as exc:
+        except Invalid as exc:
             problems.append((field, str(exc)))
     if len(record) > len(values) and (unknown := record.keys() - FIELD_SET):
         problems += [(field, "Unknown field.") for field in record if field in unknown]
@@ -176,22 +181,22 @@ def _check_record(record: dict, window: Window) -> tuple[dict, list[tuple[str, s
 
 def _text(value, max_length: int, *, strip: bool = False, optional: bool = False) -> str:
     if value.__class__ is not str:
-        raise _Invalid("Must be a string.")
+        raise Invalid("Must be a string.")
     if strip:
         value = value.strip()
     if not value and not optional:
-        raise _Invalid("Must not be empty.")
+        raise Invalid("Must not be empty.")
     if len(value) > max_length:
-        raise _Invalid(f"Must be at most {max_length} characters.")
+        raise Invalid(f"Must be at most {max_length} characters.")
     if UNPRINTABLE.search(value):
-        raise _Invalid("Must be printable UTF-8 text, without control characters.")
+        raise Invalid("Must be printable UTF-8 text, without control characters.")
     return value
 
 
-def _service(value) -> str:
+def check_service(value) -> str:
     name = _text(value, LENGTHS["service"], strip=True)
     if any(part.lstrip(" ").startswith(FORMULA_STARTS) for part in CELL_SEPARATORS.split(name)):
-        raise _Invalid(
+        raise Invalid(
             "Must not start with = + - @, a tab or a carriage return, nor have a part after ; "
             "or , that does: a spreadsheet would run it as a formula."
         )
@@ -200,70 +205,70 @@ def _service(value) -> str:
         or unicodedata.category(char).startswith(SERVICE_CHARACTER_CATEGORIES)
         for char in name
     ):
-        raise _Invalid(
+        raise Invalid(
             "May hold letters, digits, spaces and . _ - : / ( ) # only (no control or "
             "invisible formatting characters)."
         )
     return name
 
 
-def _customer(value) -> str:
+def check_customer(value) -> str:
     if value.__class__ is not str:
-        raise _Invalid("Must be a string: the customer number, such as C-10001.")
+        raise Invalid("Must be a string: the customer number, such as C-10001.")
     if not value or len(value) > CUSTOMER_NUMBER_LENGTH:
-        raise _Invalid("Unknown customer.")
+        raise Invalid("Unknown customer.")
     return _text(value, CUSTOMER_NUMBER_LENGTH)
 
 
 def _metric(value) -> str:
     if value.__class__ is not str or value not in METRICS:
-        raise _Invalid(f"Unknown metric; one of {', '.join(Metric.values)}.")
+        raise Invalid(f"Unknown metric; one of {', '.join(Metric.values)}.")
     return value
 
 
-def _quantity(value) -> Decimal:
+def check_quantity(value) -> Decimal:
     if isinstance(value, str):
         if not DECIMAL.fullmatch(value):
-            raise _Invalid("Must be a decimal number such as 12.5.")
+            raise Invalid("Must be a decimal number such as 12.5.")
         quantity = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise _Invalid("Must be a finite number.")
+            raise Invalid("Must be a finite number.")
         quantity = Decimal(repr(value))  # 0.1 stays 0.1, not 0.1000000000000000055…
     elif isinstance(value, int) and not isinstance(value, bool):
         quantity = Decimal(value)
     else:
-        raise _Invalid("Must be a decimal number, as a string or a JSON number.")
+        raise Invalid("Must be a decimal number, as a string or a JSON number.")
     if quantity < 0:
-        raise _Invalid("Must not be negative.")
+        raise Invalid("Must not be negative.")
     if quantity > MAX_QUANTITY:
-        raise _Invalid(f"Must be at most {MAX_QUANTITY:,} in one record.")
+        raise Invalid(f"Must be at most {MAX_QUANTITY:,} in one record.")
     return quantity.quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
-def _moment(value) -> datetime.datetime:
+def check_moment(value) -> datetime.datetime:
     if not isinstance(value, str) or len(value) > TIMESTAMP_MAX_LENGTH:
-        raise _Invalid("Must be an ISO 8601 timestamp string, such as 2026-11-20T13:00:00Z.")
+        raise Invalid("Must be an ISO 8601 timestamp string, such as 2026-11-20T13:00:00Z.")
     try:
         moment = datetime.datetime.fromisoformat(value)
     except ValueError:
-        raise _Invalid("Not an ISO 8601 timestamp, such as 2026-11-20T13:00:00Z.") from None
+        raise Invalid("Not an ISO 8601 timestamp, such as 2026-11-20T13:00:00Z.") from None
     if moment.utcoffset() is None:
-        raise _Invalid("Needs a time zone, such as Z or +01:00.")
+        raise Invalid("Needs a time zone, such as Z or +01:00.")
     try:
         return moment.astimezone(datetime.UTC)
     except OverflowError:
-        raise _Invalid("Is out of range.") from None
+        raise Invalid("Is out of range.") from None
 
 
 # Field by field, in the contract's order (errors are listed in it).
 CHECKS = (
     ("id", lambda value: _text(value, LENGTHS["id"])),
-    ("customer", _customer),
-    ("service", _service),
+    ("customer", check_customer),
+    ("service", check_service),
     ("metric", _metric),
-    ("quantity", _quantity),
-    ("start", _moment),
-    ("end", _moment),
+    ("quantity", check_quantity),
+    ("start", check_moment),
+    ("end", check_moment),
     ("resource", lambda value: _text(value, LENGTHS["resource"], strip=True, optional=True)),
 )

@@ -33,7 +33,7 @@ def test_the_readme_sender_retries_a_5xx_and_the_usage_is_stored_once(
     _, secret = create_ingest_token(name="collector-eu1", customers=[customer])
     monkeypatch.setenv("BILLING_URL", live_server.url)
     monkeypatch.setenv("USAGE_TOKEN", secret)
-    store, calls = api.ingest_records, []
+    store, calls = api.ingest_typed, []
 
     def fails_once_after_storing(records, **kwargs):
         # The worst case for a sender: stored, then the answer is lost (a 500).
@@ -43,7 +43,7 @@ def test_the_readme_sender_retries_a_5xx_and_the_usage_is_stored_once(
             raise DatabaseError("the answer is lost")
         return result
 
-    monkeypatch.setattr(api, "ingest_records", fails_once_after_storing)
+    monkeypatch.setattr(api, "ingest_typed", fails_once_after_storing)
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     sender: dict = {}
     exec(readme_sender(), sender)
