@@ -16,6 +16,7 @@ value (an hour's records share their start and end).
 Nothing here writes; it reads the customers a batch names.
 """
 
+from collections.abc import Iterator
 from typing import Annotated
 
 import msgspec
@@ -71,31 +72,39 @@ def as_dict(record: TypedRecord) -> dict:
     return msgspec.structs.asdict(record)
 
 
-def check_batch(records: list[TypedRecord], *, window: Window) -> list[tuple[int, Record]] | None:
-    """Every record of the batch with its index, as usage.validation would keep it; None when
-    any record might be refused. Reads the customers the batch names, in one query."""
-    numbers = {r.customer for r in records}
-    try:
-        services = {name: check_service(name) for name in {r.service for r in records}}
-        for number in numbers:
-            check_customer(number)
-    except Invalid:
-        return None
-    customer_ids = dict(Customer.objects.filter(number__in=numbers).values_list("number", "pk"))
-    if len(customer_ids) < len(numbers):
-        return None
-    if not {r.metric for r in records} <= METRICS:
-        return None
-    # Control characters anywhere in the ids, customer numbers and resources (spaces between
-    # them are printable): usage.validation refuses each of them.
-    text = " ".join([*(r.id for r in records), *(r.resource or "" for r in records)])
-    if UNPRINTABLE.search(text):
-        return None
-    spans: dict[tuple[str, str], tuple] = {}
-    quantities: dict[str, object] = {}
-    valid = []
-    try:
-        for index, r in enumerate(records):
+class CheckedBatch:
+    """A batch whose batch-wide checks passed (customers known, services and metrics valid,
+    no control characters): iterating it checks each record in turn and yields it with its
+    index in the batch, as usage.validation would keep it, raising Invalid at the first
+    record it might refuse. Records come ordered by customer and id (the order in which the
+    ingest takes their keys)."""
+
+    def __init__(self, records: list[TypedRecord], customer_ids: dict[str, int], window: Window):
+        self.customer_ids = customer_ids
+        self.services = {name: check_service(name) for name in {r.service for r in records}}
+        self.window = window
+        self.order = sorted(range(len(records)), key=lambda i: self._key(records[i]))
+        self.records = records
+
+    def _key(self, record: TypedRecord) -> tuple[int, str]:
+        return self.customer_ids[record.customer], record.id
+
+    def first_key(self) -> tuple[int, str]:
+        return self._key(self.records[self.order[0]])
+
+    def service_names(self) -> set[tuple[int, str]]:
+        """(customer, service name) of every record."""
+        return {(self.customer_ids[r.customer], self.services[r.service]) for r in self.records}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[tuple[int, Record]]:
+        customer_ids, services, window = self.customer_ids, self.services, self.window
+        spans: dict[tuple[str, str], tuple] = {}
+        quantities: dict[str, object] = {}
+        for index in self.order:
+            r = self.records[index]
             span = spans.get((r.start, r.end))
             if span is None:
                 span = spans[r.start, r.end] = _span(r.start, r.end, window)
@@ -105,23 +114,41 @@ def check_batch(records: list[TypedRecord], *, window: Window) -> list[tuple[int
                     quantity = quantities[r.quantity] = check_quantity(r.quantity)
             else:  # a number: 0 and -0.0 are equal keys, and must not share a value
                 quantity = check_quantity(r.quantity)
-            valid.append(
-                (
-                    index,
-                    Record(
-                        customer_ids[r.customer],
-                        r.id,
-                        services[r.service],
-                        r.metric,
-                        quantity,
-                        *span,
-                        (r.resource or "").strip(),
-                    ),
-                )
+            yield (
+                index,
+                Record(
+                    customer_ids[r.customer],
+                    r.id,
+                    services[r.service],
+                    r.metric,
+                    quantity,
+                    *span,
+                    (r.resource or "").strip(),
+                ),
             )
+
+
+def open_batch(records: list[TypedRecord], *, window: Window) -> CheckedBatch | None:
+    """The batch with its batch-wide checks done, or None when any fails (or it is empty).
+    Reads the customers the batch names, in one query."""
+    numbers = {r.customer for r in records}
+    if not numbers or not {r.metric for r in records} <= METRICS:
+        return None
+    # Control characters anywhere in the ids and resources (the spaces between them are
+    # printable): usage.validation refuses each of them.
+    if UNPRINTABLE.search(
+        " ".join([*(r.id for r in records), *(r.resource or "" for r in records)])
+    ):
+        return None
+    try:
+        for number in numbers:
+            check_customer(number)
+        customer_ids = dict(Customer.objects.filter(number__in=numbers).values_list("number", "pk"))
+        if len(customer_ids) < len(numbers):
+            return None
+        return CheckedBatch(records, customer_ids, window)
     except Invalid:
         return None
-    return valid
 
 
 def _span(start: str, end: str, window: Window) -> tuple:

@@ -30,9 +30,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from usage.aggregation import mark_ingest_in_flight
-from usage.batch import TypedRecord, as_dict, check_batch
+from usage.batch import CheckedBatch, TypedRecord, as_dict, open_batch
 from usage.models import RecordKey, Sender, Service
-from usage.validation import Record, accepted_window, problem, validate
+from usage.validation import Invalid, Record, accepted_window, problem, validate
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,33 @@ def ingest_typed(
     sender: Sender | None = None,
     customers: frozenset[str] | None = None,
 ) -> IngestResult:
-    """The same for a batch the API decoded (usage.batch): checked as a whole, and handed to
-    ingest_records only when the whole might be refused, to say why."""
+    """The same for a batch the API decoded (usage.batch), checked as it is stored; handed to
+    ingest_records, to say why, when any of it might be refused."""
     if customers is None or {record.customer for record in records} <= customers:
-        valid = check_batch(records, window=accepted_window(backfill=False))
-        if valid is not None:
-            return _store(valid, _sender_id(sender))
+        batch = open_batch(records, window=accepted_window(backfill=False))
+        if batch is not None:
+            try:
+                return _store_checked(batch, _sender_id(sender))
+            except Invalid:
+                pass  # stored nothing; the validation names the problems
     return ingest_records([as_dict(r) for r in records], sender=sender, customers=customers)
+
+
+@transaction.atomic
+def _store_checked(batch: CheckedBatch, sender_id: int) -> IngestResult:
+    """Store a batch whose records are checked while their keys are copied (PostgreSQL) or
+    before (SQLite, and a batch that meets a stored id); raises Invalid, storing nothing, at
+    the first record that might be refused."""
+    if connection.vendor == "postgresql":
+        mark_ingest_in_flight()
+        services = _services(batch.service_names())
+        if not _stored(batch.first_key()):
+            try:
+                with transaction.atomic():
+                    return _copy_new(batch, services, timezone.now(), sender_id)
+            except IntegrityError:
+                pass  # an id of the batch was stored, or came twice: the staging table sorts
+    return _store(sorted(batch), sender_id)
 
 
 def _outside(records: list, customers: frozenset[str]) -> list[dict]:
@@ -159,7 +179,7 @@ def _store(records: list[tuple[int, Record]], sender_id: int) -> IngestResult:
     rows = list(first.values())
     received_at = timezone.now()
     if connection.vendor == "postgresql":
-        months = _insert_postgresql(rows, received_at, sender_id)
+        months = _insert_through_staging(rows, received_at, sender_id)
     else:
         months = _insert_sqlite(rows, received_at, sender_id)
     accepted = sum(months.values())
@@ -282,61 +302,50 @@ FROM inserted GROUP BY 1, 2
 """
 
 
-def _insert_postgresql(
-    rows: list[tuple], received_at: datetime.datetime, sender_id: int
-) -> dict[tuple[int, datetime.date], int]:
-    """The new records of the batch, counted by customer and UTC month.
-
-    Nearly every batch holds new ids only: its keys and records are copied straight into
-    their tables (_copy_new), in a savepoint. When its first id is stored already (a batch
-    sent again), or the copy meets a key stored before or meanwhile, the batch goes through
-    the staging table instead, which skips the ids stored (_insert_through_staging)."""
-    if not _stored(rows[0]):
-        try:
-            with transaction.atomic():
-                return _copy_new(rows, received_at, sender_id)
-        except IntegrityError:
-            pass  # a key of the batch was stored: the staging table sorts them out
-    return _insert_through_staging(rows, received_at, sender_id)
-
-
-def _stored(row: tuple) -> bool:
+def _stored(key: tuple[int, str]) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT FROM usage_recordkey WHERE customer_id = %s "
             "AND external_id = %s)",
-            _key(row),
+            key,
         )
         return cursor.fetchone()[0]
 
 
 def _copy_new(
-    rows: list[tuple], received_at: datetime.datetime, sender_id: int
-) -> dict[tuple[int, datetime.date], int]:
-    """COPY the keys, in the staging statement's order, then the records, as COPY's text
-    (fields hold no control characters, so a backslash is all there is to escape). Raises
-    IntegrityError when a key is stored already.
+    batch: CheckedBatch,
+    services: dict[tuple[int, str], int],
+    received_at: datetime.datetime,
+    sender_id: int,
+) -> IngestResult:
+    """COPY the keys, then the records, as COPY's text (fields hold no control characters, so
+    a backslash is all there is to escape). Raises IntegrityError when a key is stored or
+    comes twice, Invalid at a record that might be refused.
 
-    The keys go out a chunk at a time, and the records' text is written while PostgreSQL
-    stores the keys: the database and Python work at once, on two cores."""
-    keys = sorted(rows, key=_key)
+    The batch is read in the staging statement's order (by customer and id: no deadlock with
+    a batch sharing ids), each record checked as it comes, its key sent a chunk at a time:
+    PostgreSQL stores the keys while Python checks the next records, on the other core."""
+    rows = []
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(
             "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN"
         ) as copy:
-            for chunk in range(0, len(keys), COPY_CHUNK):
-                copy.write(
-                    "".join(
-                        f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n"
-                        for row in keys[chunk : chunk + COPY_CHUNK]
-                    )
-                )
+            keys = []
+            for _, record in batch:
+                row = _row(record, services)
+                rows.append(row)
+                keys.append(f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n")
+                if len(keys) == COPY_CHUNK:
+                    copy.write("".join(keys))
+                    keys.clear()
+            copy.write("".join(keys))
             records = _records_text(rows, received_at, sender_id)
         with cursor.cursor.copy(
             f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
         ) as copy:
             copy.write(records)
-    return Counter((row[0], row[5].date().replace(day=1)) for row in rows)
+    months = Counter((row[0], row[5].date().replace(day=1)) for row in rows)
+    return IngestResult(accepted=len(rows), duplicates=0, months=months)
 
 
 COPY_CHUNK = 500  # rows a write: the server starts on the first while Python makes the next

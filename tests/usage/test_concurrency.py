@@ -2,6 +2,7 @@
 
 Each worker is a thread with its own database connection; the tests commit for real."""
 
+import json
 import threading
 from decimal import Decimal
 
@@ -12,7 +13,8 @@ from tests.concurrency import ROW_LOCK_AWAITED, awaited, run_together, wait_unti
 from tests.usage.records import raw_totals, record, rollup
 from usage import ingest
 from usage.aggregation import aggregate_usage
-from usage.ingest import ingest_records
+from usage.batch import decode_batch
+from usage.ingest import ingest_records, ingest_typed
 from usage.models import Service, UsageRecord
 
 # The records of tests/usage/records.py start on 20 October: within the ingest window of NOW.
@@ -54,10 +56,16 @@ def test_sixteen_ingests_and_aggregations_at_once_count_every_record_once(custom
     workers = 16
 
     def ingest_worker(worker):
+        # Half the workers send as the API does (typed: keys copied straight in, falling back
+        # to the staging table at a shared id), half as the import does.
         def work():
             try:
                 for batch in range(3):
-                    results.append(ingest_records(batch_of(worker, batch)))
+                    records = batch_of(worker, batch)
+                    if worker % 2:
+                        results.append(ingest_typed(typed(records)))
+                    else:
+                        results.append(ingest_records(records))
             finally:
                 finished.append(worker)
 
@@ -86,7 +94,7 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
     """Ids are drawn in order but committed in any order: a batch that took lower ids and
     commits after a later batch must not be skipped by an aggregation running in between."""
     inserted, release = threading.Event(), threading.Event()
-    insert = ingest._insert_postgresql
+    insert = ingest._insert_through_staging
 
     def insert_then_hold(rows, received_at, sender_id):
         accepted = insert(rows, received_at, sender_id)
@@ -95,7 +103,7 @@ def test_an_ingest_still_in_flight_is_counted_once_it_commits(customers, monkeyp
             release.wait(timeout=30)
         return accepted
 
-    monkeypatch.setattr(ingest, "_insert_postgresql", insert_then_hold)
+    monkeypatch.setattr(ingest, "_insert_through_staging", insert_then_hold)
     Service.objects.create(customer=customers[0], name="k8s-prod-eu1")  # nothing else to wait for
     slow = threading.Thread(
         target=run_closing,
@@ -125,7 +133,7 @@ def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
     """The second batch cannot see the first's row until it commits: its insert waits for it,
     skips the id, and only then is the content compared."""
     inserted, release = threading.Event(), threading.Event()
-    insert = ingest._insert_postgresql
+    insert = ingest._insert_through_staging
 
     def insert_then_hold(rows, received_at, sender_id):
         months = insert(rows, received_at, sender_id)
@@ -134,7 +142,7 @@ def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
             release.wait(timeout=30)
         return months
 
-    monkeypatch.setattr(ingest, "_insert_postgresql", insert_then_hold)
+    monkeypatch.setattr(ingest, "_insert_through_staging", insert_then_hold)
     Service.objects.create(customer=customers[0], name="k8s-prod-eu1")  # nothing else to wait for
     refused = []
 
@@ -159,6 +167,54 @@ def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
     conflict = {"index": 0, "field": "id", "error": "already received with other content"}
     assert refused == [[conflict]]
     assert list(UsageRecord.objects.values_list("external_id", "quantity")) == [("r-1", D("5"))]
+
+
+def test_one_id_copied_at_once_by_two_typed_batches_is_stored_once_and_refused_once(
+    customers, monkeypatch
+):
+    """The API's path: the second batch's copy of the id waits for the first batch, fails
+    once it commits, and the second batch goes through the staging table, which refuses it."""
+    copied, release = threading.Event(), threading.Event()
+    copy = ingest._copy_new
+
+    def copy_then_hold(batch, *args):
+        result = copy(batch, *args)
+        if batch.records[0].quantity == "5":  # the first sender's batch
+            copied.set()
+            release.wait(timeout=30)
+        return result
+
+    monkeypatch.setattr(ingest, "_copy_new", copy_then_hold)
+    Service.objects.create(customer=customers[0], name="k8s-prod-eu1")  # nothing else to wait for
+    refused = []
+
+    def second_sender():
+        try:
+            ingest_typed(typed([record(2, quantity="7"), record(1, quantity="6")]))
+        except ingest.ConflictingBatch as conflict:
+            refused.append(conflict.errors)
+
+    first = threading.Thread(
+        target=run_closing, args=(ingest_typed, typed([record(1, quantity="5")]))
+    )
+    first.start()
+    assert copied.wait(timeout=30)
+    second = threading.Thread(target=run_closing, args=(second_sender,))
+    second.start()
+    wait_until(
+        lambda: awaited(ROW_LOCK_AWAITED), "the second batch to wait for the first's uncommitted id"
+    )
+    release.set()
+    first.join()
+    second.join()
+
+    conflict = {"index": 1, "field": "id", "error": "already received with other content"}
+    assert refused == [[conflict]]
+    assert list(UsageRecord.objects.values_list("external_id", "quantity")) == [("r-1", D("5"))]
+
+
+def typed(records: list[dict]) -> list:
+    return decode_batch(json.dumps({"records": records}).encode())
 
 
 def test_two_overlapping_aggregations_count_each_record_once(customers):
