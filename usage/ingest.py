@@ -233,8 +233,9 @@ MICROSECOND = datetime.timedelta(microseconds=1)
 def digest(row: tuple) -> int:
     """A row's content (all but customer and id) as a signed 64-bit number: the first 8 bytes
     of the SHA-256 of its fields joined by "|", the quantity with 6 places and the times in
-    microseconds since 1970 (the SQL function usage_record_digest, migration 0008, computes the
-    same). Only the resource, the last field, is free text: no two contents join alike."""
+    microseconds since 1970 (the SQL function usage_record_digest computed the same for the
+    records migration 0008 gave keys). Only the resource, the last field, is free text: no two
+    contents join alike."""
     _, service, metric, _, quantity, start, end, resource = row
     text = f"{service}|{metric}|{quantity:.6f}|{_micros(start)}|{_micros(end)}|{resource}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
@@ -274,12 +275,11 @@ COLUMNS = 'customer_id, service_id, metric, external_id, quantity, start, "end",
 STAGING = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch (
     customer_id bigint, service_id bigint, metric varchar(16), external_id varchar(200),
-    quantity numeric(20, 6), start timestamptz, "end" timestamptz, resource varchar(200)
+    quantity numeric(20, 6), start timestamptz, "end" timestamptz, resource varchar(200),
+    digest bigint
 ) ON COMMIT DELETE ROWS;
 TRUNCATE usage_ingest_batch
 """
-
-DIGEST_SQL = 'usage_record_digest(b.service_id, b.metric, b.quantity, b.start, b."end", b.resource)'
 
 # Keys go in in one order (by customer and id, as bytes: Python's order of the same text,
 # which _copy_new follows): two batches sharing ids cannot each hold a key the other waits for
@@ -288,7 +288,7 @@ DIGEST_SQL = 'usage_record_digest(b.service_id, b.metric, b.quantity, b.start, b
 INSERT_FROM_STAGING = f"""
 WITH keys AS (
     INSERT INTO usage_recordkey (customer_id, external_id, digest)
-    SELECT b.customer_id, b.external_id, {DIGEST_SQL}
+    SELECT b.customer_id, b.external_id, b.digest
     FROM usage_ingest_batch b ORDER BY b.customer_id, b.external_id COLLATE "C"
     ON CONFLICT (customer_id, external_id) DO NOTHING
     RETURNING customer_id, external_id
@@ -318,9 +318,8 @@ def _copy_new(
     received_at: datetime.datetime,
     sender_id: int,
 ) -> IngestResult:
-    """COPY the keys, then the records, as COPY's text (fields hold no control characters, so
-    a backslash is all there is to escape). Raises IntegrityError when a key is stored or
-    comes twice, Invalid at a record that might be refused.
+    """COPY the keys, then the records. Raises IntegrityError when a key is stored or comes
+    twice, Invalid at a record that might be refused.
 
     The batch is read in the staging statement's order (by customer and id: no deadlock with
     a batch sharing ids), each record checked as it comes, its key sent a chunk at a time:
@@ -354,10 +353,16 @@ COPY_CHUNK = 500  # rows a write: the server starts on the first while Python ma
 def _records_text(rows: list[tuple], received_at: datetime.datetime, sender_id: int) -> str:
     tail = f"\t{received_at.isoformat()}\t{sender_id}\n"
     times: dict[datetime.datetime, str] = {}
-    return "".join(
+    return "".join(f"{_row_text(row, times)}{tail}" for row in rows)
+
+
+def _row_text(row: tuple, times: dict[datetime.datetime, str]) -> str:
+    """A row's COLUMNS as COPY's text: fields hold no control characters (the validation
+    refuses them), so a backslash is all there is to escape."""
+    customer, service, metric, external_id, quantity, start, end, resource = row
+    return (
         f"{customer}\t{service}\t{metric}\t{_copy_text(external_id)}\t{quantity}\t"
-        f"{_time_text(start, times)}\t{_time_text(end, times)}\t{_copy_text(resource)}{tail}"
-        for customer, service, metric, external_id, quantity, start, end, resource in rows
+        f"{_time_text(start, times)}\t{_time_text(end, times)}\t{_copy_text(resource)}"
     )
 
 
@@ -378,20 +383,21 @@ def _insert_through_staging(
     """COPY into a temporary table, then one statement that inserts the keys not yet stored and
     the records of those, and counts the new records by customer and month. The temporary
     table lives as long as the connection and is emptied at every commit."""
+    times: dict[datetime.datetime, str] = {}
+    lines = "".join(f"{_row_text(row, times)}\t{digest(row)}\n" for row in rows)
     with connection.cursor() as cursor:
         cursor.execute(STAGING)
-        with cursor.cursor.copy(f"COPY usage_ingest_batch ({COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with cursor.cursor.copy(f"COPY usage_ingest_batch ({COLUMNS}, digest) FROM STDIN") as copy:
+            copy.write(lines)
         cursor.execute(INSERT_FROM_STAGING, [received_at, sender_id])
         return {(customer, month): count for customer, month, count in cursor.fetchall()}
 
 
 # The stored keys of the batch's ids (still in the staging table) whose digest differs.
-CHANGED_IN_STAGING = f"""
+CHANGED_IN_STAGING = """
 SELECT k.customer_id, k.external_id, k.digest
 FROM usage_ingest_batch b JOIN usage_recordkey k USING (customer_id, external_id)
-WHERE k.digest <> {DIGEST_SQL}
+WHERE k.digest <> b.digest
 """
 
 

@@ -243,7 +243,8 @@ def check_quantity(value) -> Decimal:
         raise Invalid("Must not be negative.")
     if quantity > MAX_QUANTITY:
         raise Invalid(f"Must be at most {MAX_QUANTITY:,} in one record.")
-    return quantity.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+    # copy_abs: "-0" is 0, as the database stores it and the content digest must read it.
+    return quantity.quantize(QUANTUM, rounding=ROUND_HALF_UP).copy_abs()
 
 
 def check_moment(value) -> datetime.datetime:

@@ -103,3 +103,10 @@ def test_a_customer_deleted_takes_its_raw_usage_and_keys_along(customers):
 
     assert list(UsageRecord.objects.values_list("external_id", flat=True)) == ["r-2"]
     assert list(RecordKey.objects.values_list("external_id", flat=True)) == ["r-2"]
+
+
+def test_minus_zero_is_zero_so_its_resend_as_zero_is_a_duplicate():
+    send(record(1, quantity="-0"))
+
+    assert send(record(1, quantity=0)) == IngestResult(accepted=0, duplicates=1)
+    assert stored_ids() == [("r-1", Decimal(0))]

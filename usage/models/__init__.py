@@ -282,9 +282,9 @@ class UsageRecord(models.Model):
 class RecordKey(models.Model):
     """Each (customer, sender's id) stored, once, whichever month its record is in: the ingest
     inserts the key first and the record only if the key was new, so an id is refused across
-    partitions. `digest` is the record's content as usage.ingest.digest computes it (and the
-    SQL function usage_record_digest on PostgreSQL): an id sent again with another digest is a
-    conflict."""
+    partitions. `digest` is the record's content as usage.ingest.digest computes it (as the
+    SQL function usage_record_digest did for the records migration 0008 gave keys): an id sent
+    again with another digest is a conflict."""
 
     pk = models.CompositePrimaryKey("customer", "external_id")
     # Without a foreign key constraint, as UsageRecord's: the ingest has read the customer.
