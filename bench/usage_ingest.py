@@ -11,7 +11,8 @@ the scope check of every record and the sender's day counted once a batch are me
 The bodies are serialized beforehand (that is the sender's work). The baseline gets rows
 already resolved to ids and typed values, written by psycopg's own row writer, so the ratio is
 what decoding, validation, services, keys and duplicate checks cost. The raw tables are
-emptied before and after: the benchmarks that run after this one find them as before.
+emptied before and after: the benchmarks that run after this one find them as before. The
+API and the baseline take turns batch by batch, after a first batch that warms both.
 """
 
 import datetime
@@ -62,13 +63,15 @@ def run() -> list[dict]:
     client = Client(headers={"Authorization": f"Bearer {secret}"})
     total = RECORDS.get(database, RECORDS["sqlite"])
     baseline_name = "bare COPY" if database == "postgresql" else "bare executemany INSERT"
+    # A batch first, untimed: it creates the services (the baseline's rows name them) and
+    # warms both paths' caches.
+    warm_up = make_records(customers, "warm-up", 0, BATCHES[0])
+    post(client, json.dumps({"records": warm_up}).encode(), len(warm_up))
     empty_raw_tables()
     rows = []
     rates = {}
     for size in BATCHES:
-        bodies, baseline_records = batches(customers, f"empty-{size}", total, size)
-        api = per_second(client, bodies, size)
-        baseline = bare_insert_per_second(baseline_records, token.sender_id)
+        api, baseline, bodies = measure(client, customers, token.sender_id, f"empty-{size}", size)
         rates[size] = api
         rows.append(
             ingest_row(
@@ -79,7 +82,10 @@ def run() -> list[dict]:
             )
         )
         if size == BATCHES[0]:
-            again = per_second(client, bodies, size, new=False)
+            start = time.perf_counter()
+            for body in bodies:
+                post(client, body, 0)
+            again = len(bodies) * size / (time.perf_counter() - start)
             rows.append(
                 row(
                     f"Usage ingest API, the same batches again: all duplicates ({database})",
@@ -94,9 +100,7 @@ def run() -> list[dict]:
         count = scale.raw_records()
         fill(customers[0], token.sender_id, count)
         size = BATCHES[0]
-        bodies, baseline_records = batches(customers, "full", total, size)
-        api = per_second(client, bodies, size)
-        baseline = bare_insert_per_second(baseline_records, token.sender_id)
+        api, baseline, _ = measure(client, customers, token.sender_id, "full", size)
         held = f"{scale.label(count)} records and keys"
         rows.append(
             ingest_row(
@@ -120,26 +124,42 @@ def run() -> list[dict]:
     return rows
 
 
+def measure(
+    client: Client, customers, sender_id: int, prefix: str, size: int
+) -> tuple[float, float, list[bytes]]:
+    """(the API's records/s, the baseline's, the API's bodies): RECORDS records each, in
+    batches of `size`, the two taking turns batch by batch so that a busy moment on the
+    machine hits them alike."""
+    count = RECORDS.get(connection.vendor, RECORDS["sqlite"]) // size
+    bodies = [
+        json.dumps({"records": make_records(customers, f"api-{prefix}", n, size)}).encode()
+        for n in range(count)
+    ]
+    baseline = [
+        rows_of(make_records(customers, f"bare-{prefix}", n, size), sender_id) for n in range(count)
+    ]
+    api_seconds = baseline_seconds = 0.0
+    for body, rows in zip(bodies, baseline, strict=True):
+        start = time.perf_counter()
+        post(client, body, size)
+        api_seconds += time.perf_counter() - start
+        start = time.perf_counter()
+        bare_insert(rows)
+        baseline_seconds += time.perf_counter() - start
+    records = count * size
+    return records / api_seconds, records / baseline_seconds, bodies
+
+
 def ingest_row(name: str, api: float, baseline: float) -> dict:
     return row(
         name,
         api,
         "records/s",
         baseline=baseline,
-        goal=f"≥ {GOAL:,}/s and ≥ {GOAL_RATIO}× the baseline",
-        ok=api >= GOAL and api >= GOAL_RATIO * baseline,
+        goal=f"≥ {GOAL:,}/s and ≥ {GOAL_RATIO}× the baseline on PostgreSQL",
+        # SQLite is the embedded demo: one writer, no goal.
+        ok=connection.vendor != "postgresql" or (api >= GOAL and api >= GOAL_RATIO * baseline),
     )
-
-
-def batches(customers, prefix: str, total: int, size: int) -> tuple[list[bytes], list[list]]:
-    """The API's bodies and the baseline's records: the same records, with other ids."""
-    count = total // size
-    bodies = [
-        json.dumps({"records": make_records(customers, f"api-{prefix}", n, size)}).encode()
-        for n in range(count)
-    ]
-    baseline = [make_records(customers, f"bare-{prefix}", n, size) for n in range(count)]
-    return bodies, baseline
 
 
 def make_records(customers, prefix: str, batch: int, size: int) -> list[dict]:
@@ -164,16 +184,12 @@ def make_records(customers, prefix: str, batch: int, size: int) -> list[dict]:
     return records
 
 
-def per_second(client: Client, bodies: list[bytes], size: int, *, new: bool = True) -> float:
-    """Records a second, each body holding `size` records (all new, or all sent before)."""
-    start = time.perf_counter()
-    for body in bodies:
-        response = client.post("/api/v1/usage/", body, content_type="application/json")
-        if response.status_code != 200 or response.json()["accepted"] != (size if new else 0):
-            raise BenchError(
-                f"POST /api/v1/usage/ answered {response.status_code}: {response.content[:200]}"
-            )
-    return len(bodies) * size / (time.perf_counter() - start)
+def post(client: Client, body: bytes, accepted: int) -> None:
+    response = client.post("/api/v1/usage/", body, content_type="application/json")
+    if response.status_code != 200 or response.json()["accepted"] != accepted:
+        raise BenchError(
+            f"POST /api/v1/usage/ answered {response.status_code}: {response.content[:200]}"
+        )
 
 
 def rows_of(records: list[dict], sender_id: int) -> list[tuple]:
@@ -200,26 +216,21 @@ def rows_of(records: list[dict], sender_id: int) -> list[tuple]:
     ]
 
 
-def bare_insert_per_second(records: list[list[dict]], sender_id: int) -> float:
-    """One transaction a batch, as the API commits one a request. The rows are made first, once
-    the API has created the services."""
-    batches = [rows_of(batch, sender_id) for batch in records]
-    start = time.perf_counter()
-    for rows in batches:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                sql = f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
-                with cursor.cursor.copy(sql) as copy:
-                    for values in rows:
-                        copy.write_row(values)
-            else:
-                placeholders = ", ".join(["%s"] * 10)
-                cursor.executemany(
-                    f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id) "
-                    f"VALUES ({placeholders})",
-                    [sqlite_values(values) for values in rows],
-                )
-    return sum(len(rows) for rows in batches) / (time.perf_counter() - start)
+def bare_insert(rows: list[tuple]) -> None:
+    """One transaction a batch, as the API commits one a request."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sql = f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
+            with cursor.cursor.copy(sql) as copy:
+                for values in rows:
+                    copy.write_row(values)
+        else:
+            placeholders = ", ".join(["%s"] * 10)
+            cursor.executemany(
+                f"INSERT INTO usage_usagerecord ({COLUMNS}, received_at, sender_id) "
+                f"VALUES ({placeholders})",
+                [sqlite_values(values) for values in rows],
+            )
 
 
 def sqlite_values(values: tuple) -> tuple:
@@ -229,7 +240,8 @@ def sqlite_values(values: tuple) -> tuple:
 
 
 def fill(customer: Customer, sender_id: int, count: int) -> None:
-    """`count` records of 2024 and their keys, then the planner's statistics."""
+    """`count` records of 2024 and their keys, then the planner's statistics and a checkpoint
+    (the measurements after it must not pay for writing the fill's pages to disk)."""
     service = Service.objects.get(customer=customer, name=SERVICES[0])
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -237,6 +249,8 @@ def fill(customer: Customer, sender_id: int, count: int) -> None:
             {"customer": customer.pk, "service": service.pk, "sender": sender_id, "count": count},
         )
     analyze()
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
 
 
 def empty_raw_tables() -> None:

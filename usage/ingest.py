@@ -14,6 +14,11 @@ record itself only when its key went in: on PostgreSQL the raw table is partitio
 (usage.partitions) and holds no unique key of its own, so the key table is what refuses an id
 again whatever month its records start in. An id whose stored digest differs is a conflict.
 
+The API's batches come decoded into typed records (usage.batch) and take a shorter road on
+PostgreSQL (ingest_typed): each record is checked as its key is copied into RecordKey, then
+the records are copied into the raw table; a batch that meets an id stored before takes the
+road above, and one that might hold an invalid record is read again by usage.validation.
+
 Every record is stored with its sender (usage.models.senders). A sender limited to some
 customers has a batch naming any other refused whole (ForbiddenBatch), before anything else
 about it is checked: it learns nothing about customers it may not send for.
