@@ -4,8 +4,10 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.files.storage import storages
 
 from tests.factories import CustomerFactory
+from usage.archive import STORAGE
 from usage.models import DailyUsage, Service
 
 # The summary CSV's header for a customer billed in euros (the metering contract's names).
@@ -78,3 +80,16 @@ def summary_rows(page: str) -> list[str]:
     table = re.search(r'<table class="table usage-table">(.*?)</table>', page, re.S)
     assert table, "no summary table"
     return [text(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table[1], re.S)[1:]]
+
+
+@pytest.fixture
+def archive(settings, tmp_path):
+    """The storage archive_usage writes to (usage/archive.py), in a folder of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        STORAGE: {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "archive"},
+        },
+    }
+    return storages[STORAGE]
