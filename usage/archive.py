@@ -221,8 +221,14 @@ def _write(month: datetime.date) -> tuple[str, int, int, str]:
         packed = gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=6, mtime=0)
         with packed, connection.cursor() as cursor:
             with cursor.cursor.copy(sql) as copy:
-                for block in copy:
-                    packed.write(block)
+                # COPY hands over a row at a time: gzip is fed a megabyte at a time instead.
+                rows = bytearray()
+                for row in copy:
+                    rows += row
+                    if len(rows) >= CHUNK:
+                        packed.write(rows)
+                        rows.clear()
+                packed.write(rows)
             records = cursor.cursor.rowcount
         size, sha256 = spool.tell(), _sha256(spool)
         spool.seek(0)

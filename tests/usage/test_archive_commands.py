@@ -12,20 +12,15 @@ from django.db import connection
 from accounts.models import Customer, Membership
 from billing.invoicing import issue_monthly_invoice
 from tests.factories import MembershipFactory
+from tests.usage.archiving import MARCH, MARCH_RECORDS, attached, invoiced, on, rows_of
 from tests.usage.conftest import summary_rows
-from tests.usage.test_archive import MARCH, MARCH_RECORDS, NOW, attached, invoiced, on, rows_of
 from usage.aggregation import aggregate_usage
 from usage.ingest import ingest_records
 from usage.models import ArchivedMonth
 from usage.partitions import ensure_partitions
 
 pytestmark = pytest.mark.django_db
-on_postgresql = pytest.mark.usefixtures("postgres", "customers", "frozen")
-
-
-@pytest.fixture
-def frozen(time_machine):
-    time_machine.move_to(NOW, tick=False)
+on_postgresql = pytest.mark.usefixtures("postgres", "customers", "archive_clock")
 
 
 def run(command: str, *args) -> str:
