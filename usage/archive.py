@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -53,6 +53,8 @@ from usage.partitions import (
 STORAGE = "usage_archive"
 ARCHIVING = 2  # the advisory lock (in USAGE_LOCKS) that one archive or restore holds at a time
 CHUNK = 1 << 20
+DETACH_WAIT_MS = 5_000  # how long the detach waits for the raw table (ingest waits behind it)
+LOCK_NOT_AVAILABLE = "55P03"
 NAMED = 5  # customers a refusal names before it counts the rest
 
 # Why a room above usage keeps a month's raw records (a reason, or "" for none): see
@@ -192,15 +194,26 @@ def archive_month(month: datetime.date) -> ArchivedMonth:
     return archived
 
 
-@transaction.atomic
 def _detach(month: datetime.date) -> None:
     name = partition_name(month)
-    with connection.cursor() as cursor:
-        # Waits for the ingests in flight (they hold the raw table): whatever they stored for
-        # the month is in the table now, and is checked below with the rest.
-        cursor.execute(f"ALTER TABLE usage_usagerecord DETACH PARTITION {name}")
-        if reason := _unsettled(cursor, name, month):
-            raise ArchiveRefused(month, reason)  # rolled back: the partition stays attached
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The detach waits for the ingests in flight (they hold the raw table): whatever
+            # they stored for the month is in the table now, and is checked below with the
+            # rest. Every ingest that comes meanwhile queues behind it, so it waits only so
+            # long for a long query on the raw table.
+            cursor.execute(f"SET LOCAL lock_timeout = '{DETACH_WAIT_MS}ms'")
+            cursor.execute(f"ALTER TABLE usage_usagerecord DETACH PARTITION {name}")
+            if reason := _unsettled(cursor, name, month):
+                raise ArchiveRefused(month, reason)  # rolled back: the partition stays
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise ArchiveRefused(
+            month,
+            f"the raw table stayed busy for {DETACH_WAIT_MS / 1000:g} s (a long query on it): "
+            "nothing changed, try again",
+        ) from None
 
 
 def _attach(month: datetime.date) -> None:

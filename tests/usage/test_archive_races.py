@@ -49,3 +49,26 @@ def test_one_archive_or_restore_at_a_time(archive, march):
     assert refused.value.reason == "another archive_usage or restore_usage is running"
     assert attached() and stored_files(archive) == []
     assert archive_month(MARCH).records == 3  # once the other has let go
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_detach_that_waits_too_long_for_the_raw_table_gives_up(archive, march, monkeypatch):
+    # Committed for real: the other connection must see the partition.
+    invoiced()
+    before = rows_of()
+    monkeypatch.setattr(usage_archive, "DETACH_WAIT_MS", 200)
+    reader = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with reader.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("LOCK TABLE usage_usagerecord IN ACCESS SHARE MODE")  # a long query
+            with pytest.raises(ArchiveRefused) as refused:
+                archive_month(MARCH)
+            cursor.execute("ROLLBACK")
+    finally:
+        reader.close()
+
+    assert refused.value.reason == (
+        "the raw table stayed busy for 0.2 s (a long query on it): nothing changed, try again"
+    )
+    assert attached() and rows_of() == before and stored_files(archive) == []
