@@ -260,9 +260,9 @@ def _sha256(file) -> str:
 def restore_month(month: datetime.date) -> ArchivedMonth:
     """Bring an archived month's raw records back into the raw table, with their ids; returns
     the ArchivedMonth row it deleted. Raises ArchiveRefused, having changed nothing, for a
-    month not archived or a file missing or not matching its SHA-256."""
+    month not archived, or a file missing, not matching its SHA-256 or naming columns the
+    raw table no longer has."""
     with _archiving(month):
-        _require_partitions()
         archived = ArchivedMonth.objects.filter(month=month).first()
         if archived is None:
             raise ArchiveRefused(month, "not archived: its raw records are in the database")
@@ -276,10 +276,12 @@ def restore_month(month: datetime.date) -> ArchivedMonth:
                     f"{archived.file} does not match its SHA-256 ({archived.sha256}): the file "
                     "is damaged or was changed; nothing restored",
                 )
+            file.seek(0)
+            header = _header(month, file)
         create_partition(month)  # or the one records that arrived since are in
         with transaction.atomic():
             with storage.open(archived.file, "rb") as file:
-                loaded = _load(month, file)
+                loaded = _load(month, file, header)
             if loaded != archived.records:
                 raise ArchiveRefused(
                     month, f"{archived.file} holds {loaded} records, not {archived.records}"
@@ -289,23 +291,31 @@ def restore_month(month: datetime.date) -> ArchivedMonth:
     return archived
 
 
-def _load(month: datetime.date, file) -> int:
-    """COPY the file's records into the month's partition; how many. Its header names the
-    columns (each still one of the raw table's): one added since takes its default."""
-    # gzip checks its CRC-32 at the end of the file: a file changed since it was checked above
-    # fails the COPY, and the transaction with it.
+def _header(month: datetime.date, file) -> list[str]:
+    """The columns the file's header names, each one the raw table still has. A column added
+    to the table since is left to its database default (without one the load fails, in its
+    transaction)."""
     with gzip.GzipFile(fileobj=file, mode="rb") as rows:
-        header = next(csv.reader([rows.readline().decode()]), [])
-        unknown = set(header) - set(columns())
-        if not header or unknown:
-            raise ArchiveRefused(month, f"the file's columns {sorted(unknown)} are not the table's")
-        quoted = ", ".join(connection.ops.quote_name(column) for column in header)
-        sql = f"COPY {partition_name(month)} ({quoted}) FROM STDIN WITH (FORMAT csv)"
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(sql) as copy:
-                while block := rows.read(CHUNK):
-                    copy.write(block)
-            return cursor.cursor.rowcount
+        header = next(csv.reader([rows.readline().decode()]))
+    if unknown := set(header) - set(columns()):
+        raise ArchiveRefused(
+            month, f"the file has columns the raw table no longer has: {', '.join(sorted(unknown))}"
+        )
+    return header
+
+
+def _load(month: datetime.date, file, header: list[str]) -> int:
+    """COPY the file's records (after its header) into the month's partition; how many."""
+    # gzip checks its CRC-32 at the end of the file: a file changed since it was checked
+    # fails the COPY, and the transaction with it.
+    quoted = ", ".join(connection.ops.quote_name(column) for column in header)
+    sql = f"COPY {partition_name(month)} ({quoted}) FROM STDIN WITH (FORMAT csv)"
+    with gzip.GzipFile(fileobj=file, mode="rb") as rows, connection.cursor() as cursor:
+        rows.readline()
+        with cursor.cursor.copy(sql) as copy:
+            while block := rows.read(CHUNK):
+                copy.write(block)
+        return cursor.cursor.rowcount
 
 
 def _require_partitions() -> None:

@@ -300,3 +300,21 @@ def test_quantities_survive_the_file_to_the_millionth(
         ("r-3", Decimal("0.000001")),
         ("r-4", Decimal("1.5")),
     ]
+
+
+def test_a_file_naming_a_column_the_table_no_longer_has_is_refused(archive, march):
+    invoiced()
+    archived = archive_month(MARCH)
+    # As if the raw table had lost a column since: the file names one the table has not.
+    content = gzip.decompress(archive.open(FILE).read()).replace(b",resource,", b",rack,", 1)
+    packed = gzip.compress(content)
+    with open(archive.path(FILE), "wb") as file:
+        file.write(packed)
+    archived.sha256, archived.size = hashlib.sha256(packed).hexdigest(), len(packed)
+    archived.save()
+
+    with pytest.raises(ArchiveRefused) as refused:
+        restore_month(MARCH)
+
+    assert refused.value.reason == "the file has columns the raw table no longer has: rack"
+    assert not table_exists() and ArchivedMonth.objects.exists()
