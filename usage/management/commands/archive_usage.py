@@ -11,10 +11,11 @@ class Command(BaseCommand):
     help = (
         "Archive the raw usage records of every month before --before that has a partition: "
         "write each to the archive storage (gzip CSV, with its SHA-256), then drop it from the "
-        "database. Each month is decided alone: a month refused (not over, not invoiced for "
-        "every customer with records in it, records not counted or held back, late usage "
-        "waiting for an invoice, already archived) is named with why and keeps its records; "
-        "the others are archived, and the command then exits with an error. PostgreSQL only."
+        "database. Each month is decided alone: a month refused (not over, still taken by the "
+        "ingest API, not invoiced for every customer with records in it, records not counted "
+        "or held back, late usage waiting for an invoice, already archived, the raw table "
+        "busy) is named with why and keeps its records; the others are archived, and the "
+        "command then exits with an error. PostgreSQL only."
     )
 
     def add_arguments(self, parser):
