@@ -36,12 +36,20 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Customer
-from core.dates import first_of_month
+from core.dates import first_of_month, last_of_month
 from usage.aggregation import USAGE_LOCKS
-from usage.models import AggregationCursor, ArchivedMonth, ClosedMonth, HeldRecord, UsageRecord
+from usage.models import (
+    AggregationCursor,
+    ArchivedMonth,
+    ClosedMonth,
+    DailyUsage,
+    HeldRecord,
+    UsageRecord,
+)
 from usage.partitions import (
     bounds,
     create_partition,
@@ -124,13 +132,10 @@ def refusal(month: datetime.date) -> str:
         return "no partition of its own: no raw records to archive"
     if not tables[month]:
         return ""  # detached by a run that stopped before writing it: checked then
-    name = partition_name(month)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT customer_id FROM {name}")
-        customer_ids = [row[0] for row in cursor.fetchall()]
         reasons = [
-            _not_invoiced(month, customer_ids),
-            _unsettled(cursor, name, month),
+            _not_invoiced(month),
+            _unsettled(cursor, partition_name(month), month),
             *(check(month) for check in _keepers),
         ]
     return "; ".join(reason for reason in reasons if reason)
@@ -140,9 +145,15 @@ def _utc(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
 
 
-def _not_invoiced(month: datetime.date, customer_ids: list[int]) -> str:
+def _not_invoiced(month: datetime.date) -> str:
+    # The month's records are all counted (or it is refused for that too), so its customers
+    # are those with rollup rows in it: one probe of the rollup's (customer, day) index per
+    # customer, not a scan of the month's records.
+    used = DailyUsage.objects.filter(
+        customer=OuterRef("pk"), day__range=(month, last_of_month(month))
+    )
     numbers = list(
-        Customer.objects.filter(pk__in=customer_ids)
+        Customer.objects.filter(Exists(used))
         .exclude(pk__in=ClosedMonth.objects.filter(month=month).values("customer_id"))
         .order_by("number")
         .values_list("number", flat=True)
