@@ -5,8 +5,8 @@ counted. Archive: records a second through archive_month (check, detach, COPY to
 SHA-256, the storage, drop), against a bare COPY ... TO STDOUT of the same partition through
 the same gzip into a file (fed a megabyte at a time, as the archive feeds it). Restore: records
 a second through restore_month (the SHA-256, the partition, COPY back, the row count), against
-a bare COPY ... FROM STDIN of the same file into a table like the raw one (its checks, index
-and foreign keys). Goal for both: at least 0.8 times the bare COPY. The rounds alternate over
+a bare COPY ... FROM STDIN of the same file into a table like the raw one (its checks and
+index). Goal for both: at least 0.8 times the bare COPY. The rounds alternate over
 the same rows; the best of each is kept (on a shared machine the slower ones measure the
 neighbours).
 """
@@ -126,15 +126,8 @@ def _bare_copy_out(path: Path) -> None:
 def _bare_copy_in(path: Path) -> None:
     quoted = ", ".join(connection.ops.quote_name(column) for column in archive.columns())
     with transaction.atomic(), connection.cursor() as cursor:
-        # The raw table's columns, checks and index on id, and its foreign keys, as a
-        # partition has them.
+        # The raw table's columns, checks and index on id, as a partition has them.
         cursor.execute("CREATE TABLE bench_archive_copy (LIKE usage_usagerecord INCLUDING ALL)")
-        cursor.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'usage_usagerecord'::regclass AND contype = 'f'"
-        )
-        for (definition,) in cursor.fetchall():
-            cursor.execute(f"ALTER TABLE bench_archive_copy ADD {definition}")
         sql = f"COPY bench_archive_copy ({quoted}) FROM STDIN WITH (FORMAT csv, HEADER)"
         with gzip.open(path, "rb") as rows, cursor.cursor.copy(sql) as copy:
             while block := rows.read(CHUNK):

@@ -198,9 +198,6 @@ def archive_month(month: datetime.date) -> ArchivedMonth:
             archived = ArchivedMonth.objects.create(
                 month=month, file=file, records=records, size=size, sha256=sha256
             )
-            # PostgreSQL drops no table with foreign key checks still deferred on its rows (rows
-            # stored earlier in the caller's transaction): they are run now.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"DROP TABLE {name}")
     return archived
 
