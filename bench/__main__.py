@@ -29,10 +29,27 @@ def main() -> None:
     # Imported after setup: they import models.
     from django.test.utils import override_settings
 
-    from bench import invoices, load, payments, pdf, usage_aggregation, usage_ingest, usage_page
+    from bench import (
+        invoices,
+        load,
+        payments,
+        pdf,
+        usage_aggregation,
+        usage_archive,
+        usage_ingest,
+        usage_page,
+    )
     from portal.celery import app as celery_app
 
-    in_process = [invoices, usage_page, pdf, payments, usage_ingest, usage_aggregation]
+    in_process = [
+        invoices,
+        usage_page,
+        pdf,
+        payments,
+        usage_ingest,
+        usage_aggregation,
+        usage_archive,
+    ]
     chosen = set(sys.argv[1:]) or {m.__name__.removeprefix("bench.") for m in [*in_process, load]}
     unknown = chosen - {m.__name__.removeprefix("bench.") for m in [*in_process, load]}
     if unknown:

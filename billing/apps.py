@@ -20,8 +20,9 @@ class BillingConfig(AppConfig):
             settings_section,
             terms_section,
         )
+        from billing.late_usage import late_usage_waiting
         from billing.models import BillingProfile
-        from usage import pricing
+        from usage import archive, pricing
 
         panes.add_section("customer", terms_section)
         panes.add_section("settings", settings_section)
@@ -31,3 +32,5 @@ class BillingConfig(AppConfig):
         emails.write_to_customers_in(lambda customer: customer.billing_profile.invoice_language)
         # A customer without any price plan sees its (empty) estimates in its own currency.
         pricing.currency_without_plan(lambda customer: customer.billing_profile.currency)
+        # A month's raw records stay in the database while late usage of it waits for an invoice.
+        archive.keep_raw_records_while(late_usage_waiting)

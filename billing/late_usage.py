@@ -96,3 +96,15 @@ def month_invoicing(customer: Customer, month: datetime.date) -> MonthInvoicing 
         .order_by("issue_date", "number")
     )
     return MonthInvoicing(invoice, waiting, list(billed_on))
+
+
+def late_usage_waiting(month: datetime.date) -> str:
+    """Why a month's raw usage records must stay (usage.archive): late usage of the month
+    that waits for an invoice, by customer; "" when there is none."""
+    waiting = LateUsage.objects.filter(
+        day__range=(month, last_of_month(month)), billed__isnull=True
+    )
+    numbers = sorted(set(waiting.values_list("customer__number", flat=True)))
+    if not numbers:
+        return ""
+    return f"late usage of it waits for the next invoice of {', '.join(numbers)}"

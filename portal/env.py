@@ -1,8 +1,10 @@
 """Tiny typed readers for the environment. A bad value raises ImproperlyConfigured naming it."""
 
+import importlib.util
 import os
 import re
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -248,3 +250,36 @@ def _mailer_from_url(url: str) -> dict:
             "use_tls": parts.scheme == "smtp" and tls in _TRUE,
         }
     return config
+
+
+def storage_config(name: str, default: Path) -> dict:
+    """A storage (an entry of Django's STORAGES) from a URL: file:///absolute/folder, or
+    s3://bucket/prefix through django-storages, which must then be installed; its credentials,
+    region and endpoint come from boto3's own AWS_* variables. Unset: the folder `default`."""
+    url = env_url(name, schemes={"file", "s3"})
+    if not url:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": default},
+        }
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        if parts.netloc or not parts.path.startswith("/"):
+            raise ImproperlyConfigured(
+                f"{name} must name an absolute folder: file:///path, not {url!r}."
+            )
+        location = Path(unquote(parts.path))
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": location},
+        }
+    if not parts.netloc:
+        raise ImproperlyConfigured(f"{name} must name a bucket: s3://bucket/prefix, not {url!r}.")
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            f"{name} is an S3 bucket: install django-storages[s3] beside the portal."
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": parts.netloc, "location": unquote(parts.path).strip("/")},
+    }

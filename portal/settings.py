@@ -30,6 +30,7 @@ from portal.env import (
     env_token,
     env_url,
     mailer_config,
+    storage_config,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -175,6 +176,8 @@ STORAGES = {
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
+    # Where archive_usage writes the raw usage of archived months (usage/archive.py).
+    "usage_archive": storage_config("USAGE_ARCHIVE_URL", BASE_DIR / "usage-archive"),
 }
 
 # WhiteNoise serves static files; in development straight from the source folders.

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.admin import RecordAdmin
 from usage import services
 from usage.models import (
+    ArchivedMonth,
     CustomerPlan,
     DailyUsage,
     HeldRecord,
@@ -146,6 +147,15 @@ class HeldRecordAdmin(RecordAdmin):
     @admin.display(ordering="record__quantity")
     def quantity(self, held):
         return held.record.quantity
+
+
+@admin.register(ArchivedMonth)
+class ArchivedMonthAdmin(RecordAdmin):
+    """Months whose raw records are in the archive storage, not the database (archive_usage;
+    restore_usage brings one back). Their rollup, invoices and CSVs are unchanged."""
+
+    list_display = ["month", "records", "file", "size", "sha256", "archived_at"]
+    date_hierarchy = "month"
 
 
 @admin.register(DailyUsage)

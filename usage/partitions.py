@@ -6,7 +6,8 @@ partition yet (a backfill of an old month, or a month the schedule has not reach
 beat schedule runs ensure_partitions daily: it creates the partitions of this month and the
 AHEAD months after it, and gives each month found in the default partition its own partition,
 moving its records there with their ids. Records are refused as duplicates across partitions
-by RecordKey (usage/models), not by the partitions.
+by RecordKey (usage/models), not by the partitions. usage/archive.py detaches and drops the
+partitions of invoiced months once they are written to storage, and brings them back.
 """
 
 import datetime
@@ -44,7 +45,7 @@ def ensure_partitions(*, ahead: int = AHEAD) -> list[str]:
             f"SELECT DISTINCT (date_trunc('month', start AT TIME ZONE 'UTC'))::date FROM {DEFAULT}"
         )
         months |= {row[0] for row in cursor.fetchall()}
-    return [partition_name(month) for month in sorted(months) if _create(month)]
+    return [partition_name(month) for month in sorted(months) if create_partition(month)]
 
 
 def _exists(cursor, name: str) -> bool:
@@ -52,8 +53,36 @@ def _exists(cursor, name: str) -> bool:
     return cursor.fetchone()[0]
 
 
+def _range(month: datetime.date) -> tuple[str, str]:
+    """The month's first moment and the next month's, as PostgreSQL reads a timestamptz."""
+    return f"{month.isoformat()} 00:00+00", f"{next_month(month).isoformat()} 00:00+00"
+
+
+def bounds(month: datetime.date) -> str:
+    """The month's partition bounds, as CREATE and ATTACH PARTITION take them."""
+    start, end = _range(month)
+    return f"FOR VALUES FROM ('{start}') TO ('{end}')"
+
+
+def monthly_tables() -> dict[datetime.date, bool]:
+    """Each month that has a table of its own (usage_usagerecord_pYYYY_MM), and whether it is
+    a partition of the raw table (a table detached by usage/archive.py is not)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, i.inhparent IS NOT NULL FROM pg_class c "
+            "LEFT JOIN pg_inherits i ON i.inhrelid = c.oid "
+            "AND i.inhparent = 'usage_usagerecord'::regclass "
+            "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace "
+            "AND c.relname ~ '^usage_usagerecord_p[0-9]{4}_[0-9]{2}$'"
+        )
+        return {
+            datetime.date(int(name[-7:-3]), int(name[-2:]), 1): attached
+            for name, attached in cursor.fetchall()
+        }
+
+
 @transaction.atomic
-def _create(month: datetime.date) -> bool:
+def create_partition(month: datetime.date) -> bool:
     """Create a month's partition unless it exists, moving the month's records out of the
     default partition (PostgreSQL refuses a partition whose rows the default holds). The table
     is locked meanwhile: an ingest waits, then its records go to the new partition."""
@@ -64,17 +93,14 @@ def _create(month: datetime.date) -> bool:
         cursor.execute("LOCK TABLE usage_usagerecord IN ACCESS EXCLUSIVE MODE")
         if _exists(cursor, name):  # created by another run while this one waited
             return False
-        start, end = f"{month.isoformat()} 00:00+00", f"{next_month(month).isoformat()} 00:00+00"
+        start, end = _range(month)
         cursor.execute("CREATE TEMPORARY TABLE usage_partition_move (LIKE usage_usagerecord)")
         cursor.execute(
             f"WITH moved AS (DELETE FROM {DEFAULT} WHERE start >= %s AND start < %s RETURNING *) "
             "INSERT INTO usage_partition_move SELECT * FROM moved",
             [start, end],
         )
-        cursor.execute(
-            f"CREATE TABLE {name} PARTITION OF usage_usagerecord "
-            f"FOR VALUES FROM ('{start}') TO ('{end}')"
-        )
+        cursor.execute(f"CREATE TABLE {name} PARTITION OF usage_usagerecord {bounds(month)}")
         cursor.execute(
             "INSERT INTO usage_usagerecord SELECT * FROM usage_partition_move; "
             "DROP TABLE usage_partition_move"

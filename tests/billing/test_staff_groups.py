@@ -35,6 +35,7 @@ from tests.database import PROJECT_APPS, snapshot
 from tests.factories import InvitationFactory, UserFactory, draft_invoice
 from tests.migrating import migrate_to_latest
 from usage.models import (
+    ArchivedMonth,
     CustomerPlan,
     DailyUsage,
     HeldRecord,
@@ -68,6 +69,9 @@ GROUP_MIGRATIONS = [
     importlib.import_module(
         "portal.migrations.0008_autopay_staff_groups"
     ).add_autopay_to_staff_groups,
+    importlib.import_module(
+        "portal.migrations.0009_archived_months_staff_groups"
+    ).add_archived_months_to_staff_groups,
 ]
 ADMIN = "/admin/billing/invoice/"
 WORKFLOW_ACTIONS = InvoiceAdmin.actions
@@ -121,7 +125,7 @@ def books(customer, owner, owner_client, invoice, billing_contact, stripe_standi
 
 def record_usage(customer):
     """A plan of the customer's own, raw usage records (one held back) and their rollup, a month
-    not invoiced."""
+    not invoiced, a month archived."""
     plan = PricingPlan.objects.create(name="Books")
     CustomerPlan.objects.create(
         customer=customer, plan=plan, effective_from=datetime.date(2026, 1, 1)
@@ -154,6 +158,13 @@ def record_usage(customer):
     )
     LateUsage.objects.create(
         customer=customer, service=service, metric="cpu", day=start.date(), quantity=Decimal("1")
+    )
+    ArchivedMonth.objects.create(
+        month=datetime.date(2025, 1, 1),
+        file="raw-usage/2025-01.csv.gz",
+        records=0,
+        size=20,
+        sha256="0" * 64,
     )
     create_ingest_token(name="collector-eu1", customers=[customer])
     UninvoicedMonth.objects.create(

@@ -46,6 +46,7 @@ VARIABLES = [
     "MEDIA_ROOT",
     "LOG_LEVEL",
     "USAGE_INGEST_TOKEN",
+    "USAGE_ARCHIVE_URL",
 ]
 STRONG_KEY = secrets.token_urlsafe(50)
 
@@ -297,6 +298,10 @@ def test_email_host_family_configures_smtp(load_settings):
         ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT must be at least 1"),
         ({"LOGIN_COOLOFF_MINUTES": "0"}, "LOGIN_COOLOFF_MINUTES must be at least 1"),
         ({"TRUSTED_PROXY_COUNT": "0"}, "TRUSTED_PROXY_COUNT must be at least 1"),
+        ({"USAGE_ARCHIVE_URL": "/var/archive"}, "USAGE_ARCHIVE_URL must be a URL starting with"),
+        ({"USAGE_ARCHIVE_URL": "ftp://host/x"}, "USAGE_ARCHIVE_URL must be a URL starting with"),
+        ({"USAGE_ARCHIVE_URL": "file://host/x"}, "USAGE_ARCHIVE_URL must name an absolute"),
+        ({"USAGE_ARCHIVE_URL": "s3:///prefix"}, "USAGE_ARCHIVE_URL must name a bucket"),
     ],
 )
 def test_a_bad_value_is_refused_with_its_name(load_settings, env, message):
@@ -369,3 +374,24 @@ def test_billing_currencies_are_upper_cased_once_each(monkeypatch):
 
     monkeypatch.setenv("BILLING_CURRENCIES", "sek, eur,SEK,jpy")
     assert env_currencies("BILLING_CURRENCIES", ["EUR"]) == ["SEK", "EUR", "JPY"]
+
+
+def test_the_usage_archive_is_a_folder_unless_told_otherwise(load_settings, monkeypatch):
+    default = load_settings(DEBUG="true")["STORAGES"]["usage_archive"]
+    folder = load_settings(DEBUG="true", USAGE_ARCHIVE_URL="file:///srv/usage%20archive")
+    assert default == {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": SETTINGS_FILE.parents[1] / "usage-archive"},
+    }
+    assert folder["STORAGES"]["usage_archive"]["OPTIONS"] == {
+        "location": Path("/srv/usage archive")
+    }
+    # S3 through django-storages, not installed here: the start says what is missing.
+    with pytest.raises(ImproperlyConfigured, match=r"install django-storages\[s3\]"):
+        load_settings(DEBUG="true", USAGE_ARCHIVE_URL="s3://billing-archive/raw")
+    monkeypatch.setattr(env.importlib.util, "find_spec", lambda name: name == "storages")
+    s3 = load_settings(DEBUG="true", USAGE_ARCHIVE_URL="s3://billing-archive/raw/usage/")
+    assert s3["STORAGES"]["usage_archive"] == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": "billing-archive", "location": "raw/usage"},
+    }

@@ -4,9 +4,16 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.files.storage import storages
 
 from tests.factories import CustomerFactory
+from tests.usage.archiving import MARCH_RECORDS, on
+from tests.usage.archiving import NOW as ARCHIVE_NOW
+from usage.aggregation import aggregate_usage
+from usage.archive import STORAGE
+from usage.ingest import ingest_records
 from usage.models import DailyUsage, Service
+from usage.partitions import ensure_partitions
 
 # The summary CSV's header for a customer billed in euros (the metering contract's names).
 SUMMARY_CSV_HEADER = [
@@ -78,3 +85,31 @@ def summary_rows(page: str) -> list[str]:
     table = re.search(r'<table class="table usage-table">(.*?)</table>', page, re.S)
     assert table, "no summary table"
     return [text(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table[1], re.S)[1:]]
+
+
+@pytest.fixture
+def archive(settings, tmp_path):
+    """The storage archive_usage writes to (usage/archive.py), in a folder of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        STORAGE: {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "archive"},
+        },
+    }
+    return storages[STORAGE]
+
+
+@pytest.fixture
+def archive_clock(time_machine):
+    """15 June 2026, noon UTC, the clock stopped: March is long invoiced, June is open."""
+    time_machine.move_to(ARCHIVE_NOW, tick=False)
+
+
+@pytest.fixture
+def march():
+    """Three records in March 2026 (two customers) and one in April, each in its month's
+    partition and counted into the rollup."""
+    ingest_records([*MARCH_RECORDS, on("2026-04-02", 4)], backfill=True)
+    ensure_partitions()
+    assert aggregate_usage() == 4

@@ -361,6 +361,7 @@ class AggregationCursor(models.Model):
 
 
 # The models of their own modules, here where Django and every import look for them.
+from usage.models.archives import ArchivedMonth as ArchivedMonth  # noqa: E402
 from usage.models.late import ClosedMonth as ClosedMonth  # noqa: E402
 from usage.models.late import LateUsage as LateUsage  # noqa: E402
 from usage.models.senders import IngestToken as IngestToken  # noqa: E402
