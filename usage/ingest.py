@@ -323,42 +323,39 @@ def _copy_new(
     received_at: datetime.datetime,
     sender_id: int,
 ) -> IngestResult:
-    """COPY the keys, then the records. Raises IntegrityError when a key is stored or comes
+    """COPY the records, then their keys. Raises IntegrityError when a key is stored or comes
     twice, Invalid at a record that might be refused.
 
-    The batch is read in the staging statement's order (by customer and id: no deadlock with
-    a batch sharing ids), each record checked as it comes, its key sent a chunk at a time:
-    PostgreSQL stores the keys while Python checks the next records, on the other core."""
-    rows = []
+    Each record is checked as it comes and sent a chunk at a time: PostgreSQL stores the
+    records while Python checks the next ones, on the other core; the keys (the cheaper copy
+    of the two) follow. The batch is read in the staging statement's order, by customer and id,
+    so the keys go in in it: no deadlock with a batch sharing ids."""
+    rows, keys = [], []
+    tail = f"\t{received_at.isoformat()}\t{sender_id}\n"
+    times: dict[datetime.datetime, str] = {}
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        with cursor.cursor.copy(
-            "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN"
-        ) as copy:
-            keys = []
-            for _, record in batch:
-                row = _row(record, services)
-                rows.append(row)
-                keys.append(f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n")
-                if len(keys) == COPY_CHUNK:
-                    copy.write("".join(keys))
-                    keys.clear()
-            copy.write("".join(keys))
-            records = _records_text(rows, received_at, sender_id)
         with cursor.cursor.copy(
             f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
         ) as copy:
-            copy.write(records)
+            chunk = []
+            for _, record in batch:
+                row = _row(record, services)
+                rows.append(row)
+                chunk.append(f"{_row_text(row, times)}{tail}")
+                keys.append(f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n")
+                if len(chunk) == COPY_CHUNK:
+                    copy.write("".join(chunk))
+                    chunk.clear()
+            copy.write("".join(chunk))
+        with cursor.cursor.copy(
+            "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN"
+        ) as copy:
+            copy.write("".join(keys))
     months = Counter((row[0], row[5].date().replace(day=1)) for row in rows)
     return IngestResult(accepted=len(rows), duplicates=0, months=months)
 
 
 COPY_CHUNK = 500  # rows a write: the server starts on the first while Python makes the next
-
-
-def _records_text(rows: list[tuple], received_at: datetime.datetime, sender_id: int) -> str:
-    tail = f"\t{received_at.isoformat()}\t{sender_id}\n"
-    times: dict[datetime.datetime, str] = {}
-    return "".join(f"{_row_text(row, times)}{tail}" for row in rows)
 
 
 def _row_text(row: tuple, times: dict[datetime.datetime, str]) -> str:
