@@ -50,10 +50,11 @@ SQLITE_MONTH_QUANTITY_MAX = 9 * 10**12
 USAGE_LOCKS = 0x05A6E
 RECORD_IDS = 1
 
-# Records per statement: a second's transaction at most, and at 10 million records 10 batches
-# rather than the 50 of 200,000 (each a plan, a probe of the bound, a cursor move and a commit;
-# measured at 0.7 of a bare INSERT ... SELECT ... GROUP BY with 200,000, see docs/scaling.md).
-BATCH_SIZE = 1_000_000
+# Records per statement: a backlog of 10 million in two transactions of about two seconds
+# each, rather than 50 of 200,000 (each an index scan of its range, a plan, a probe of the
+# bound, a cursor move and a commit): measured 0.63-0.77 of a bare INSERT ... SELECT ... GROUP
+# BY with 200,000 and 0.86 with 5,000,000 (docs/scaling.md). A crash redoes one batch at most.
+BATCH_SIZE = 5_000_000
 
 # SQLite holds a batch's records before rolling it up (see the module): they are left out.
 NOT_HELD = "NOT EXISTS (SELECT 1 FROM usage_heldrecord h WHERE h.record_id = usage_usagerecord.id)"
