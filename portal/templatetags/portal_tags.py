@@ -10,8 +10,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django_countries import countries
 
+from core.icons import svg_icon
 from core.money import format_money, format_quantity, format_unit_price
-from portal.icons import ICON_PATHS
 
 register = template.Library()
 
@@ -75,11 +75,4 @@ def country_name(code: str) -> str:
 @register.simple_tag
 def icon(name: str, css_class: str = "") -> str:
     """{% icon "invoices" %} or {% icon "search" "search-icon" %}: an inline SVG."""
-    classes = f"icon {css_class}".strip()
-    return format_html(
-        '<svg class="{}" viewBox="0 0 24 24" width="20" height="20" fill="none" '
-        'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '
-        'aria-hidden="true" focusable="false">{}</svg>',
-        classes,
-        mark_safe(ICON_PATHS[name]),
-    )
+    return svg_icon(name, css_class)

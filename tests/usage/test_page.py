@@ -155,6 +155,9 @@ def test_7_days_are_drawn_day_by_day(acme, owner_client):
     assert html.count('<g class="chart-bar">') == 7
     assert "<title>22 Nov 2026 · CPU Hours: 20.00 vCPU-hours, €0.62</title>" in html
     assert "<title>21 Nov 2026 · Bandwidth: 123.46 GB, €1.23</title>" in html
+    # The same figures in the chart's data table, and the summary's cells under their labels.
+    assert '<td class="num">123.46 GB<span class="block muted small">€1.23</span></td>' in html
+    assert '<td class="num" data-label="Bandwidth (GB)">123.46</td>' in html
     # A day without usage is a bar without segments, not a missing day.
     assert "17 Nov 2026 ·" not in html
     assert '<th scope="row">17 Nov 2026</th>' in html

@@ -1,4 +1,8 @@
-"""The inner SVG of every icon the portal draws (Lucide-style, 24×24, stroked)."""
+"""Every icon the portal draws (Lucide-style, 24×24, stroked): `{% icon %}` in templates, and
+`svg_icon` for markup written in Python (billing's invoice rows)."""
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 ICON_PATHS = {
     "dashboard": (
@@ -45,3 +49,15 @@ ICON_PATHS = {
     "cloud": ('<path d="M17.5 19H9a7 7 0 1 1 6.7-9h1.8a4.5 4.5 0 1 1 0 9z"/>'),
     "arrow-left": ('<path d="m12 19-7-7 7-7"/><path d="M19 12H5"/>'),
 }
+
+
+def svg_icon(name: str, css_class: str = "") -> SafeString:
+    """The inline SVG of one icon, hidden from screen readers (the text beside it speaks)."""
+    classes = f"icon {css_class}".strip()
+    return format_html(
+        '<svg class="{}" viewBox="0 0 24 24" width="20" height="20" fill="none" '
+        'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '
+        'aria-hidden="true" focusable="false">{}</svg>',
+        classes,
+        mark_safe(ICON_PATHS[name]),
+    )
