@@ -96,9 +96,6 @@ class CheckedBatch:
         """(customer, service name) of every record."""
         return {(self.customer_ids[r.customer], self.services[r.service]) for r in self.records}
 
-    def __len__(self) -> int:
-        return len(self.records)
-
     def __iter__(self) -> Iterator[tuple[int, Record]]:
         customer_ids, services, window = self.customer_ids, self.services, self.window
         spans: dict[tuple[str, str], tuple] = {}
