@@ -25,12 +25,11 @@ from bench import scale
 from bench.measure import analyze, make_customer, row
 from usage import archive
 from usage.models import AggregationCursor, Sender, Service
-from usage.partitions import create_partition, partition_name
+from usage.partitions import create_partition
 from usage.services import close_month
 
 ROUNDS = 2
 MONTH = datetime.date(2025, 6, 1)  # long past the ingest API's window
-CHUNK = 1 << 20
 
 FILL = """
 INSERT INTO usage_usagerecord
@@ -107,20 +106,8 @@ def _timed(work, argument) -> float:
 
 
 def _bare_copy_out(path: Path) -> None:
-    quoted = ", ".join(connection.ops.quote_name(column) for column in archive.columns())
-    sql = f"COPY {partition_name(MONTH)} ({quoted}) TO STDOUT WITH (FORMAT csv, HEADER)"
-    with (
-        gzip.open(path, "wb", compresslevel=6) as packed,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(sql) as copy,
-    ):
-        rows = bytearray()
-        for row in copy:
-            rows += row
-            if len(rows) >= CHUNK:
-                packed.write(rows)
-                rows.clear()
-        packed.write(rows)
+    with gzip.open(path, "wb", compresslevel=6) as packed:
+        archive.copy_out(MONTH, packed)
 
 
 def _bare_copy_in(path: Path) -> None:
@@ -130,7 +117,7 @@ def _bare_copy_in(path: Path) -> None:
         cursor.execute("CREATE TABLE bench_archive_copy (LIKE usage_usagerecord INCLUDING ALL)")
         sql = f"COPY bench_archive_copy ({quoted}) FROM STDIN WITH (FORMAT csv, HEADER)"
         with gzip.open(path, "rb") as rows, cursor.cursor.copy(sql) as copy:
-            while block := rows.read(CHUNK):
+            while block := rows.read(archive.CHUNK):
                 copy.write(block)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE bench_archive_copy")

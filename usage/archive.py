@@ -235,26 +235,32 @@ def _attach(month: datetime.date) -> None:
 def _write(month: datetime.date) -> tuple[str, int, int, str]:
     """Write the detached table to the archive storage: the stored file's name, its records,
     its size and SHA-256. Spooled to a local temporary file first (storages take a file)."""
-    quoted = ", ".join(connection.ops.quote_name(column) for column in columns())
-    sql = f"COPY {partition_name(month)} ({quoted}) TO STDOUT WITH (FORMAT csv, HEADER)"
     with tempfile.TemporaryFile() as spool:
         # mtime=0: the same records make the same file, whenever they are archived.
-        packed = gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=6, mtime=0)
-        with packed, connection.cursor() as cursor:
-            with cursor.cursor.copy(sql) as copy:
-                # COPY hands over a row at a time: gzip is fed a megabyte at a time instead.
-                rows = bytearray()
-                for row in copy:
-                    rows += row
-                    if len(rows) >= CHUNK:
-                        packed.write(rows)
-                        rows.clear()
-                packed.write(rows)
-            records = cursor.cursor.rowcount
+        with gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=6, mtime=0) as packed:
+            records = copy_out(month, packed)
         size, sha256 = spool.tell(), _sha256(spool)
         spool.seek(0)
         file = storages[STORAGE].save(f"raw-usage/{month:%Y-%m}.csv.gz", File(spool))
     return file, records, size, sha256
+
+
+def copy_out(month: datetime.date, packed) -> int:
+    """COPY the month's table, as CSV with a header naming its columns, into `packed` (a gzip
+    file); returns the records written."""
+    quoted = ", ".join(connection.ops.quote_name(column) for column in columns())
+    sql = f"COPY {partition_name(month)} ({quoted}) TO STDOUT WITH (FORMAT csv, HEADER)"
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            # COPY hands over a row at a time: gzip is fed a megabyte at a time instead.
+            rows = bytearray()
+            for row in copy:
+                rows += row
+                if len(rows) >= CHUNK:
+                    packed.write(rows)
+                    rows.clear()
+            packed.write(rows)
+        return cursor.cursor.rowcount
 
 
 def _sha256(file) -> str:

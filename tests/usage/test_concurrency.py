@@ -152,17 +152,7 @@ def test_one_id_sent_at_once_with_other_content_is_stored_once_and_refused_once(
         except ingest.ConflictingBatch as conflict:
             refused.append(conflict.errors)
 
-    first = threading.Thread(target=run_closing, args=(ingest_records, [record(1, quantity="5")]))
-    first.start()
-    assert inserted.wait(timeout=30)
-    second = threading.Thread(target=run_closing, args=(second_sender,))
-    second.start()
-    wait_until(
-        lambda: awaited(ROW_LOCK_AWAITED), "the second batch to wait for the first's uncommitted id"
-    )
-    release.set()
-    first.join()
-    second.join()
+    one_id_at_once((ingest_records, [record(1, quantity="5")]), inserted, second_sender, release)
 
     conflict = {"index": 0, "field": "id", "error": "already received with other content"}
     assert refused == [[conflict]]
@@ -194,23 +184,27 @@ def test_one_id_copied_at_once_by_two_typed_batches_is_stored_once_and_refused_o
         except ingest.ConflictingBatch as conflict:
             refused.append(conflict.errors)
 
-    first = threading.Thread(
-        target=run_closing, args=(ingest_typed, typed([record(1, quantity="5")]))
-    )
-    first.start()
-    assert copied.wait(timeout=30)
-    second = threading.Thread(target=run_closing, args=(second_sender,))
-    second.start()
-    wait_until(
-        lambda: awaited(ROW_LOCK_AWAITED), "the second batch to wait for the first's uncommitted id"
-    )
-    release.set()
-    first.join()
-    second.join()
+    one_id_at_once((ingest_typed, typed([record(1, quantity="5")])), copied, second_sender, release)
 
     conflict = {"index": 1, "field": "id", "error": "already received with other content"}
     assert refused == [[conflict]]
     assert list(UsageRecord.objects.values_list("external_id", "quantity")) == [("r-1", D("5"))]
+
+
+def one_id_at_once(first: tuple, held: threading.Event, second, release: threading.Event) -> None:
+    """Run `first` (work and its argument) until it holds its batch uncommitted (`held`), then
+    `second` until it waits for that batch's id; then let the first commit, and both end."""
+    first_sender = threading.Thread(target=run_closing, args=first)
+    first_sender.start()
+    assert held.wait(timeout=30)
+    second_sender = threading.Thread(target=run_closing, args=(second,))
+    second_sender.start()
+    wait_until(
+        lambda: awaited(ROW_LOCK_AWAITED), "the second batch to wait for the first's uncommitted id"
+    )
+    release.set()
+    first_sender.join()
+    second_sender.join()
 
 
 def typed(records: list[dict]) -> list:
