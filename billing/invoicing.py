@@ -66,7 +66,15 @@ from billing.models.lines import usage_line_label
 from billing.services import LineSpec
 from core.dates import first_of_month, last_of_month, local_date, previous_month
 from usage.aggregation import pause_counting
-from usage.models import CATALOGUE, METRIC_ORDER, DailyUsage, HeldRecord, LateUsage, Metric
+from usage.models import (
+    CATALOGUE,
+    METRIC_ORDER,
+    ClosedMonth,
+    DailyUsage,
+    HeldRecord,
+    LateUsage,
+    Metric,
+)
 from usage.pricing import month_usage, plan_currency, priced_quantity
 from usage.services import close_month
 
@@ -211,9 +219,18 @@ def issue_monthly_invoice(
                     f"{month:%B %Y} has usage records held back by the aggregation (its month "
                     "would pass the bound): not invoiced until they are counted."
                 )
+            if ClosedMonth.objects.filter(customer=customer, month=month).exists():
+                # Closed by a run that issued its invoice since we looked, or that found
+                # nothing to bill (below): what was counted for it since is late usage, which
+                # billing the month now would bill twice.
+                return _usage_invoice(customer, month), False
             lines = usage_lines(customer, month)
             late = late_usage_lines(unbilled_late_usage(customer, before=month))
             if not lines and not late:
+                # Nothing to bill (its usage prices at zero): closed all the same, so that
+                # what comes for it later is late usage like any invoiced month's, and the
+                # month can be archived (usage.archive).
+                close_month(customer=customer, month=month)
                 return None, False
             draft = services.create_draft(
                 customer=customer,
@@ -329,5 +346,8 @@ def issue_due_invoices(*, now: datetime.datetime) -> list[Invoice]:
     midnight UTC, one west of it at its own midnight, each INVOICE_GRACE_HOURS later; a run
     that missed hours catches up."""
     month = previous_month((now - _grace()).astimezone(datetime.UTC).date())
-    waiting = customers_with_usage(month).exclude(invoices__usage_month=month)
+    closed = ClosedMonth.objects.filter(customer=OuterRef("pk"), month=month)
+    waiting = (
+        customers_with_usage(month).exclude(invoices__usage_month=month).exclude(Exists(closed))
+    )
     return _issue_each([c for c in waiting if month_due_after_grace(c, now) >= month], month)

@@ -194,6 +194,37 @@ def test_late_usage_is_billed_once_on_the_next_invoice_at_its_months_price(
     assert "late usage from November 2026" in detail
 
 
+def test_a_month_with_nothing_to_bill_is_closed_so_what_comes_later_is_late_usage(
+    client, time_machine, customer, collector
+):
+    time_machine.move_to(at(11, 20, 15))
+    # 0.00004 vCPU-hours prints as 0.0000 on a line: November has nothing to bill.
+    send(client, collector, customer, 1, at(11, 20, 13), "0.00004")
+    assert hourly_run(time_machine, at(12, 2, 0, 15)) == []
+    assert f"Nothing to invoice for {customer.name}" in issue_command("2026-11")
+
+    # Ten hours sent for 29 November on 3 December: late usage, not a November invoice now
+    # and then December's as well.
+    time_machine.move_to(at(12, 3, 9))
+    send(client, collector, customer, 2, at(11, 29, 10), "10")
+    assert hourly_run(time_machine, at(12, 3, 10, 15)) == []
+    assert f"Nothing to invoice for {customer.name}" in issue_command("2026-11")
+    assert not Invoice.objects.exists()
+    assert LateUsage.objects.get().quantity == D("10")
+
+    (december,) = hourly_run(time_machine, at(1, 2, 0, 15, year=2027))
+    assert lines(december) == [
+        (
+            "k8s-prod-eu1",
+            "CPU Hours (vCPU-hours), late usage from November 2026",
+            D("10"),
+            D("0.031"),
+            D("0.31"),
+            True,
+        )
+    ]
+
+
 def test_a_late_line_reads_in_swedish_too(time_machine, customer, collector, client):
     time_machine.move_to(at(11, 20, 15))
     send(client, collector, customer, 1, at(11, 20, 13), "100")

@@ -125,6 +125,15 @@ def test_a_month_not_invoiced_for_every_customer_is_refused_and_kept(archive, ma
     assert stored_files(archive) == [] and not ArchivedMonth.objects.exists()
 
 
+def test_a_month_that_billed_nothing_is_closed_by_its_run_and_archived(archive, march, customers):
+    invoiced(MARCH, "C-20000")
+    # C-20001's March, a millionth of a GB-hour, prints as 0.0000: no invoice, month closed.
+    assert issue_monthly_invoice(customers[1], MARCH, deliver=False) == (None, False)
+
+    assert archive_month(MARCH).records == 3
+    assert not table_exists()
+
+
 def test_records_not_counted_yet_or_held_back_keep_the_month(archive, settings):
     ingest_records([*MARCH_RECORDS, on("2026-03-05", 5, quantity="2000")], backfill=True)
     ensure_partitions()
