@@ -15,8 +15,8 @@ record itself only when its key went in: on PostgreSQL the raw table is partitio
 again whatever month its records start in. An id whose stored digest differs is a conflict.
 
 The API's batches come decoded into typed records (usage.batch) and take a shorter road on
-PostgreSQL (ingest_typed): each record is checked as its key is copied into RecordKey, then
-the records are copied into the raw table; a batch that meets an id stored before takes the
+PostgreSQL (ingest_typed): each record is checked as it is copied into the raw table, then
+the keys are copied into RecordKey; a batch that meets an id stored before takes the
 road above, and one that might hold an invalid record is read again by usage.validation.
 
 Every record is stored with its sender (usage.models.senders). A sender limited to some
@@ -116,7 +116,7 @@ def ingest_typed(
 
 @transaction.atomic
 def _store_checked(batch: CheckedBatch, sender_id: int) -> IngestResult:
-    """Store a batch whose records are checked while their keys are copied (PostgreSQL) or
+    """Store a batch whose records are checked while they are copied (PostgreSQL) or
     before (SQLite, and a batch that meets a stored id); raises Invalid, storing nothing, at
     the first record that might be refused."""
     if connection.vendor == "postgresql":
