@@ -128,6 +128,8 @@ def _store_checked(batch: CheckedBatch, sender_id: int) -> IngestResult:
                     return _copy_new(batch, services, timezone.now(), sender_id)
             except IntegrityError:
                 pass  # an id of the batch was stored, or came twice: the staging table sorts
+        elif _all_stored(batch, services):  # a retry of a batch stored whole
+            return IngestResult(accepted=0, duplicates=len(batch.records))
     return _store(sorted(batch), sender_id)
 
 
@@ -307,6 +309,32 @@ FROM inserted GROUP BY 1, 2
 """
 
 
+# The batch's records whose key is stored with their digest: duplicates.
+DUPLICATES_IN_STAGING = """
+SELECT COUNT(*) FROM usage_ingest_batch b JOIN usage_recordkey k USING (customer_id, external_id)
+WHERE k.digest = b.digest
+"""
+
+
+def _all_stored(batch: CheckedBatch, services: dict[tuple[int, str], int]) -> bool:
+    """Whether every record of the batch is a duplicate of one stored (committed): only the
+    keys and digests are copied to the staging table, and one join counts them. Raises
+    Invalid at a record that might be refused. Anything else (a new id, a conflict, an id
+    another batch is storing now) is for the staging table's full statement to sort out."""
+    keys = []
+    for _, record in batch:
+        row = _row(record, services)
+        keys.append(_key_line(row))
+    with connection.cursor() as cursor:
+        cursor.execute(STAGING)
+        with cursor.cursor.copy(
+            "COPY usage_ingest_batch (customer_id, external_id, digest) FROM STDIN"
+        ) as copy:
+            copy.write("".join(keys))
+        cursor.execute(DUPLICATES_IN_STAGING)
+        return cursor.fetchone()[0] == len(keys)
+
+
 def _stored(key: tuple[int, str]) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -342,7 +370,7 @@ def _copy_new(
                 row = _row(record, services)
                 rows.append(row)
                 chunk.append(f"{_row_text(row, times)}{tail}")
-                keys.append(f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n")
+                keys.append(_key_line(row))
                 if len(chunk) == COPY_CHUNK:
                     copy.write("".join(chunk))
                     chunk.clear()
@@ -366,6 +394,11 @@ def _row_text(row: tuple, times: dict[datetime.datetime, str]) -> str:
         f"{customer}\t{service}\t{metric}\t{_copy_text(external_id)}\t{quantity}\t"
         f"{_time_text(start, times)}\t{_time_text(end, times)}\t{_copy_text(resource)}"
     )
+
+
+def _key_line(row: tuple) -> str:
+    """The row's key and digest as a line of COPY's text (customer_id, external_id, digest)."""
+    return f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n"
 
 
 def _time_text(moment: datetime.datetime, seen: dict[datetime.datetime, str]) -> str:

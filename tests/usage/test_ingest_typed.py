@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Customer
 from tests.usage.records import record
@@ -110,3 +112,31 @@ def test_minus_zero_is_zero_so_its_resend_as_zero_is_a_duplicate():
 
     assert send(record(1, quantity=0)) == IngestResult(accepted=0, duplicates=1)
     assert stored_ids() == [("r-1", Decimal(0))]
+
+
+def test_a_batch_sent_again_whole_is_all_duplicates_and_stores_nothing():
+    batch = [record(1), record(2, customer="C-20001"), record(3, quantity="0.5")]
+    send(*batch)
+    before = stored_ids()
+
+    with CaptureQueriesContext(connection) as queries:
+        again = send(*reversed(batch))
+
+    assert again == IngestResult(accepted=0, duplicates=3)
+    assert stored_ids() == before and RecordKey.objects.count() == 3
+    # A retry is counted from its keys alone: nothing is inserted, not even tried.
+    assert not [q for q in queries if "INSERT INTO usage_recordkey" in q["sql"]]
+
+
+def test_a_retry_with_one_record_changed_is_refused_whole():
+    send(record(1), record(2), record(3))
+
+    with pytest.raises(ConflictingBatch) as refused:
+        send(record(1), record(2, quantity="9"), record(3))
+
+    assert [error["index"] for error in refused.value.errors] == [1]
+    assert stored_ids() == [
+        ("r-1", Decimal("1.5")),
+        ("r-2", Decimal("1.5")),
+        ("r-3", Decimal("1.5")),
+    ]
