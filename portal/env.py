@@ -277,7 +277,8 @@ def storage_config(name: str, default: Path) -> dict:
         raise ImproperlyConfigured(f"{name} must name a bucket: s3://bucket/prefix, not {url!r}.")
     if importlib.util.find_spec("storages") is None:
         raise ImproperlyConfigured(
-            f"{name} is an S3 bucket: install django-storages[s3] beside the portal."
+            f"{name} is an S3 bucket: install django-storages[s3] beside the portal "
+            '(pip install ".[s3]").'
         )
     return {
         "BACKEND": "storages.backends.s3.S3Storage",

@@ -386,12 +386,13 @@ def test_the_usage_archive_is_a_folder_unless_told_otherwise(load_settings, monk
     assert folder["STORAGES"]["usage_archive"]["OPTIONS"] == {
         "location": Path("/srv/usage archive")
     }
-    # S3 through django-storages, not installed here: the start says what is missing.
-    with pytest.raises(ImproperlyConfigured, match=r"install django-storages\[s3\]"):
-        load_settings(DEBUG="true", USAGE_ARCHIVE_URL="s3://billing-archive/raw")
-    monkeypatch.setattr(env.importlib.util, "find_spec", lambda name: name == "storages")
     s3 = load_settings(DEBUG="true", USAGE_ARCHIVE_URL="s3://billing-archive/raw/usage/")
     assert s3["STORAGES"]["usage_archive"] == {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {"bucket_name": "billing-archive", "location": "raw/usage"},
     }
+    # S3 through django-storages, when it is not installed (the s3 extra): the start says
+    # what is missing.
+    monkeypatch.setattr(env.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImproperlyConfigured, match=r"install django-storages\[s3\]"):
+        load_settings(DEBUG="true", USAGE_ARCHIVE_URL="s3://billing-archive/raw")
