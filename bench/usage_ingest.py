@@ -4,10 +4,12 @@ baseline is a bare executemany INSERT). Measured with the raw table empty and ag
 holds BENCH_SCALE records and their keys (10 million by default; bench/scale.py): the rate
 must hold as the table grows (issue 23).
 
-A third path takes turns with them: the bare COPY of the same rows followed by a bare COPY of
-their keys into the key table, the least that any design keeping one key per record in a
-table of its own (what refuses an id again across the monthly partitions) adds to the bare
-COPY. Its ratio to the bare COPY is the ceiling of the API's.
+On PostgreSQL two more bare COPYs take turns with them, both in the binary format the API
+writes (the baseline is psycopg's default, text): of the same rows, the API's own format's
+baseline; and of the same rows followed by their keys into the key table, the least that any
+design keeping one key per record in a table of its own (what refuses an id again across the
+monthly partitions) adds to a bare COPY. Its ratio to the binary COPY of the rows is the
+ceiling of the API's ratio to a bare COPY in its own format.
 
 The requests go through Django's test client: the whole middleware stack, the view, JSON
 parsing, validation and the insert, in-process; no network and no HTTP server. They are sent
@@ -21,6 +23,7 @@ API and the baseline take turns batch by batch, after a first batch that warms b
 """
 
 import datetime
+import functools
 import json
 import time
 from decimal import Decimal
@@ -32,7 +35,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from bench import scale
 from bench.measure import BenchError, analyze, make_customer, row
-from usage.ingest import digest
+from usage.ingest import KEY_TYPES, RECORD_TYPES, digest
 from usage.models import Metric, Service
 from usage.services import create_ingest_token
 
@@ -77,28 +80,38 @@ def run() -> list[dict]:
     rows = []
     rates = {}
     for size in BATCHES:
-        api, baseline, keyed, bodies = measure(
-            client, customers, token.sender_id, f"empty-{size}", size
-        )
-        rates[size] = api
+        rate, bodies = measure(client, customers, token.sender_id, f"empty-{size}", size)
+        api = rates[size] = rate["api"]
         rows.append(
             ingest_row(
                 f"Usage ingest API, {total:,} records in batches of {size:,}, empty table "
                 f"({database}; baseline: {baseline_name} of the same rows)",
                 api,
-                baseline,
+                rate["bare"],
             )
         )
         if size == BATCHES[0] and database == "postgresql":
             rows.append(
                 row(
-                    f"Ceiling of the API's ratio: a bare COPY of the same rows and then of their "
-                    f"keys, batches of {size:,}, empty table (baseline: the bare COPY of the rows)",
-                    keyed,
+                    f"Usage ingest API, batches of {size:,}, empty table, against a bare COPY of "
+                    "the same rows in the binary format the API writes",
+                    api,
                     "records/s",
-                    baseline=baseline,
+                    baseline=rate["binary"],
+                    goal=f"≥ {GOAL_RATIO}× the baseline",
+                    ok=api >= GOAL_RATIO * rate["binary"],
+                )
+            )
+            rows.append(
+                row(
+                    "Ceiling of that ratio: a bare binary COPY of the same rows and then of their "
+                    f"keys, batches of {size:,}, empty table (baseline: the binary COPY of the "
+                    "rows)",
+                    rate["keyed"],
+                    "records/s",
+                    baseline=rate["binary"],
                     goal=f"≥ {GOAL_RATIO}× (else no key table lets the API reach it)",
-                    ok=keyed >= GOAL_RATIO * baseline,
+                    ok=rate["keyed"] >= GOAL_RATIO * rate["binary"],
                 )
             )
         if size == BATCHES[0]:
@@ -120,7 +133,8 @@ def run() -> list[dict]:
         count = scale.raw_records()
         fill(customers[0], token.sender_id, count)
         size = BATCHES[0]
-        api, baseline, _, _ = measure(client, customers, token.sender_id, "full", size)
+        rate, _ = measure(client, customers, token.sender_id, "full", size)
+        api, baseline = rate["api"], rate["bare"]
         held = f"{scale.label(count)} records and keys"
         rows.append(
             ingest_row(
@@ -146,38 +160,42 @@ def run() -> list[dict]:
 
 def measure(
     client: Client, customers, sender_id: int, prefix: str, size: int
-) -> tuple[float, float, float | None, list[bytes]]:
-    """(the API's records/s, the baseline's, the bare COPY's of rows and keys (PostgreSQL;
-    else None), the API's bodies): RECORDS records each, in batches of `size`, the three
-    taking turns batch by batch so that a busy moment on the machine hits them alike."""
+) -> tuple[dict[str, float], list[bytes]]:
+    """The records/s of each way of storing RECORDS records in batches of `size`, the ways
+    taking turns batch by batch so that a busy moment on the machine hits them alike: "api",
+    "bare" (the baseline) and, on PostgreSQL, "binary" (the same in the binary format) and
+    "keyed" (that followed by the rows' keys); and the API's bodies."""
     count = RECORDS.get(connection.vendor, RECORDS["sqlite"]) // size
+
+    def batches(way: str) -> list[list[tuple]]:
+        return [
+            rows_of(make_records(customers, f"{way}-{prefix}", n, size), sender_id)
+            for n in range(count)
+        ]
+
     bodies = [
         json.dumps({"records": make_records(customers, f"api-{prefix}", n, size)}).encode()
         for n in range(count)
     ]
-    baseline = [
-        rows_of(make_records(customers, f"bare-{prefix}", n, size), sender_id) for n in range(count)
-    ]
-    keyed = [
-        with_keys(rows_of(make_records(customers, f"keyed-{prefix}", n, size), sender_id))
-        for n in range(count)
-    ]
-    postgresql = connection.vendor == "postgresql"
-    api_seconds = baseline_seconds = keyed_seconds = 0.0
-    for body, rows, keyed_rows in zip(bodies, baseline, keyed, strict=True):
-        start = time.perf_counter()
-        post(client, body, size)
-        api_seconds += time.perf_counter() - start
-        start = time.perf_counter()
-        bare_insert(rows)
-        baseline_seconds += time.perf_counter() - start
-        if postgresql:
+    ways = {
+        "api": [functools.partial(post, client, body, size) for body in bodies],
+        "bare": [functools.partial(bare_insert, rows) for rows in batches("bare")],
+    }
+    if connection.vendor == "postgresql":
+        ways["binary"] = [
+            functools.partial(bare_insert, rows, binary=True) for rows in batches("binary")
+        ]
+        ways["keyed"] = [
+            functools.partial(bare_insert, rows, keys_of(rows), binary=True)
+            for rows in batches("keyed")
+        ]
+    seconds = dict.fromkeys(ways, 0.0)
+    for n in range(count):
+        for way, calls in ways.items():
             start = time.perf_counter()
-            bare_insert(*keyed_rows)
-            keyed_seconds += time.perf_counter() - start
-    records = count * size
-    keyed_rate = records / keyed_seconds if postgresql else None
-    return records / api_seconds, records / baseline_seconds, keyed_rate, bodies
+            calls[n]()
+            seconds[way] += time.perf_counter() - start
+    return {way: count * size / spent for way, spent in seconds.items()}, bodies
 
 
 def ingest_row(name: str, api: float, baseline: float) -> dict:
@@ -246,25 +264,30 @@ def rows_of(records: list[dict], sender_id: int) -> list[tuple]:
     ]
 
 
-def with_keys(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
-    """The rows and, as the key table holds them, their keys and content digests."""
-    return rows, [(values[0], values[3], digest(values[:8])) for values in rows]
+def keys_of(rows: list[tuple]) -> list[tuple]:
+    """The rows' keys and content digests, as the key table holds them."""
+    return [(values[0], values[3], digest(values[:8])) for values in rows]
 
 
-def bare_insert(rows: list[tuple], keys: list[tuple] = ()) -> None:
+def bare_insert(rows: list[tuple], keys: list[tuple] = (), *, binary: bool = False) -> None:
     """One transaction a batch, as the API commits one a request; then `keys`, if any, copied
-    into the key table (PostgreSQL)."""
+    into the key table (PostgreSQL). `binary`: COPY's binary format, as the API writes it."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            sql = f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
-            with cursor.cursor.copy(sql) as copy:
-                for values in rows:
-                    copy.write_row(values)
+            copies = [
+                (f"usage_usagerecord ({COLUMNS}, received_at, sender_id)", RECORD_TYPES, rows)
+            ]
             if keys:
-                sql = "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN"
-                with cursor.cursor.copy(sql) as copy:
-                    for values in keys:
-                        copy.write_row(values)
+                copies.append(
+                    ("usage_recordkey (customer_id, external_id, digest)", KEY_TYPES, keys)
+                )
+            for table, types, values in copies:
+                format_ = " (FORMAT BINARY)" if binary else ""
+                with cursor.cursor.copy(f"COPY {table} FROM STDIN{format_}") as copy:
+                    if binary:
+                        copy.set_types(types)
+                    for row_values in values:
+                        copy.write_row(row_values)
         else:
             placeholders = ", ".join(["%s"] * 10)
             cursor.executemany(

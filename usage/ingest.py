@@ -321,16 +321,15 @@ def _all_stored(batch: CheckedBatch, services: dict[tuple[int, str], int]) -> bo
     keys and digests are copied to the staging table, and one join counts them. Raises
     Invalid at a record that might be refused. Anything else (a new id, a conflict, an id
     another batch is storing now) is for the staging table's full statement to sort out."""
-    keys = []
-    for _, record in batch:
-        row = _row(record, services)
-        keys.append(_key_line(row))
+    keys = [(*_key(row), digest(row)) for row in (_row(r, services) for _, r in batch)]
     with connection.cursor() as cursor:
         cursor.execute(STAGING)
         with cursor.cursor.copy(
-            "COPY usage_ingest_batch (customer_id, external_id, digest) FROM STDIN"
+            "COPY usage_ingest_batch (customer_id, external_id, digest) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.write("".join(keys))
+            copy.set_types(KEY_TYPES)
+            for key in keys:
+                copy.write_row(key)
         cursor.execute(DUPLICATES_IN_STAGING)
         return cursor.fetchone()[0] == len(keys)
 
@@ -351,39 +350,43 @@ def _copy_new(
     received_at: datetime.datetime,
     sender_id: int,
 ) -> IngestResult:
-    """COPY the records, then their keys. Raises IntegrityError when a key is stored or comes
-    twice, Invalid at a record that might be refused.
+    """COPY the records, then their keys, in PostgreSQL's binary format. Raises IntegrityError
+    when a key is stored or comes twice, Invalid at a record that might be refused.
 
-    Each record is checked as it comes and sent a chunk at a time: PostgreSQL stores the
-    records while Python checks the next ones, on the other core; the keys (the cheaper copy
-    of the two) follow. The batch is read in the staging statement's order, by customer and id,
-    so the keys go in in it: no deadlock with a batch sharing ids."""
+    Binary: psycopg writes each typed value in C and the server reads it without parsing text
+    (numbers, times): half the cost of a text COPY on either side, measured here. Each record
+    is checked as it comes and psycopg sends the rows as its buffer fills: PostgreSQL stores
+    the records while Python checks the next ones, on the other core; the keys (the cheaper
+    copy of the two) follow. The batch is read in the staging statement's order, by customer
+    and id, so the keys go in in it: no deadlock with a batch sharing ids."""
     rows, keys = [], []
-    tail = f"\t{received_at.isoformat()}\t{sender_id}\n"
-    times: dict[datetime.datetime, str] = {}
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(
-            f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN"
+            f"COPY usage_usagerecord ({COLUMNS}, received_at, sender_id) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            chunk = []
+            copy.set_types(RECORD_TYPES)
             for _, record in batch:
                 row = _row(record, services)
                 rows.append(row)
-                chunk.append(f"{_row_text(row, times)}{tail}")
-                keys.append(_key_line(row))
-                if len(chunk) == COPY_CHUNK:
-                    copy.write("".join(chunk))
-                    chunk.clear()
-            copy.write("".join(chunk))
+                copy.write_row((*row, received_at, sender_id))
+                keys.append((*_key(row), digest(row)))
         with cursor.cursor.copy(
-            "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN"
+            "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.write("".join(keys))
+            copy.set_types(KEY_TYPES)
+            for key in keys:
+                copy.write_row(key)
     months = Counter((row[0], row[5].date().replace(day=1)) for row in rows)
     return IngestResult(accepted=len(rows), duplicates=0, months=months)
 
 
-COPY_CHUNK = 500  # rows a write: the server starts on the first while Python makes the next
+# The columns' types, as a binary COPY must name them: COLUMNS, received_at and sender_id; the
+# key table's (and the staging table's) customer_id, external_id and digest.
+RECORD_TYPES = [
+    "int8", "int8", "varchar", "varchar", "numeric", "timestamptz", "timestamptz", "varchar",
+    "timestamptz", "int8",
+]  # fmt: skip
+KEY_TYPES = ["int8", "varchar", "int8"]
 
 
 def _row_text(row: tuple, times: dict[datetime.datetime, str]) -> str:
@@ -394,11 +397,6 @@ def _row_text(row: tuple, times: dict[datetime.datetime, str]) -> str:
         f"{customer}\t{service}\t{metric}\t{_copy_text(external_id)}\t{quantity}\t"
         f"{_time_text(start, times)}\t{_time_text(end, times)}\t{_copy_text(resource)}"
     )
-
-
-def _key_line(row: tuple) -> str:
-    """The row's key and digest as a line of COPY's text (customer_id, external_id, digest)."""
-    return f"{row[0]}\t{_copy_text(row[3])}\t{digest(row)}\n"
 
 
 def _time_text(moment: datetime.datetime, seen: dict[datetime.datetime, str]) -> str:
