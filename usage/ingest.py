@@ -28,6 +28,7 @@ import dataclasses
 import datetime
 import functools
 import hashlib
+import struct
 from collections import Counter
 from dataclasses import dataclass
 
@@ -244,13 +245,16 @@ def digest(row: tuple) -> int:
     records migration 0008 gave keys). Only the resource, the last field, is free text: no two
     contents join alike."""
     _, service, metric, _, quantity, start, end, resource = row
-    text = f"{service}|{metric}|{quantity:.6f}|{_micros(start)}|{_micros(end)}|{resource}"
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+    text = f"{service}|{metric}|{quantity:.6f}|{_span_text(start, end)}|{resource}"
+    return _FIRST_8_BYTES(hashlib.sha256(text.encode()).digest())[0]
 
 
-@functools.lru_cache(maxsize=4096)  # a batch's records share a few hundred starts and ends
-def _micros(moment: datetime.datetime) -> int:
-    return (moment - EPOCH) // MICROSECOND
+_FIRST_8_BYTES = struct.Struct(">q").unpack_from  # as a signed big-endian number
+
+
+@functools.lru_cache(maxsize=4096)  # a batch's records share a few hundred spans
+def _span_text(start: datetime.datetime, end: datetime.datetime) -> str:
+    return f"{(start - EPOCH) // MICROSECOND}|{(end - EPOCH) // MICROSECOND}"
 
 
 def _services(names: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
