@@ -103,9 +103,14 @@ def _counter(rows: list[InvoiceSummary]):
     return count
 
 
-def _amounts(customer: Customer, pairs) -> Amounts:
-    """A figure per currency; nothing at all is zero in the customer's currency."""
-    return per_currency(pairs) or {customer.billing_profile.currency: ZERO}
+def _amounts(customer: Customer, rows: list[InvoiceSummary], figure) -> Amounts:
+    """`figure` of the summary rows, per currency. Nothing at all is zero in the currency of
+    the customer's invoices, or in its billing currency when it has none (or has invoices in
+    several): a customer who has paid nothing reads no more than one who has."""
+    if amounts := per_currency((row.currency, figure(row)) for row in rows):
+        return amounts
+    currencies = {row.currency for row in rows}
+    return {currencies.pop() if len(currencies) == 1 else customer.billing_profile.currency: ZERO}
 
 
 def invoice_stats(customer: Customer) -> InvoiceStats:
@@ -122,10 +127,8 @@ def invoice_stats(customer: Customer) -> InvoiceStats:
     unpaid = count("invoices_unpaid", "invoices_overdue")
     paid = count("invoices_paid", "invoices_credited")
     return InvoiceStats(
-        outstanding=_amounts(
-            customer, ((r.currency, r.owed_unpaid + r.owed_overdue) for r in rows)
-        ),
-        total_paid=_amounts(customer, ((r.currency, r.received) for r in rows)),
+        outstanding=_amounts(customer, rows, lambda row: row.owed_unpaid + row.owed_overdue),
+        total_paid=_amounts(customer, rows, lambda row: row.received),
         overdue=count("invoices_overdue"),
         total=unpaid + paid + count("invoices_void"),
         unpaid=unpaid,

@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.models import Customer
 from billing import selectors, services
 from billing.exceptions import BillingError
-from billing.models import Invoice
+from billing.models import BillingProfile, Invoice
 from tests.billing.conftest import stored_summary, summary_by_hand
 from tests.concurrency import run_together
 from tests.factories import CustomerFactory, issued_invoice
@@ -99,6 +100,20 @@ def test_the_cards_read_one_row_however_many_invoices(customer, django_assert_nu
         ("unpaid", 3, {"EUR": Decimal("300.00")}),
         ("overdue", 0, {}),
     ]
+
+
+def test_a_customer_who_has_paid_nothing_reads_no_more_than_one_who_has(
+    customer, django_assert_num_queries
+):
+    a_hundred(customer)
+    # Billed in SEK from now on: its one invoice is in euros, and so is its zero Total Paid.
+    BillingProfile.objects.filter(customer=customer).update(currency="SEK")
+    fresh = Customer.objects.get(pk=customer.pk)
+
+    with django_assert_num_queries(2):  # the summary, and the credit balance
+        stats = selectors.invoice_stats(fresh)
+
+    assert (stats.outstanding, stats.total_paid) == ({"EUR": Decimal("100.00")}, {"EUR": 0})
 
 
 def test_a_customer_without_invoices_has_zero_cards(customer):
