@@ -62,6 +62,11 @@ def test_the_swedish_customer_reads_kronor_in_swedish_and_in_english(
     expect(page.locator(".card-figure").first).to_have_text(re.compile(rf"^SEK{NBSP}[\d,]+\.\d\d$"))
     expect(page.locator(".invoice-table")).to_contain_text(f"SEK{NBSP}")
     _no_euros(page)
+    # "SEK 15,017.01" is wider than a euro figure: each figure fits inside its card.
+    overflowing = page.locator(".card-figure").evaluate_all(
+        "figures => figures.filter(f => f.scrollWidth > f.clientWidth).map(f => f.textContent)"
+    )
+    assert overflowing == []
     screenshot("invoices-sek-en-1280", full_page=False)
 
     page.goto(f"{live_server.url}/usage/?range=last-month")
