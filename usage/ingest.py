@@ -328,14 +328,19 @@ def _all_stored(batch: CheckedBatch, services: dict[tuple[int, str], int]) -> bo
     keys = [(*_key(row), digest(row)) for row in (_row(r, services) for _, r in batch)]
     with connection.cursor() as cursor:
         cursor.execute(STAGING)
-        with cursor.cursor.copy(
-            "COPY usage_ingest_batch (customer_id, external_id, digest) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(KEY_TYPES)
-            for key in keys:
-                copy.write_row(key)
+        _copy_keys(cursor, "usage_ingest_batch", keys)
         cursor.execute(DUPLICATES_IN_STAGING)
         return cursor.fetchone()[0] == len(keys)
+
+
+def _copy_keys(cursor, table: str, keys: list[tuple[int, str, int]]) -> None:
+    """COPY (customer_id, external_id, digest) rows into `table`, in the binary format."""
+    with cursor.cursor.copy(
+        f"COPY {table} (customer_id, external_id, digest) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(KEY_TYPES)
+        for key in keys:
+            copy.write_row(key)
 
 
 def _stored(key: tuple[int, str]) -> bool:
@@ -374,12 +379,7 @@ def _copy_new(
                 rows.append(row)
                 copy.write_row((*row, received_at, sender_id))
                 keys.append((*_key(row), digest(row)))
-        with cursor.cursor.copy(
-            "COPY usage_recordkey (customer_id, external_id, digest) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(KEY_TYPES)
-            for key in keys:
-                copy.write_row(key)
+        _copy_keys(cursor, "usage_recordkey", keys)
     months = Counter((row[0], row[5].date().replace(day=1)) for row in rows)
     return IngestResult(accepted=len(rows), duplicates=0, months=months)
 
